@@ -1,0 +1,56 @@
+# rmbc: `make demo` runs the main job, `make test` runs the whole suite. Both set everything up.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+MESH_VENV := .venv-mesh
+BIN := $(VENV)/bin
+KAFKA_LIBS_STAMP := deploy/kafka/target/kafka-libs/.pom-sha256
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: $(VENV)/.installed $(MESH_VENV)/.installed $(KAFKA_LIBS_STAMP) ## venvs with pinned deps + Kafka jars
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) (Python 3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -c requirements.lock -e '.[dev]'
+	@touch $@
+
+# mesh-sandbox pins an older FastAPI, so it gets a tools venv of its own
+$(MESH_VENV)/.installed: deploy/mesh-sandbox.requirements.txt
+	$(PYTHON) -m venv $(MESH_VENV)
+	$(MESH_VENV)/bin/pip install -q -r deploy/mesh-sandbox.requirements.txt
+	@touch $@
+
+$(KAFKA_LIBS_STAMP): deploy/kafka/pom.xml $(VENV)/.installed
+	$(BIN)/python -c "from services.broker import kafka_libs; print('kafka jars:', kafka_libs())"
+
+demo: setup ## the main job: the whole pipeline on a synthetic cohort
+	$(BIN)/rmbc demo
+
+test: setup ## unit, integration and e2e tests against a real broker
+	@$(BIN)/pytest tests/unit tests/integration tests/e2e; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; fi; exit $$rc
+
+unit: $(VENV)/.installed ## the unit tier only (seconds, no I/O)
+	$(BIN)/pytest -q tests/unit
+
+lint: $(VENV)/.installed ## ruff + mypy
+	$(BIN)/ruff check services shared tests
+	$(BIN)/ruff format --check services shared tests
+	$(BIN)/mypy services shared
+
+broker: setup ## start the local Kafka broker and print its address
+	$(BIN)/rmbc broker start
+
+broker-stop: $(VENV)/.installed ## stop the local Kafka broker
+	$(BIN)/rmbc broker stop
+
+clean: ## remove venvs, jars and local state
+	-$(BIN)/rmbc broker stop
+	rm -rf $(VENV) $(MESH_VENV) deploy/kafka/target .rmbc
+
+.PHONY: help setup demo test unit lint broker broker-stop clean

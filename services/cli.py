@@ -1,0 +1,38 @@
+"""The `rmbc` command. Each subcommand lives with the service it runs and is imported on demand."""
+
+import importlib
+import sys
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("services.demo.main", "the main job: the whole pipeline on a synthetic cohort"),
+    "classify": ("services.classifier.offline", "classify FHIR files offline, no Kafka"),
+    "replay": ("services.ingest.replay", "send FHIR / NDJSON / HL7 v2 files to a running ingest"),
+    "broker": ("services.broker", "start | stop | status the local Kafka broker"),
+    "ingest": ("services.ingest.main", "run the ingest service (HTTP FHIR + MLLP)"),
+    "classifier": ("services.classifier.main", "run the classifier worker"),
+    "notifier": ("services.notifier.main", "run the notifier"),
+}
+
+
+def usage() -> str:
+    lines = ["usage: rmbc COMMAND [ARGS...]", "", "commands:"]
+    lines += [f"  {name:<11} {summary}" for name, (_, summary) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    command = COMMANDS.get(args[0])
+    if command is None:
+        print(f"rmbc: unknown command {args[0]!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(command[0])
+    result: int = module.main(args[1:])
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The event contract shared by the rmbc services: models, topic names, Kafka settings, codec."""

@@ -1,0 +1,202 @@
+"""The event contract: one frozen model per topic, each behind the same envelope.
+
+Additive changes only within a schema version; a breaking change is a new `.v2` topic.
+Field descriptions are the documentation (they appear in the committed JSON schemas).
+"""
+
+import datetime as dt
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+_ID_NAMESPACE = uuid.UUID("6f1f7f2e-4c56-4b5e-9a51-1d2c8f0b7a10")
+
+
+def stable_id(*parts: str) -> str:
+    """A deterministic id: the same parts always give the same id, so a replay makes the same id."""
+    return str(uuid.uuid5(_ID_NAMESPACE, "\x1f".join(parts)))
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Envelope(Frozen):
+    event_id: str = Field(description="Deterministic id: the same input always yields the same id.")
+    schema_version: Literal[1] = Field(default=1, description="Version of this event's schema.")
+    occurred_at: datetime = Field(description="When the fact behind the event happened.")
+    recorded_at: datetime = Field(description="When rmbc recorded the event.")
+    source: str = Field(description="The service (and channel) that produced the event.")
+    correlation_id: str = Field(description="Ties every event caused by one input together.")
+
+
+RecurrenceType = Literal["local", "regional", "distant"]
+MetastaticSite = Literal[
+    "bone",
+    "brain",
+    "liver",
+    "lung",
+    "skin",
+    "distant_lymph_nodes",
+    "bone_marrow",
+    "regional_lymph_nodes",
+    "other",
+    "unknown",
+]
+
+
+class PatientContext(Frozen):
+    """What is known of the patient. Never logged."""
+
+    nhs_number: str | None = Field(default=None, description="10 digits, check digit verified.")
+    local_identifier: str | None = Field(default=None, description="`system|value` when no NHS number.")
+    patient_reference: str | None = Field(default=None, description="e.g. `Patient/abc`.")
+    family_name: str | None = None
+    given_names: str | None = None
+    birth_date: date | None = None
+    gp_practice_ods: str | None = Field(default=None, description="Registered GP practice ODS code.")
+    provider_ods: str | None = Field(default=None, description="Treating trust ODS code.")
+
+
+class Sender(Frozen):
+    channel: Literal["http", "mllp", "file"]
+    client: str = Field(description="Authenticated client name or MLLP sending facility.")
+    message_id: str | None = Field(default=None, description="Bundle id, MessageHeader id or MSH-10.")
+
+
+class ClinicalEvent(Envelope):
+    """rmbc.clinical-events.v1: one validated FHIR R4 resource (ingest -> classifier)."""
+
+    event_type: Literal["clinical-event"] = "clinical-event"
+    patient_key: str = Field(description="NHS number, else `system|value` of a local identifier.")
+    resource_type: Literal["Condition", "Observation", "Patient"]
+    resource_id: str
+    version_id: str | None = None
+    resource: dict[str, Any] = Field(description="The validated FHIR R4 resource as JSON.")
+    patient: PatientContext | None = Field(
+        default=None, description="Demographics resolved from the Bundle or an earlier Patient."
+    )
+    sender: Sender
+
+
+class Evidence(Frozen):
+    reference: str = Field(description="e.g. `Condition/abc/_history/2`.")
+    rule: str = Field(description="The classification rule that used it.")
+    system: str | None = None
+    code: str | None = None
+    display: str | None = None
+    date: dt.date | None = None
+
+
+class PrimaryTumour(Frozen):
+    icd10: str | None = Field(default=None, description="Original primary, e.g. `C50.4`.")
+    snomed: str | None = None
+    laterality: Literal["left", "right", "bilateral"] | None = None
+    diagnosis_date: date | None = None
+    reference: str | None = None
+
+
+FlagState = Literal["raised", "updated", "retracted"]
+FlagKind = Literal["recurrence", "de_novo_metastatic", "metastatic_progression", "review"]
+
+
+class CancerFlag(Envelope):
+    """rmbc.cancer-flags.v1: a change of one episode's flag (classifier -> notifier)."""
+
+    event_type: Literal["cancer-flag"] = "cancer-flag"
+    flag_id: str = Field(description="Deterministic: patient key + episode.")
+    patient_key: str
+    episode: int = Field(ge=1, description="1 for the patient's first episode, then 2, ...")
+    state: FlagState
+    revision: int = Field(ge=1, description="Increases with every change of this flag.")
+    kind: FlagKind
+    needs_review: bool = False
+    review_reason: str | None = None
+    recurrence: bool
+    recurrence_types: list[RecurrenceType]
+    metastatic: bool
+    de_novo_metastatic: bool
+    metastatic_sites: list[MetastaticSite]
+    episode_date: date | None
+    primary: PrimaryTumour | None = None
+    patient: PatientContext
+    evidence: list[Evidence]
+    reason: str | None = Field(default=None, description="Why it changed (e.g. why retracted).")
+
+
+class Metastasis(Frozen):
+    cr6520_metastatic_type: Literal["01", "02", "03"] = Field(
+        description="01 local, 02 regional, 03 distant."
+    )
+    cr1590_metastatic_site: str = Field(description="COSD Metastatic Site code, e.g. 10 bone.")
+
+
+class RegistryRecord(Envelope):
+    """rmbc.registry-records.v1: a COSD-shaped record (notifier -> registry)."""
+
+    event_type: Literal["registry-record"] = "registry-record"
+    record_id: str
+    flag_id: str
+    action: Literal["submit", "amend", "withdraw"]
+    supersedes: str | None = Field(default=None, description="record_id this one replaces.")
+    record_type: Literal["non_primary_pathway", "metastatic_at_diagnosis"]
+    non_primary_category: Literal["recurrence", "progression"] | None = None
+    cr0010_nhs_number: str | None
+    cr1350_nhs_number_status: str | None
+    cr0100_birth_date: date | None
+    cr0030_provider_ods: str | None
+    cr0120_gp_practice_ods: str | None
+    cr7100_original_primary_icd: str | None
+    cr6500_episode_date: date | None
+    metastases: list[Metastasis]
+    cr1550_palliative_care_seen: Literal["Y", "N", "9"] = "9"
+    cr9000_relapse_method: Literal["1", "2", "3", "4", "9"] = "9"
+    evidence: list[str] = Field(description="FHIR references behind the record.")
+
+
+AlertOutcome = Literal["attempting", "sent", "already_sent", "failed", "dead_lettered", "unroutable"]
+
+
+class AlertEvent(Envelope):
+    """rmbc.alerts.v1: one delivery attempt or outcome (the audit trail and send ledger)."""
+
+    event_type: Literal["alert"] = "alert"
+    alert_id: str = Field(description="Deterministic: flag id + recipient + flag state/revision.")
+    flag_id: str
+    flag_state: FlagState
+    flag_revision: int
+    channel: Literal["mesh", "smtp"]
+    recipient: str = Field(description="MESH mailbox id or team e-mail address.")
+    attempt: int = Field(ge=1)
+    outcome: AlertOutcome
+    transport_id: str | None = Field(default=None, description="MESH message id or Message-ID.")
+    detail: str | None = None
+
+
+class DeadLetter(Envelope):
+    """rmbc.dead-letter.v1: what a service could not process, byte for byte, and why."""
+
+    event_type: Literal["dead-letter"] = "dead-letter"
+    service: str
+    reason: str
+    original_topic: str | None
+    original_partition: int | None
+    original_offset: int | None
+    original_key: str | None = Field(description="Base64 of the original key bytes.")
+    original_value: str = Field(description="Base64 of the original value bytes.")
+
+
+Event = Annotated[
+    ClinicalEvent | CancerFlag | RegistryRecord | AlertEvent | DeadLetter,
+    Field(discriminator="event_type"),
+]
+EVENT_TYPES: dict[str, type[Envelope]] = {
+    "clinical-event": ClinicalEvent,
+    "cancer-flag": CancerFlag,
+    "registry-record": RegistryRecord,
+    "alert": AlertEvent,
+    "dead-letter": DeadLetter,
+}

@@ -1,0 +1,3 @@
+"""Fixtures for every tier. Real dependencies live in tests/support, one module per dependency."""
+
+pytest_plugins = ["tests.support.kafka"]
