@@ -132,7 +132,7 @@ class LocalBroker:
             raise BrokerError(f"formatting Kafka storage failed:\n{formatted.stderr[-2000:]}")
         with log_file.open("ab") as log:
             process = subprocess.Popen(
-                [*java, f"-Xms128m", f"-Xmx{self.heap}", "-XX:+UseG1GC",
+                [*java, "-Xms128m", f"-Xmx{self.heap}", "-XX:+UseG1GC",
                  "-Djava.awt.headless=true", f"-Dkafka.logs.dir={self.state_dir}",
                  *classpath, "kafka.Kafka", str(config)],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -257,7 +257,9 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    state = Path(f"/proc/{pid}/stat").read_text().split()[2] if Path(f"/proc/{pid}").exists() else ""
+    state = (
+        Path(f"/proc/{pid}/stat").read_text().split()[2] if Path(f"/proc/{pid}").exists() else ""
+    )
     return state != "Z"
 
 

@@ -52,19 +52,28 @@ class PatientContext(Frozen):
     """What is known of the patient. Never logged."""
 
     nhs_number: str | None = Field(default=None, description="10 digits, check digit verified.")
-    local_identifier: str | None = Field(default=None, description="`system|value` when no NHS number.")
+    nhs_number_status: str | None = Field(
+        default=None, description="NHS Number Status Indicator (01 verified ... 08), when sent."
+    )
+    local_identifier: str | None = Field(
+        default=None, description="`system|value` when no NHS number."
+    )
     patient_reference: str | None = Field(default=None, description="e.g. `Patient/abc`.")
     family_name: str | None = None
     given_names: str | None = None
     birth_date: date | None = None
-    gp_practice_ods: str | None = Field(default=None, description="Registered GP practice ODS code.")
+    gp_practice_ods: str | None = Field(
+        default=None, description="Registered GP practice ODS code."
+    )
     provider_ods: str | None = Field(default=None, description="Treating trust ODS code.")
 
 
 class Sender(Frozen):
     channel: Literal["http", "mllp", "file"]
     client: str = Field(description="Authenticated client name or MLLP sending facility.")
-    message_id: str | None = Field(default=None, description="Bundle id, MessageHeader id or MSH-10.")
+    message_id: str | None = Field(
+        default=None, description="Bundle id, MessageHeader id or MSH-10."
+    )
 
 
 class ClinicalEvent(Envelope):
@@ -157,7 +166,9 @@ class RegistryRecord(Envelope):
     evidence: list[str] = Field(description="FHIR references behind the record.")
 
 
-AlertOutcome = Literal["attempting", "sent", "already_sent", "failed", "dead_lettered", "unroutable"]
+AlertOutcome = Literal[
+    "attempting", "sent", "already_sent", "failed", "dead_lettered", "unroutable"
+]
 
 
 class AlertEvent(Envelope):

@@ -6,7 +6,9 @@ ODS_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
 
 def check_digit(first_nine: str) -> int | None:
     """The modulus-11 check digit for nine digits, or None when no valid digit exists."""
-    total = sum(int(digit) * weight for digit, weight in zip(first_nine, range(10, 1, -1), strict=True))
+    total = sum(
+        int(digit) * weight for digit, weight in zip(first_nine, range(10, 1, -1), strict=True)
+    )
     check = 11 - total % 11
     if check == 11:
         return 0

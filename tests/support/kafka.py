@@ -109,7 +109,8 @@ async def read_all(settings: KafkaSettings, topic: str) -> list[ConsumerRecord[A
     await consumer.start()
     try:
         partitions = [
-            TopicPartition(topic, p) for p in sorted(await consumer.partitions_for_topic(topic) or [])
+            TopicPartition(topic, p)
+            for p in sorted(await consumer.partitions_for_topic(topic) or [])
         ]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
@@ -117,8 +118,12 @@ async def read_all(settings: KafkaSettings, topic: str) -> list[ConsumerRecord[A
         records: list[ConsumerRecord[Any, Any]] = []
         while any(await consumer.position(tp) < ends[tp] for tp in partitions):
             fetched = await consumer.getmany(timeout_ms=500)
-            records.extend(r for part in fetched.values() for r in part if r.offset < ends[
-                TopicPartition(r.topic, r.partition)])
+            records.extend(
+                r
+                for part in fetched.values()
+                for r in part
+                if r.offset < ends[TopicPartition(r.topic, r.partition)]
+            )
         return records
     finally:
         await consumer.stop()

@@ -22,7 +22,9 @@ def test_a_broker_starts_answers_and_stops_leaving_no_process(tmp_path: Path) ->
     finally:
         assert broker.stop() is True
     assert broker.status() is None
-    assert not Path(f"/proc/{info.pid}").exists() or "Z" in Path(f"/proc/{info.pid}/stat").read_text()
+    assert (
+        not Path(f"/proc/{info.pid}").exists() or "Z" in Path(f"/proc/{info.pid}/stat").read_text()
+    )
 
 
 def test_the_cli_prints_the_bootstrap_address_and_status_names_the_log(tmp_path: Path) -> None:
@@ -62,7 +64,9 @@ async def test_the_session_broker_takes_and_returns_a_record(
     kafka_settings: KafkaSettings, topics
 ) -> None:
     await produce(kafka_settings, topics.clinical_events, b'{"hello": 1}', key=b"k")
-    records = await read_topic(kafka_settings, topics.clinical_events, until=lambda rs: len(rs) >= 1)
+    records = await read_topic(
+        kafka_settings, topics.clinical_events, until=lambda rs: len(rs) >= 1
+    )
     assert records[0].value == b'{"hello": 1}' and records[0].key == b"k"
 
 
