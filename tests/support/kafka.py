@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from services.broker import LocalBroker
+from services.demo.readback import read_all  # noqa: F401 - re-exported for tests
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames
 
@@ -97,36 +98,6 @@ async def read_topic(
     raise AssertionError(
         f"{topic}: condition not met within {timeout}s; {len(records)} record(s) seen"
     )
-
-
-async def read_all(settings: KafkaSettings, topic: str) -> list[ConsumerRecord[Any, Any]]:
-    """Everything on `topic` up to its end offsets at the time of the call."""
-    from aiokafka import TopicPartition
-
-    consumer = AIOKafkaConsumer(
-        **settings.aiokafka_options(), group_id=None, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        partitions = [
-            TopicPartition(topic, p)
-            for p in sorted(await consumer.partitions_for_topic(topic) or [])
-        ]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        records: list[ConsumerRecord[Any, Any]] = []
-        while any(await consumer.position(tp) < ends[tp] for tp in partitions):
-            fetched = await consumer.getmany(timeout_ms=500)
-            records.extend(
-                r
-                for part in fetched.values()
-                for r in part
-                if r.offset < ends[TopicPartition(r.topic, r.partition)]
-            )
-        return records
-    finally:
-        await consumer.stop()
 
 
 async def _batches(

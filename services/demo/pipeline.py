@@ -1,0 +1,178 @@
+"""The whole pipeline as real processes: mesh-sandbox, an SMTP sink, ingest, classifier, notifier.
+
+Used by `rmbc demo` and the end-to-end tests. Kafka is given (a running broker); everything else is
+started here on free loopback ports and stopped however the run ends.
+"""
+
+import asyncio
+import json
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from services.broker import free_port
+from services.demo.smtp_sink import SmtpSink
+from services.demo.stack import (
+    MESH_PASSWORD,
+    MESH_SHARED_KEY,
+    ManagedProcess,
+    mesh_sandbox,
+    rmbc_process,
+)
+from shared.settings import KafkaSettings
+from shared.topics import TopicNames
+
+# mesh-sandbox's fixed mailboxes: the trust sends from X26ABC1; GP practices receive at the others.
+SENDER_MAILBOX = "X26ABC1"
+GP_MAILBOXES = ("X26ABC2", "X26ABC3")
+MESH_WORKFLOW = "TEST_WORKFLOW"
+
+
+async def ensure_topics(kafka: KafkaSettings, topics: TopicNames, partitions: int) -> None:
+    admin = AIOKafkaAdminClient(**kafka.aiokafka_options())
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(name, num_partitions=partitions, replication_factor=1)
+            for name in topics.all()
+            if name not in existing
+        ]
+        if wanted:
+            try:
+                await admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass  # created concurrently by a service's own admin: what we wanted anyway
+    finally:
+        await admin.close()
+
+
+def directory_document(
+    gp_practices: Mapping[str, str], cns_teams: Mapping[str, str], default_cns: str
+) -> dict[str, object]:
+    """The notifier's directory: GP practice ODS -> MESH mailbox, provider ODS -> CNS team."""
+    return {
+        "gp_practices": {ods: {"mesh_mailbox": box} for ods, box in gp_practices.items()},
+        "providers": {ods: {"cns_email": email} for ods, email in cns_teams.items()},
+        "default_cns_email": default_cns,
+    }
+
+
+class Pipeline:
+    def __init__(
+        self,
+        work_dir: Path,
+        kafka: KafkaSettings,
+        topics: TopicNames,
+        directory: dict[str, object],
+        app_id: str = "rmbc-classifier",
+        partitions: int = 3,
+    ) -> None:
+        self.work_dir = work_dir
+        self.kafka = kafka
+        self.topics = topics
+        self.partitions = partitions
+        self.app_id = app_id
+        self.token = secrets.token_urlsafe(16)
+        self.logs = work_dir / "logs"
+        self.directory_file = work_dir / "directory.json"
+        self.directory_file.parent.mkdir(parents=True, exist_ok=True)
+        self.directory_file.write_text(json.dumps(directory, indent=2))
+        self.ingest_port, self.mllp_port = free_port(), free_port()
+        self.classifier_port, self.notifier_port = free_port(), free_port()
+        self.mesh = mesh_sandbox(self.logs)
+        self.smtp = SmtpSink(spool=work_dir / "mail")
+        self.services: dict[str, ManagedProcess] = {}
+
+    @property
+    def ingest_url(self) -> str:
+        return f"http://127.0.0.1:{self.ingest_port}"
+
+    @property
+    def mesh_url(self) -> str:
+        assert self.mesh.ready_url
+        return self.mesh.ready_url.removesuffix("/health")
+
+    def common_env(self) -> dict[str, str]:
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
+            "KAFKA_SECURITY_PROTOCOL": self.kafka.security_protocol,
+        }
+        env.update({f"RMBC_TOPIC_{k.upper()}": v for k, v in self.topics.model_dump().items()})
+        return env
+
+    def service_env(self, name: str) -> dict[str, str]:
+        env = self.common_env()
+        if name == "ingest":
+            env |= {
+                "RMBC_INGEST_TOKENS": self.token,
+                "RMBC_INGEST_HOST": "127.0.0.1",
+                "RMBC_INGEST_PORT": str(self.ingest_port),
+                "RMBC_INGEST_MLLP_PORT": str(self.mllp_port),
+            }
+        elif name == "classifier":
+            env |= {
+                "RMBC_CLASSIFIER_APP_ID": self.app_id,
+                "RMBC_CLASSIFIER_WEB_PORT": str(self.classifier_port),
+                "RMBC_CLASSIFIER_DATA_DIR": str(self.work_dir / "classifier-data"),
+            }
+        else:
+            env |= {
+                "RMBC_NOTIFIER_HTTP_PORT": str(self.notifier_port),
+                "RMBC_NOTIFIER_GROUP_ID": f"{self.app_id}-notifier",
+                "RMBC_MESH_URL": self.mesh_url,
+                "RMBC_MESH_MAILBOX": SENDER_MAILBOX,
+                "RMBC_MESH_PASSWORD": MESH_PASSWORD,
+                "RMBC_MESH_SHARED_KEY": MESH_SHARED_KEY,
+                "RMBC_MESH_WORKFLOW_ID": MESH_WORKFLOW,
+                "RMBC_SMTP_HOST": "127.0.0.1",
+                "RMBC_SMTP_PORT": str(self.smtp.port),
+                "RMBC_SMTP_STARTTLS": "false",
+                "RMBC_SMTP_FROM": "rmbc-alerts@rmbc.invalid",
+                "RMBC_DIRECTORY_FILE": str(self.directory_file),
+            }
+        return env
+
+    def service(self, name: str) -> ManagedProcess:
+        port = {
+            "ingest": self.ingest_port,
+            "classifier": self.classifier_port,
+            "notifier": self.notifier_port,
+        }[name]
+        return rmbc_process(
+            name, self.service_env(name), self.logs, f"http://127.0.0.1:{port}/readyz"
+        )
+
+    def start(self, timeout: float = 90.0) -> "Pipeline":
+        asyncio.run(ensure_topics(self.kafka, self.topics, self.partitions))
+        self.mesh.start(timeout)
+        self.smtp.start()
+        for name in ("notifier", "classifier", "ingest"):
+            self.services[name] = self.service(name).start(timeout)
+        return self
+
+    def restart(self, name: str, *, crash: bool = False, timeout: float = 90.0) -> None:
+        """Stop (or SIGKILL, when `crash`) one service and start it again."""
+        old = self.services[name]
+        old.kill() if crash else old.stop()
+        self.services[name] = self.service(name).start(timeout)
+
+    def stop(self) -> None:
+        for name in ("ingest", "classifier", "notifier"):
+            if name in self.services:
+                self.services[name].stop()
+        self.smtp.stop()
+        self.mesh.stop()
+
+    def __enter__(self) -> "Pipeline":
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,56 @@
+"""Reading what the pipeline wrote: whole topics up to their end, and consumer-group lag."""
+
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from shared.settings import KafkaSettings
+
+
+async def read_all(settings: KafkaSettings, topic: str) -> list[ConsumerRecord[Any, Any]]:
+    """Everything on `topic` up to its end offsets at the time of the call."""
+    consumer = AIOKafkaConsumer(
+        **settings.aiokafka_options(), group_id=None, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        numbers = sorted(await consumer.partitions_for_topic(topic) or [])
+        partitions = [TopicPartition(topic, number) for number in numbers]
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: list[ConsumerRecord[Any, Any]] = []
+        while any(await consumer.position(tp) < ends[tp] for tp in partitions):
+            fetched = await consumer.getmany(timeout_ms=500)
+            for tp, batch in fetched.items():
+                records.extend(record for record in batch if record.offset < ends[tp])
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def group_lag(settings: KafkaSettings, group_id: str, topic: str) -> int | None:
+    """How many records of `topic` the group has not committed yet; None before its first commit."""
+    admin = AIOKafkaAdminClient(**settings.aiokafka_options())
+    consumer = AIOKafkaConsumer(**settings.aiokafka_options(), group_id=None)
+    await admin.start()
+    await consumer.start()
+    try:
+        committed = {
+            tp: meta.offset
+            for tp, meta in (await admin.list_consumer_group_offsets(group_id)).items()
+            if tp.topic == topic
+        }
+        partitions = [
+            TopicPartition(topic, n) for n in await consumer.partitions_for_topic(topic) or []
+        ]
+        ends = await consumer.end_offsets(partitions)
+        if not committed:
+            return None if any(ends.values()) else 0
+        return sum(max(0, end - committed.get(tp, 0)) for tp, end in ends.items())
+    finally:
+        await consumer.stop()
+        await admin.close()
