@@ -5,6 +5,7 @@ started here on free loopback ports and stopped however the run ends.
 """
 
 import asyncio
+import contextlib
 import json
 import secrets
 from collections.abc import Mapping
@@ -42,10 +43,9 @@ async def ensure_topics(kafka: KafkaSettings, topics: TopicNames, partitions: in
             if name not in existing
         ]
         if wanted:
-            try:
+            # a service's own admin may create one concurrently: that is what we wanted anyway
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass  # created concurrently by a service's own admin: what we wanted anyway
     finally:
         await admin.close()
 
