@@ -55,9 +55,18 @@ def directory_document(
 ) -> dict[str, object]:
     """The notifier's directory: GP practice ODS -> MESH mailbox, provider ODS -> CNS team."""
     return {
-        "gp_practices": {ods: {"mesh_mailbox": box} for ods, box in gp_practices.items()},
-        "providers": {ods: {"cns_email": email} for ods, email in cns_teams.items()},
-        "default_cns_email": default_cns,
+        "gp_practices": {
+            ods: {"name": f"Practice {ods}", "mesh_mailbox": box}
+            for ods, box in gp_practices.items()
+        },
+        "providers": {
+            ods: {
+                "name": f"Trust {ods}",
+                "cns_team": {"name": f"Breast CNS team, trust {ods}", "email": email},
+            }
+            for ods, email in cns_teams.items()
+        },
+        "fallback_cns_team": {"name": "Breast CNS team (regional)", "email": default_cns},
     }
 
 
