@@ -1,0 +1,123 @@
+"""The publishing core both edges (HTTP, MLLP) call: plan, publish, then remember the Patients."""
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from services.ingest.errors import InvalidInput, Issue
+from services.ingest.intake import Accepted, Item, Outcome, Refused, plan
+from services.ingest.metrics import IngestMetrics
+from services.ingest.patients import PatientIndex
+from services.ingest.publisher import Publisher
+from shared.codec import encode
+from shared.events import ClinicalEvent, Sender
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PartlyAccepted(InvalidInput):
+    """atomic=False: the valid resources were published (`accepted`); `issues` name the others."""
+
+    accepted: list[ClinicalEvent] = field(default_factory=list)
+
+
+class IngestCore:
+    """Implements `ports.Accepter`. Nothing is published for a request with a refused resource
+    unless the caller asked for atomic=False (a FHIR batch)."""
+
+    def __init__(
+        self,
+        publisher: Publisher,
+        *,
+        topic: str,
+        index: PatientIndex,
+        metrics: IngestMetrics,
+        clock: Callable[[], datetime],
+        new_correlation_id: Callable[[], str],
+    ) -> None:
+        self.publisher = publisher
+        self.topic = topic
+        self.index = index
+        self.metrics = metrics
+        self.clock = clock
+        self.new_correlation_id = new_correlation_id
+
+    async def accept(
+        self,
+        resources: list[dict[str, Any]],
+        sender: Sender,
+        *,
+        atomic: bool = True,
+        correlation_id: str | None = None,
+    ) -> list[ClinicalEvent]:
+        """See `ports.Accepter`. Issue expressions start at the resource type (`Observation.status`);
+        with several resources, each diagnostic names the resource's position in the list."""
+        items = [Item(r, _type_of(r)) for r in resources]
+        outcomes = await self.submit(items, sender, atomic=atomic, correlation_id=correlation_id)
+        accepted = [o.event for o in outcomes if isinstance(o, Accepted)]
+        issues = [
+            _numbered(issue, position) if len(items) > 1 else issue
+            for position, outcome in enumerate(outcomes)
+            if isinstance(outcome, Refused)
+            for issue in outcome.issues
+        ]
+        if issues:
+            raise PartlyAccepted(issues, accepted=accepted)
+        return accepted
+
+    async def submit(
+        self,
+        items: list[Item],
+        sender: Sender,
+        *,
+        atomic: bool,
+        correlation_id: str | None = None,
+    ) -> list[Outcome]:
+        """One outcome per item. atomic: any refusal raises InvalidInput and nothing is published.
+
+        Raises BrokerUnavailable when Kafka did not acknowledge every accepted event in time.
+        """
+        correlation = correlation_id or self.new_correlation_id()
+        outcomes = plan(
+            items, index=self.index, sender=sender, correlation_id=correlation, now=self.clock()
+        )
+        if atomic and any(isinstance(o, Refused) for o in outcomes):
+            raise InvalidInput([i for o in outcomes if isinstance(o, Refused) for i in o.issues])
+        events = [o.event for o in outcomes if isinstance(o, Accepted)]
+        if events:
+            await self._publish(events, sender)
+        log.info(
+            "accepted",
+            extra={
+                "correlation_id": correlation,
+                "channel": sender.channel,
+                "accepted": len(events),
+                "refused": len(outcomes) - len(events),
+            },
+        )
+        return outcomes
+
+    async def _publish(self, events: list[ClinicalEvent], sender: Sender) -> None:
+        messages = [(event.patient_key.encode(), encode(event)) for event in events]
+        started = time.perf_counter()
+        await self.publisher.publish(self.topic, messages)
+        self.metrics.publish_seconds.observe(time.perf_counter() - started)
+        for event in events:
+            self.metrics.accepted.labels(sender.channel, event.resource_type).inc()
+            if event.resource_type == "Patient" and event.patient is not None:
+                self.index.remember(event.patient)
+
+
+def _type_of(resource: Any) -> str:
+    if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
+        return str(resource["resourceType"])
+    return "Resource"
+
+
+def _numbered(issue: Issue, position: int) -> Issue:
+    return dataclasses.replace(issue, diagnostics=f"resource {position}: {issue.diagnostics}")

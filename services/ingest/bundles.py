@@ -1,0 +1,155 @@
+"""Bundles in, the resources to accept out; and the Bundles ingest answers with. Pure.
+
+- transaction, collection and message: all or nothing (any bad entry refuses the whole Bundle);
+- batch: each entry stands alone and gets its own outcome in a batch-response;
+- message: the first entry is a MessageHeader; the other entries are the resources.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from services.ingest.errors import InvalidInput, Issue
+from services.ingest.fhir_parsing import bundle_shell_issues, message_header_issues
+from services.ingest.intake import Accepted, Item, Outcome, Refused
+from services.ingest.outcomes import information_outcome, operation_outcome
+from shared.events import ClinicalEvent
+
+STATUS_TEXT = {201: "201 Created", 400: "400 Bad Request", 422: "422 Unprocessable Entity"}
+
+
+@dataclass(frozen=True)
+class BundleRequest:
+    bundle_type: str
+    items: list[Item]
+    message_id: str | None  # MessageHeader.id for a message, else Bundle.id
+    header: dict[str, Any] | None = None
+
+    @property
+    def atomic(self) -> bool:
+        return self.bundle_type != "batch"
+
+
+def read_bundle(
+    raw: dict[str, Any], *, max_entries: int, message_only: bool = False
+) -> BundleRequest:
+    """The entries of a Bundle as items, or InvalidInput (413 over `max_entries`, else 400/422)."""
+    if raw.get("resourceType") != "Bundle":
+        raise InvalidInput(
+            [Issue("structure", "Expected a Bundle", f"{raw.get('resourceType')}.resourceType")],
+            status=400,
+        )
+    entries = raw.get("entry", [])
+    if isinstance(entries, list) and len(entries) > max_entries:
+        raise InvalidInput(
+            [
+                Issue(
+                    "too-costly",
+                    f"The Bundle has {len(entries)} entries; the limit is {max_entries}",
+                    "Bundle.entry",
+                )
+            ],
+            status=413,
+        )
+    issues = bundle_shell_issues(raw)
+    if not issues and message_only and raw["type"] != "message":
+        issues = [
+            Issue("invalid", "$process-message takes a Bundle of type message", "Bundle.type")
+        ]
+    if issues:
+        raise InvalidInput(issues)
+    bundle_type = raw["type"]
+    header = None
+    first = 0
+    if bundle_type == "message":
+        at = "Bundle.entry[0].resource"
+        header = entries[0]["resource"] if entries else None
+        issues = message_header_issues(header, at)
+        if issues:
+            raise InvalidInput(issues)
+        first = 1
+    items = [
+        Item(
+            resource=entry["resource"],
+            at=f"Bundle.entry[{position}].resource",
+            full_url=entry.get("fullUrl"),
+            request_url=_update_url(entry.get("request")),
+        )
+        for position, entry in enumerate(entries)
+        if position >= first
+    ]
+    message_id = header.get("id") if header else raw.get("id")
+    return BundleRequest(bundle_type, items, message_id, header)
+
+
+def _update_url(request: dict[str, Any] | None) -> str | None:
+    if request and request.get("method") == "PUT":
+        return str(request["url"])
+    return None
+
+
+def batch_response(outcomes: list[Outcome]) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "batch-response",
+        "entry": [_response_entry(outcome) for outcome in outcomes],
+    }
+
+
+def transaction_response(events: list[ClinicalEvent]) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction-response",
+        "entry": [_response_entry(Accepted(event)) for event in events],
+    }
+
+
+def message_response(
+    request: BundleRequest, events: list[ClinicalEvent], *, response_id: str, now: datetime
+) -> dict[str, Any]:
+    """The response message: a MessageHeader with response.code `ok`, then the outcome."""
+    header = request.header or {}
+    return {
+        "resourceType": "Bundle",
+        "id": response_id,
+        "type": "message",
+        "timestamp": now.isoformat(),
+        "entry": [
+            {
+                "fullUrl": f"urn:uuid:{response_id}",
+                "resource": {
+                    "resourceType": "MessageHeader",
+                    "id": response_id,
+                    "eventCoding": header.get("eventCoding"),
+                    "source": {"endpoint": "urn:rmbc:ingest", "name": "rmbc ingest"},
+                    "response": {"identifier": header.get("id"), "code": "ok"},
+                },
+            },
+            {"resource": accepted_outcome(events)},
+        ],
+    }
+
+
+def accepted_outcome(events: list[ClinicalEvent]) -> dict[str, Any]:
+    accepted = ", ".join(f"{e.resource_type}/{e.resource_id}" for e in events)
+    return information_outcome(f"Accepted {len(events)} resource(s): {accepted}")
+
+
+def location(event: ClinicalEvent) -> str:
+    base = f"{event.resource_type}/{event.resource_id}"
+    return f"{base}/_history/{event.version_id}" if event.version_id else base
+
+
+def _response_entry(outcome: Outcome) -> dict[str, Any]:
+    if isinstance(outcome, Refused):
+        return {
+            "response": {
+                "status": STATUS_TEXT[422],
+                "outcome": operation_outcome(outcome.issues),
+            }
+        }
+    event = outcome.event
+    response: dict[str, Any] = {"status": STATUS_TEXT[201], "location": location(event)}
+    if event.version_id:
+        response["etag"] = f'W/"{event.version_id}"'
+    return {"response": response}

@@ -1,0 +1,64 @@
+"""The CapabilityStatement: exactly what this server does, no more."""
+
+from typing import Any
+
+from services.ingest.fhir_parsing import BUNDLE_TYPES, CLINICAL_TYPES
+
+
+def capability_statement(*, max_body_bytes: int, max_bundle_entries: int) -> dict[str, Any]:
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-11-26",
+        "kind": "instance",
+        "software": {"name": "rmbc ingest"},
+        "implementation": {
+            "description": (
+                "Write-only FHIR R4 intake: every accepted resource is published to Kafka "
+                "(acks=all) before the answer. Nothing is stored for reading back."
+            )
+        },
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "application/json"],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": (
+                    f"Bodies up to {max_body_bytes} bytes; Bundles up to {max_bundle_entries} "
+                    f"entries of type {', '.join(BUNDLE_TYPES)}. NHS numbers must pass the "
+                    "modulus-11 check."
+                ),
+                "security": {
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                    "code": "OAuth",
+                                }
+                            ],
+                            "text": "Bearer token",
+                        }
+                    ],
+                    "description": "Authorization: Bearer <token> on every data endpoint.",
+                },
+                "resource": [
+                    {
+                        "type": resource_type,
+                        "interaction": [{"code": "create"}, {"code": "update"}],
+                        "versioning": "versioned",
+                        "readHistory": False,
+                        "updateCreate": True,
+                    }
+                    for resource_type in CLINICAL_TYPES
+                ],
+                "interaction": [{"code": "batch"}, {"code": "transaction"}],
+                "operation": [
+                    {
+                        "name": "process-message",
+                        "definition": "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message",
+                    }
+                ],
+            }
+        ],
+    }

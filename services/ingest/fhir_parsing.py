@@ -1,0 +1,274 @@
+"""FHIR R4 parsing and validation. The only module of rmbc that imports `fhir.resources`.
+
+UK Core is FHIR R4 (4.0.1); `fhir.resources` 8.x has no pydantic-v2 R4 package, so the R4B models
+(identical for Patient, Condition, Observation, Bundle and MessageHeader as far as rmbc uses them)
+do the structural work: unknown elements, cardinality, primitive formats, dates. They do not check
+coded values against value sets, so the required bindings that matter here are checked below, and
+so is the NHS number's modulus-11 check digit.
+
+Each resource is validated exactly once, from the dict `orjson` produced; the dict (not a
+re-serialised model) is what travels on. A Bundle is validated as a shell (its entries without
+their resources) plus one validation per entry resource, which is both faster than validating the
+whole Bundle model and gives each entry its own FHIRPath in the answer.
+"""
+
+from typing import Any
+
+import orjson
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
+
+from services.ingest.errors import InvalidInput, Issue
+from shared.nhs_number import NHS_NUMBER_SYSTEM, is_valid_nhs_number
+
+CLINICAL_TYPES = ("Condition", "Observation", "Patient")
+BUNDLE_TYPES = ("batch", "transaction", "collection", "message")
+
+CONDITION_CLINICAL_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_CLINICAL_CODES = frozenset(
+    {"active", "recurrence", "relapse", "inactive", "remission", "resolved"}
+)
+CONDITION_VERIFICATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+CONDITION_VERIFICATION_CODES = frozenset(
+    {"unconfirmed", "provisional", "differential", "confirmed", "refuted", "entered-in-error"}
+)
+OBSERVATION_STATUS_CODES = frozenset(
+    {
+        "registered",
+        "preliminary",
+        "final",
+        "amended",
+        "corrected",
+        "cancelled",
+        "entered-in-error",
+        "unknown",
+    }
+)
+GENDER_CODES = frozenset({"male", "female", "other", "unknown"})
+ENTRY_METHODS = frozenset({"POST", "PUT"})
+
+_MODELS: dict[str, Any] = {}
+
+
+def _model(resource_type: str) -> Any:
+    model = _MODELS.get(resource_type)
+    if model is None:
+        model = _MODELS[resource_type] = get_fhir_model_class(resource_type)
+    return model
+
+
+def load_json(body: bytes) -> dict[str, Any]:
+    """The request body as a JSON object, or a 400 that says why it is not one."""
+    try:
+        raw = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise InvalidInput(
+            [Issue("structure", f"The body is not valid JSON: {error}")], status=400
+        ) from None
+    if not isinstance(raw, dict):
+        raise InvalidInput([Issue("structure", "The body must be a JSON object")], status=400)
+    if not isinstance(raw.get("resourceType"), str):
+        raise InvalidInput(
+            [Issue("structure", "The body has no resourceType", "resourceType")], status=400
+        )
+    return raw
+
+
+def resource_issues(raw: Any, at: str, allowed: tuple[str, ...] = CLINICAL_TYPES) -> list[Issue]:
+    """Everything wrong with one resource; `at` is its FHIRPath (e.g. `Bundle.entry[3].resource`)."""
+    if not isinstance(raw, dict):
+        return [Issue("structure", "A resource must be a JSON object", at)]
+    resource_type = raw.get("resourceType")
+    if resource_type not in allowed:
+        supported = ", ".join(allowed)
+        return [
+            Issue(
+                "not-supported",
+                f"Resource type {resource_type!r} is not accepted here (supported: {supported})",
+                f"{at}.resourceType",
+            )
+        ]
+    issues = _model_issues(_model(resource_type), raw, at)
+    if issues:
+        return issues
+    return _binding_issues(resource_type, raw, at)
+
+
+def bundle_shell_issues(raw: dict[str, Any], max_entries: int | None = None) -> list[Issue]:
+    """Structural problems of a Bundle itself; its entries' resources are checked one by one."""
+    entries = raw.get("entry", [])
+    if not isinstance(entries, list):
+        return [Issue("structure", "Bundle.entry must be an array", "Bundle.entry")]
+    shell = {**raw, "entry": [_without_resource(e) for e in entries]} if entries else raw
+    issues = _model_issues(_model("Bundle"), shell, "Bundle")
+    if issues:
+        return issues
+    bundle_type = raw["type"]
+    if bundle_type not in BUNDLE_TYPES:
+        return [
+            Issue(
+                "not-supported",
+                f"Bundle type {bundle_type!r} is not accepted (supported: {', '.join(BUNDLE_TYPES)})",
+                "Bundle.type",
+            )
+        ]
+    for index, entry in enumerate(entries):
+        if "resource" not in entry:
+            issues.append(
+                Issue("required", "Every entry needs a resource", f"Bundle.entry[{index}].resource")
+            )
+        request = entry.get("request")
+        if bundle_type in ("batch", "transaction"):
+            if request is None:
+                issues.append(
+                    Issue(
+                        "required",
+                        f"A {bundle_type} entry needs a request",
+                        f"Bundle.entry[{index}].request",
+                    )
+                )
+            elif request["method"] not in ENTRY_METHODS:
+                issues.append(
+                    Issue(
+                        "not-supported",
+                        f"Method {request['method']} is not supported (POST or PUT)",
+                        f"Bundle.entry[{index}].request.method",
+                    )
+                )
+    return issues
+
+
+def message_header_issues(raw: Any, at: str) -> list[Issue]:
+    if not isinstance(raw, dict) or raw.get("resourceType") != "MessageHeader":
+        return [
+            Issue("structure", "A message Bundle starts with a MessageHeader", f"{at}.resourceType")
+        ]
+    return _model_issues(_model("MessageHeader"), raw, at)
+
+
+def _without_resource(entry: Any) -> Any:
+    if isinstance(entry, dict) and "resource" in entry:
+        return {key: value for key, value in entry.items() if key != "resource"}
+    return entry
+
+
+def _model_issues(model: Any, raw: dict[str, Any], at: str) -> list[Issue]:
+    try:
+        model.model_validate(raw)
+    except ValidationError as error:
+        return [_issue_from_error(e, at) for e in error.errors(include_url=False)]
+    except (TypeError, ValueError) as error:  # a validator that raised outside pydantic's wrapping
+        return [Issue("structure", str(error), at)]
+    return []
+
+
+def _issue_from_error(error: Any, at: str) -> Issue:
+    path = fhir_path(at, error["loc"])
+    kind = error["type"]
+    message = error["msg"]
+    if kind == "extra_forbidden":
+        return Issue("structure", "Unknown element", path)
+    if kind == "missing" or kind.endswith(".missing"):
+        return Issue("required", "Required element is missing", path)
+    if kind == "fhir-validation-wrong-resource-type":
+        return Issue("structure", message.replace("``", "").split(",")[0].strip(), path)
+    return Issue("value", message, path)
+
+
+def fhir_path(at: str, loc: tuple[Any, ...]) -> str:
+    """A pydantic error location as FHIRPath: ('entry', 3, 'request', 'url') -> entry[3].request.url."""
+    path = at
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part == "root":
+            continue
+        elif part == "resource_type":
+            path += ".resourceType"
+        else:
+            path += f".{part}"
+    return path
+
+
+def _binding_issues(resource_type: str, raw: dict[str, Any], at: str) -> list[Issue]:
+    if resource_type == "Condition":
+        issues = _coded_issues(
+            raw.get("clinicalStatus"),
+            CONDITION_CLINICAL_SYSTEM,
+            CONDITION_CLINICAL_CODES,
+            f"{at}.clinicalStatus",
+        )
+        issues += _coded_issues(
+            raw.get("verificationStatus"),
+            CONDITION_VERIFICATION_SYSTEM,
+            CONDITION_VERIFICATION_CODES,
+            f"{at}.verificationStatus",
+        )
+        return issues + _subject_issues(raw, at)
+    if resource_type == "Observation":
+        issues = []
+        if raw["status"] not in OBSERVATION_STATUS_CODES:
+            issues.append(
+                Issue(
+                    "code-invalid", f"Unknown Observation.status {raw['status']!r}", f"{at}.status"
+                )
+            )
+        return issues + _subject_issues(raw, at)
+    issues = []
+    if "gender" in raw and raw["gender"] not in GENDER_CODES:
+        issues.append(Issue("code-invalid", f"Unknown gender {raw['gender']!r}", f"{at}.gender"))
+    for index, identifier in enumerate(raw.get("identifier", [])):
+        issues += _nhs_number_issues(identifier, f"{at}.identifier[{index}]")
+    return issues
+
+
+def _coded_issues(
+    concept: dict[str, Any] | None, system: str, codes: frozenset[str], at: str
+) -> list[Issue]:
+    """A required binding: when present, the concept carries a code from `system` that is in `codes`."""
+    if concept is None:
+        return []
+    codings = concept.get("coding", [])
+    ours = [(i, c) for i, c in enumerate(codings) if c.get("system") == system]
+    if not ours:
+        return [Issue("code-invalid", f"Needs a coding from {system}", f"{at}.coding")]
+    return [
+        Issue(
+            "code-invalid",
+            f"Unknown code {coding.get('code')!r} in {system}",
+            f"{at}.coding[{i}].code",
+        )
+        for i, coding in ours
+        if coding.get("code") not in codes
+    ]
+
+
+def _subject_issues(raw: dict[str, Any], at: str) -> list[Issue]:
+    subject = raw.get("subject")
+    if subject is None:
+        return [Issue("required", "The subject (the patient) is required", f"{at}.subject")]
+    if not subject.get("reference") and not subject.get("identifier"):
+        return [
+            Issue(
+                "required",
+                "The subject needs a reference or an identifier",
+                f"{at}.subject",
+            )
+        ]
+    identifier = subject.get("identifier")
+    return _nhs_number_issues(identifier, f"{at}.subject.identifier") if identifier else []
+
+
+def _nhs_number_issues(identifier: dict[str, Any], at: str) -> list[Issue]:
+    if identifier.get("system") != NHS_NUMBER_SYSTEM:
+        return []
+    value = identifier.get("value")
+    if not value or not is_valid_nhs_number(value):
+        return [
+            Issue(
+                "value",
+                "NHS number is not 10 digits with a valid modulus-11 check digit",
+                f"{at}.value",
+            )
+        ]
+    return []

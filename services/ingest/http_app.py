@@ -1,0 +1,292 @@
+"""The FHIR HTTP edge: authenticate, read the body within limits, hand over to the core, answer.
+
+One exception handler turns every refusal (InvalidInput, BrokerUnavailable, HTTP errors) into an
+OperationOutcome with the right status, so routes stay a few lines each.
+"""
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from services.ingest.accepter import IngestCore
+from services.ingest.auth import TokenVerifier
+from services.ingest.bundles import (
+    BundleRequest,
+    accepted_outcome,
+    batch_response,
+    location,
+    message_response,
+    read_bundle,
+    transaction_response,
+)
+from services.ingest.capability import capability_statement
+from services.ingest.errors import BrokerUnavailable, InvalidInput, Issue
+from services.ingest.fhir_parsing import CLINICAL_TYPES, load_json
+from services.ingest.intake import Accepted, Item, Refused
+from services.ingest.metrics import IngestMetrics
+from services.ingest.outcomes import operation_outcome
+from services.ingest.publisher import ManagedPublisher
+from services.ingest.settings import IngestSettings
+from shared.events import Sender
+
+log = logging.getLogger(__name__)
+
+FHIR_JSON = "application/fhir+json"
+ACCEPTED_MEDIA_TYPES = frozenset({FHIR_JSON, "application/json"})
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def create_app(
+    settings: IngestSettings,
+    *,
+    core: IngestCore,
+    publisher: ManagedPublisher,
+    verifier: TokenVerifier,
+    metrics: IngestMetrics,
+    clock: Callable[[], datetime],
+    new_id: Callable[[], str],
+    companion: Callable[[], Awaitable[asyncio.Server]] | None = None,
+) -> FastAPI:
+    """`companion` starts another listener (the MLLP server) that shares the producer: it starts
+    after the producer and is closed before the producer is flushed and stopped."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await publisher.start()
+        server = await companion() if companion is not None else None
+        try:
+            yield
+        finally:
+            if server is not None:
+                server.close()
+                await server.wait_closed()
+            await publisher.stop()
+
+    app = FastAPI(title="rmbc ingest", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.add_middleware(InFlight, metrics=metrics)
+
+    def authenticate(request: Request) -> str:
+        client = verifier.client_for(request.headers.get("authorization"))
+        if client is None:
+            raise InvalidInput(
+                [Issue("login", "A valid bearer token is required (Authorization: Bearer ...)")],
+                status=401,
+            )
+        return client
+
+    async def fhir_body(request: Request, client: Annotated[str, Depends(authenticate)]) -> Body:
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type not in ACCEPTED_MEDIA_TYPES:
+            raise InvalidInput(
+                [Issue("not-supported", f"Content-Type must be {FHIR_JSON}")], status=415
+            )
+        data = await _read_limited(request, settings.max_body_bytes)
+        incoming = request.headers.get("x-request-id", "")
+        correlation_id = incoming if _REQUEST_ID.match(incoming) else new_id()
+        return Body(load_json(data), client, correlation_id)
+
+    FhirBody = Annotated[Body, Depends(fhir_body)]
+
+    @app.exception_handler(InvalidInput)
+    @app.exception_handler(BrokerUnavailable)
+    @app.exception_handler(HTTPException)
+    async def answer_refusal(request: Request, error: Exception) -> Response:
+        status, issues, headers = _refusal(error, settings.retry_after_seconds)
+        metrics.rejected.labels("http", issues[0].code if status != 503 else "broker").inc()
+        log.info(
+            "refused",
+            extra={
+                "status": status,
+                "path": request.url.path,
+                "issues": [f"{i.code}@{i.expression or '-'}" for i in issues],
+                "cause": str(error) if status == 503 else None,
+            },
+        )
+        return _fhir(operation_outcome(issues), status, headers)
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        return _fhir({"status": "ok"}, 200, media_type="application/json")
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        ready = await publisher.ready()
+        body = {"status": "ready" if ready else "not ready", "kafka": ready}
+        return _fhir(body, 200 if ready else 503, media_type="application/json")
+
+    @app.get("/metrics")
+    async def metrics_endpoint() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/fhir/metadata")
+    async def metadata() -> Response:
+        return _fhir(
+            capability_statement(
+                max_body_bytes=settings.max_body_bytes,
+                max_bundle_entries=settings.max_bundle_entries,
+            ),
+            200,
+        )
+
+    @app.post("/fhir/$process-message")
+    async def process_message(body: FhirBody) -> Response:
+        bundle = read_bundle(body.raw, max_entries=settings.max_bundle_entries, message_only=True)
+        return await _answer_bundle(bundle, body)
+
+    @app.post("/fhir")
+    async def post_bundle(body: FhirBody) -> Response:
+        bundle = read_bundle(body.raw, max_entries=settings.max_bundle_entries)
+        return await _answer_bundle(bundle, body)
+
+    @app.post("/fhir/{resource_type}")
+    async def create(resource_type: str, body: FhirBody) -> Response:
+        item = Item(body.raw, _endpoint_type(resource_type, body.raw))
+        return await _answer_single(item, body, status=201)
+
+    @app.put("/fhir/{resource_type}/{resource_id}")
+    async def update(resource_type: str, resource_id: str, body: FhirBody) -> Response:
+        at = _endpoint_type(resource_type, body.raw)
+        item = Item(body.raw, at, request_url=f"{resource_type}/{resource_id}")
+        return await _answer_single(item, body, status=200)
+
+    async def _answer_single(item: Item, body: Body, *, status: int) -> Response:
+        sender = Sender(channel="http", client=body.client)
+        outcomes = await core.submit(
+            [item], sender, atomic=True, correlation_id=body.correlation_id
+        )
+        accepted = outcomes[0]
+        assert isinstance(accepted, Accepted)  # atomic: a refusal has already raised
+        event = accepted.event
+        headers = {"Location": f"/fhir/{location(event)}", "X-Correlation-ID": body.correlation_id}
+        if event.version_id:
+            headers["ETag"] = f'W/"{event.version_id}"'
+        return _fhir(accepted_outcome([event]), status, headers)
+
+    async def _answer_bundle(bundle: BundleRequest, body: Body) -> Response:
+        sender = Sender(channel="http", client=body.client, message_id=bundle.message_id)
+        outcomes = await core.submit(
+            bundle.items, sender, atomic=bundle.atomic, correlation_id=body.correlation_id
+        )
+        headers = {"X-Correlation-ID": body.correlation_id}
+        events = [o.event for o in outcomes if isinstance(o, Accepted)]
+        if bundle.bundle_type == "batch":
+            for outcome in outcomes:
+                if isinstance(outcome, Refused):
+                    metrics.rejected.labels("http", outcome.issues[0].code).inc()
+            return _fhir(batch_response(outcomes), 200, headers)
+        if bundle.bundle_type == "transaction":
+            return _fhir(transaction_response(events), 200, headers)
+        if bundle.bundle_type == "message":
+            answer = message_response(bundle, events, response_id=new_id(), now=clock())
+            return _fhir(answer, 200, headers)
+        return _fhir(accepted_outcome(events), 200, headers)
+
+    return app
+
+
+class Body:
+    """A request's FHIR JSON, its authenticated client and its correlation id."""
+
+    __slots__ = ("client", "correlation_id", "raw")
+
+    def __init__(self, raw: dict[str, Any], client: str, correlation_id: str) -> None:
+        self.raw = raw
+        self.client = client
+        self.correlation_id = correlation_id
+
+
+class InFlight:
+    """Counts HTTP requests being processed (a plain ASGI middleware: no per-request task)."""
+
+    def __init__(self, app: ASGIApp, metrics: IngestMetrics) -> None:
+        self.app = app
+        self.gauge = metrics.in_flight
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.gauge.inc()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.gauge.dec()
+
+
+def _endpoint_type(resource_type: str, raw: dict[str, Any]) -> str:
+    if resource_type not in CLINICAL_TYPES:
+        raise InvalidInput(
+            [
+                Issue(
+                    "not-supported",
+                    f"Resource type {resource_type!r} is not supported "
+                    f"(supported: {', '.join(CLINICAL_TYPES)})",
+                )
+            ],
+            status=404,
+        )
+    if raw["resourceType"] != resource_type:
+        raise InvalidInput(
+            [
+                Issue(
+                    "invalid",
+                    f"The body is a {raw['resourceType']}, the URL expects a {resource_type}",
+                    f"{resource_type}.resourceType",
+                )
+            ],
+            status=400,
+        )
+    return resource_type
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    too_large = InvalidInput(
+        [Issue("too-costly", f"The body is larger than {limit} bytes")], status=413
+    )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _refusal(error: Exception, retry_after: int) -> tuple[int, list[Issue], dict[str, str]]:
+    if isinstance(error, InvalidInput):
+        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
+        return error.status, error.issues, headers
+    if isinstance(error, BrokerUnavailable):
+        issue = Issue(
+            "transient",
+            "The event store is unavailable; nothing was stored. Retry later.",
+            severity="error",
+        )
+        return 503, [issue], {"Retry-After": str(retry_after)}
+    assert isinstance(error, HTTPException)
+    code = "not-found" if error.status_code == 404 else "not-supported"
+    return error.status_code, [Issue(code, str(error.detail))], dict(error.headers or {})
+
+
+def _fhir(
+    body: dict[str, Any],
+    status: int,
+    headers: dict[str, str] | None = None,
+    media_type: str = FHIR_JSON,
+) -> Response:
+    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type=media_type)

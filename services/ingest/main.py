@@ -1,0 +1,103 @@
+"""`rmbc ingest`: the composition root. Builds settings and adapters once and runs the HTTP server
+and the MLLP listener in one asyncio loop. SIGTERM/SIGINT stop both and flush the producer.
+
+A process that starts it knows it is ready when GET /healthz answers 200 (listening) and GET
+/readyz answers 200 (connected to Kafka).
+"""
+
+import argparse
+import asyncio
+import functools
+import logging
+import sys
+import uuid
+from datetime import UTC, datetime
+
+import uvicorn
+from fastapi import FastAPI
+from pydantic import ValidationError
+
+from services.ingest.accepter import IngestCore
+from services.ingest.auth import TokenError, TokenVerifier, token_hashes
+from services.ingest.http_app import create_app
+from services.ingest.metrics import IngestMetrics
+from services.ingest.patients import PatientIndex
+from services.ingest.publisher import KafkaPublisher
+from services.ingest.settings import IngestSettings, env_help
+from shared.logs import configure_logging
+
+log = logging.getLogger(__name__)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="rmbc ingest",
+        description="Run ingest: the FHIR R4 HTTP API and the HL7 v2 MLLP listener.",
+        epilog=env_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", help="bind address (default RMBC_INGEST_HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="HTTP port (default RMBC_INGEST_PORT or 8080)")
+    parser.add_argument("--mllp-port", type=int, help="MLLP port (default 2575)")
+    args = parser.parse_args(argv)
+    overrides = {
+        name: value
+        for name, value in (("host", args.host), ("port", args.port), ("mllp_port", args.mllp_port))
+        if value is not None
+    }
+    try:
+        settings = IngestSettings(**overrides)
+        verifier = TokenVerifier(token_hashes(settings.tokens.get_secret_value()))
+    except (ValidationError, TokenError) as error:
+        print(f"rmbc ingest: refusing to start: {error}", file=sys.stderr)
+        return 2
+    configure_logging("ingest", settings.log_level)
+    asyncio.run(run(settings, verifier))
+    return 0
+
+
+def build_app(settings: IngestSettings, verifier: TokenVerifier, *, with_mllp: bool) -> FastAPI:
+    """Every adapter, built once and passed in explicitly."""
+    metrics = IngestMetrics()
+    publisher = KafkaPublisher(settings.kafka, timeout=settings.publish_timeout_seconds)
+    core = IngestCore(
+        publisher,
+        topic=settings.topics.clinical_events,
+        index=PatientIndex(settings.patient_index_size),
+        metrics=metrics,
+        clock=lambda: datetime.now(UTC),
+        new_correlation_id=lambda: str(uuid.uuid4()),
+    )
+    companion = None
+    if with_mllp:
+        from services.ingest.mllp import start_mllp_server
+
+        companion = functools.partial(start_mllp_server, core, settings.host, settings.mllp_port)
+    return create_app(
+        settings,
+        core=core,
+        publisher=publisher,
+        verifier=verifier,
+        metrics=metrics,
+        clock=lambda: datetime.now(UTC),
+        new_id=lambda: str(uuid.uuid4()),
+        companion=companion,
+    )
+
+
+async def run(settings: IngestSettings, verifier: TokenVerifier) -> None:
+    app = build_app(settings, verifier, with_mllp=True)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )
+    log.info(
+        "ingest starting",
+        extra={"http_port": settings.port, "mllp_port": settings.mllp_port, "host": settings.host},
+    )
+    await uvicorn.Server(config).serve()
