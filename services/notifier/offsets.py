@@ -1,0 +1,38 @@
+"""Which offsets may be committed: a record's offset only once all the work it started is done."""
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class _Pending:
+    offset: int
+    tasks: list["asyncio.Task[Any]"]
+
+
+@dataclass
+class OffsetTracker:
+    _pending: dict[Any, deque[_Pending]] = field(default_factory=dict)
+
+    def add(self, partition: Any, offset: int, tasks: list["asyncio.Task[Any]"]) -> None:
+        self._pending.setdefault(partition, deque()).append(_Pending(offset, tasks))
+
+    def committable(self) -> dict[Any, int]:
+        """Next offset to commit per partition, for the done prefix. Raises a task's error."""
+        ready: dict[Any, int] = {}
+        for partition, queue in self._pending.items():
+            while queue and all(t.done() for t in queue[0].tasks):
+                head = queue.popleft()
+                for task in head.tasks:
+                    task.result()  # a failed task is a crash: its offset must never be committed
+                ready[partition] = head.offset + 1
+        return ready
+
+    def in_flight(self) -> int:
+        return sum(len(q) for q in self._pending.values())
+
+    def forget(self, partitions: Any) -> None:
+        for partition in partitions:
+            self._pending.pop(partition, None)

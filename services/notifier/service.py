@@ -1,0 +1,345 @@
+"""The notifier's Kafka shell: load the ledger, consume flags, plan, deliver, commit.
+
+Loop: decode -> plan (pure) -> record unroutable alerts, publish the registry record, start one
+delivery task per alert -> commit each offset once every output it caused is recorded.
+"""
+
+import asyncio
+import base64
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from services.notifier.channels import DeliveryChannel, MeshDocument
+from services.notifier.cns_email import cns_email
+from services.notifier.decisions import Delivery, plan_for
+from services.notifier.decisions import alert_id as planned_alert_id
+from services.notifier.delivery import UNDELIVERABLE, Deliverer, Job, Recorder, RetryPolicy
+from services.notifier.directory import Directory
+from services.notifier.facts import facts_for
+from services.notifier.gp_message import mesh_document, subject
+from services.notifier.ledger import Ledger, alert_event
+from services.notifier.metrics import NotifierMetrics
+from services.notifier.offsets import OffsetTracker
+from services.notifier.settings import NotifierSettings
+from shared.codec import UndecodableEvent, decode, decode_as, encode
+from shared.dead_letter import dead_letter_for_record
+from shared.events import CancerFlag, DeadLetter, Envelope
+
+log = logging.getLogger(__name__)
+SERVICE = "notifier"
+MAX_IN_FLIGHT = 1000
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Notifier:
+    def __init__(
+        self,
+        settings: NotifierSettings,
+        directory: Directory,
+        channels: dict[str, DeliveryChannel],
+        clock: Callable[[], datetime] = utc_now,
+        metrics: NotifierMetrics | None = None,
+    ) -> None:
+        self.settings = settings
+        self.directory = directory
+        self.channels = channels
+        self.clock = clock
+        self.metrics = metrics or NotifierMetrics()
+        self.ledger = Ledger()
+        self.ready = asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
+
+    # --- wiring -------------------------------------------------------------------------------
+    async def _publish(self, topic: str, key: bytes | None, event: Envelope) -> None:
+        assert self._producer is not None
+        await self._producer.send_and_wait(topic, encode(event), key=key)
+
+    def _deliverer(self) -> Deliverer:
+        s = self.settings
+        recorder = Recorder(
+            self._publish, self.ledger, s.topics.alerts, s.topics.dead_letter, self.metrics
+        )
+        return Deliverer(
+            self.channels,  # type: ignore[arg-type]
+            self.ledger,
+            recorder,
+            RetryPolicy(
+                s.notifier_max_attempts, s.notifier_retry_base_seconds, s.notifier_retry_max_seconds
+            ),
+            self.clock,
+            self.metrics,
+            concurrency=s.notifier_concurrency,
+            pause_after_send=s.notifier_test_pause_after_send_seconds,
+        )
+
+    async def _start_producer(self) -> None:
+        self._producer = AIOKafkaProducer(
+            **self.settings.kafka.aiokafka_options(), acks="all", enable_idempotence=True
+        )
+        await self._producer.start()
+
+    async def _load_ledger(self) -> AIOKafkaConsumer:
+        """Read the whole ledger topic into memory; return the consumer to keep following it."""
+        reader = AIOKafkaConsumer(
+            **self.settings.kafka.aiokafka_options(), group_id=None, enable_auto_commit=False
+        )
+        await reader.start()
+        topic = self.settings.topics.alerts
+        partitions = [
+            TopicPartition(topic, p) for p in sorted(await reader.partitions_for_topic(topic) or [])
+        ]
+        reader.assign(partitions)
+        await reader.seek_to_beginning(*partitions)
+        ends = await reader.end_offsets(partitions)
+        while any(await reader.position(tp) < ends[tp] for tp in partitions):
+            self._apply_ledger_batch(await reader.getmany(timeout_ms=500))
+        log.info("ledger loaded", extra={"alerts": len(self.ledger)})
+        return reader
+
+    def _apply_ledger_batch(self, fetched: dict[Any, Any]) -> None:
+        for records in fetched.values():
+            for record in records:
+                try:
+                    event = decode(record.value)
+                except UndecodableEvent as error:
+                    log.warning("unreadable ledger event skipped", extra={"reason": str(error)})
+                    continue
+                if event.event_type == "alert":
+                    self.ledger.apply(event)  # type: ignore[arg-type]
+
+    async def _follow_ledger(self, reader: AIOKafkaConsumer) -> None:
+        """Keep the ledger current with what other processes (e.g. a redrive) record."""
+        while True:
+            self._apply_ledger_batch(await reader.getmany(timeout_ms=1000))
+
+    # --- the loop -----------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        s = self.settings
+        await self._start_producer()
+        reader = consumer = None
+        follower = None
+        try:
+            reader = await self._load_ledger()
+            follower = asyncio.create_task(self._follow_ledger(reader))
+            consumer = AIOKafkaConsumer(
+                s.topics.cancer_flags,
+                **s.kafka.aiokafka_options(),
+                group_id=s.notifier_group_id,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                session_timeout_ms=s.notifier_session_timeout_ms,
+                heartbeat_interval_ms=min(3000, s.notifier_session_timeout_ms // 3),
+            )
+            await consumer.start()
+            deliverer = self._deliverer()
+            tracker = OffsetTracker()
+            while not stop.is_set():
+                if tracker.in_flight() >= MAX_IN_FLIGHT:
+                    await asyncio.sleep(0.05)
+                else:
+                    fetched = await consumer.getmany(timeout_ms=200, max_records=100)
+                    for tp, records in fetched.items():
+                        for record in records:
+                            tracker.add(tp, record.offset, await self._handle(record, deliverer))
+                if consumer.assignment():
+                    self.ready.set()
+                self.metrics.in_flight.set(tracker.in_flight())
+                if follower.done():
+                    follower.result()
+                if ready := tracker.committable():
+                    await consumer.commit(ready)
+        finally:
+            self.ready.clear()
+            if follower is not None:
+                follower.cancel()
+            for client in (consumer, reader):
+                if client is not None:
+                    await client.stop()
+            await self._producer.stop()
+
+    async def _handle(self, record: Any, deliverer: Deliverer) -> list["asyncio.Task[None]"]:
+        now = self.clock()
+        try:
+            flag = decode_as(record.value, CancerFlag)
+        except UndecodableEvent as error:
+            await self._dead_letter(
+                dead_letter_for_record(
+                    record, service=SERVICE, reason=f"undecodable flag: {error}", now=now
+                )
+            )
+            return []
+        self.metrics.flags.labels(flag.state).inc()
+        plan = plan_for(flag, self.directory, self.ledger.for_flag(flag.flag_id), now)
+        key = flag.patient_key.encode()
+        recorder_events = []
+        for unroutable in plan.unroutable:
+            if self.ledger.get(unroutable.alert_id) is None:
+                recorder_events.append(
+                    alert_event(
+                        flag,
+                        alert_id=unroutable.alert_id,
+                        channel=unroutable.channel,
+                        recipient=unroutable.recipient,
+                        attempt=1,
+                        outcome="unroutable",
+                        now=now,
+                        detail=unroutable.reason,
+                    )
+                )
+        for event in recorder_events:
+            await self._publish(self.settings.topics.alerts, key, event)
+            self.ledger.apply(event)
+            self.metrics.alerts.labels(event.channel, event.outcome).inc()
+            log.warning(
+                "alert unroutable",
+                extra={
+                    "alert_id": event.alert_id,
+                    "channel": event.channel,
+                    "flag_id": flag.flag_id,
+                },
+            )
+        if plan.dead_letter_reasons and recorder_events:
+            await self._dead_letter(
+                dead_letter_for_record(
+                    record, service=SERVICE, reason="; ".join(plan.dead_letter_reasons), now=now
+                )
+            )
+        if plan.record is not None:
+            await self._publish(self.settings.topics.registry_records, key, plan.record)
+            self.metrics.registry_records.labels(plan.record.action).inc()
+        tasks = []
+        for delivery in plan.deliveries:
+            if self.ledger.is_final(delivery.alert_id):
+                continue
+            payload = self._render(flag, delivery, now)
+            tasks.append(deliverer.submit(Job(flag, delivery, payload, record)))
+        log.info(
+            "flag handled",
+            extra={
+                "flag_id": flag.flag_id,
+                "state": flag.state,
+                "kind": flag.kind,
+                "revision": flag.revision,
+                "deliveries": len(tasks),
+            },
+        )
+        return tasks
+
+    def _render(self, flag: CancerFlag, delivery: Delivery, now: datetime) -> Any:
+        facts = facts_for(flag, delivery, self.directory)
+        if delivery.channel == "mesh":
+            body, content_type = mesh_document(facts, now, flag.patient.gp_practice_ods)
+            return MeshDocument(
+                delivery.recipient, delivery.alert_id, subject(facts), body, content_type
+            )
+        return cns_email(
+            facts, sender=self.settings.smtp_from, recipient=delivery.recipient, sent_at=now
+        )
+
+    async def _dead_letter(self, event: DeadLetter) -> None:
+        await self._publish(self.settings.topics.dead_letter, None, event)
+        self.metrics.dead_letters.inc()
+        log.error("dead-lettered", extra={"reason": event.reason[:200]})
+
+    # --- redrive ------------------------------------------------------------------------------
+    async def redrive(self) -> dict[str, int]:
+        """Re-send every dead-lettered alert whose ledger state is still `dead_lettered` and whose
+        flag has not been corrected since. Returns counts by result."""
+        s = self.settings
+        await self._start_producer()
+        counts = {"redriven": 0, "sent": 0, "still_failing": 0, "skipped": 0}
+        reader = None
+        try:
+            reader = await self._load_ledger()
+            deliverer = self._deliverer()
+            tasks = []
+            for record in await _read_to_end(s, s.topics.dead_letter):
+                job = self._redrive_job(record)
+                if job is None:
+                    continue
+                if job is False:
+                    counts["skipped"] += 1
+                    continue
+                counts["redriven"] += 1
+                tasks.append((job.delivery.alert_id, deliverer.submit(job)))
+            for alert_id, task in tasks:
+                await task
+                entry = self.ledger.get(alert_id)
+                counts[
+                    "sent"
+                    if entry and entry.outcome in ("sent", "already_sent")
+                    else "still_failing"
+                ] += 1
+        finally:
+            if reader is not None:
+                await reader.stop()
+            await self._producer.stop()
+        return counts
+
+    def _redrive_job(self, record: Any) -> Job | bool | None:
+        try:
+            letter = decode_as(record.value, DeadLetter)
+        except UndecodableEvent:
+            return None
+        match = UNDELIVERABLE.match(letter.reason)
+        if letter.service != SERVICE or match is None:
+            return None
+        alert_id = match["alert_id"]
+        entry = self.ledger.get(alert_id)
+        if entry is None or entry.outcome != "dead_lettered":
+            return None  # already re-driven, or sent since
+        value = base64.b64decode(letter.original_value)
+        flag = decode_as(value, CancerFlag)
+        correction = correction_id(flag.flag_id, entry.recipient)
+        if correction != alert_id and self.ledger.get(correction) is not None:
+            return False  # withdrawn since: sending the original now would mislead
+        earlier = [e for e in self.ledger.for_flag(flag.flag_id) if e.alert_id != alert_id]
+        plan = plan_for(flag, self.directory, earlier, self.clock())
+        for delivery in plan.deliveries:
+            if delivery.alert_id == alert_id:
+                source = _Source(letter, value)
+                return Job(flag, delivery, self._render(flag, delivery, self.clock()), source, True)
+        return False
+
+
+def correction_id(flag_id: str, recipient: str) -> str:
+    return planned_alert_id(flag_id, recipient, "correction")
+
+
+class _Source:
+    """A dead letter's original record, shaped like a consumed record."""
+
+    def __init__(self, letter: DeadLetter, value: bytes) -> None:
+        self.topic = letter.original_topic
+        self.partition = letter.original_partition
+        self.offset = letter.original_offset
+        self.key = base64.b64decode(letter.original_key) if letter.original_key else None
+        self.value = value
+
+
+async def _read_to_end(settings: NotifierSettings, topic: str) -> list[Any]:
+    reader = AIOKafkaConsumer(
+        **settings.kafka.aiokafka_options(), group_id=None, enable_auto_commit=False
+    )
+    await reader.start()
+    try:
+        partitions = [
+            TopicPartition(topic, p) for p in sorted(await reader.partitions_for_topic(topic) or [])
+        ]
+        reader.assign(partitions)
+        await reader.seek_to_beginning(*partitions)
+        ends = await reader.end_offsets(partitions)
+        records: list[Any] = []
+        while any(await reader.position(tp) < ends[tp] for tp in partitions):
+            for batch in (await reader.getmany(timeout_ms=500)).values():
+                records.extend(batch)
+        return records
+    finally:
+        await reader.stop()
