@@ -264,7 +264,9 @@ class _Mapper:
         try:
             return to_fhir_datetime(value)
         except BadDate as error:
-            self._error(segment, number, DATA_TYPE_ERROR, f"{segment.name}-{number}: {error}")
+            # a patient's own dates never travel further than the segment they came in
+            detail = "not a valid HL7 date" if segment.name == "PID" else str(error)
+            self._error(segment, number, DATA_TYPE_ERROR, f"{segment.name}-{number}: {detail}")
             return None
 
     def _meta(self, stamp: str) -> dict[str, str]:

@@ -1,0 +1,391 @@
+"""The MLLP listener: HL7 v2 frames in, ACKs out, resources handed to the Accepter.
+
+Framing is done here rather than with python-hl7's stream reader, so that oversize, truncated and
+garbage input each get a definite answer instead of an exception that ends the connection:
+- a frame without a readable MSH gets AR (MSA-2 empty, ERR at MSH^1): one answer per frame keeps
+  the sender's request/ACK pairing in step;
+- a truncated frame (a new start block, the end of the stream or `frame_timeout` before its end
+  block) gets AR naming MSH-10 when its MSH was readable; after a timeout the connection closes;
+- an oversize frame is read to its end block without being kept, then gets AR;
+- bytes outside any frame are discarded and logged; more than `max_frame_bytes` of them in a
+  row means the peer does not speak MLLP, and the connection is closed with a log line.
+
+AA (CA) is sent only after `accepter.accept` returned, i.e. after Kafka acknowledged the events.
+"""
+
+import asyncio
+import logging
+import re
+import uuid
+import weakref
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from services.ingest.errors import BrokerUnavailable, InvalidInput, Issue
+from services.ingest.hl7_ack import Outcome, ack_code, build_ack, should_send
+from services.ingest.hl7_intake import Interpretation, RecentAcks, header_of_fragment, interpret
+from services.ingest.hl7_mapping import (
+    DUPLICATE_KEY,
+    INTERNAL_ERROR,
+    SEGMENT_SEQUENCE,
+    Header,
+    Hl7Issue,
+)
+from services.ingest.ports import Accepter
+from shared.events import Sender
+
+log = logging.getLogger("rmbc.ingest.mllp")
+
+START_BLOCK = 0x0B
+END_BLOCK = 0x1C
+CARRIAGE_RETURN = 0x0D
+DEFAULT_PORT = 2575
+DEFAULT_MAX_FRAME_BYTES = 1024 * 1024
+DEFAULT_DEDUPE_SIZE = 10_000
+DEFAULT_FRAME_TIMEOUT = 30.0
+DEFAULT_ACCEPT_TIMEOUT = 30.0
+_HEAD_BYTES = 4096  # enough of an oversize frame to read its MSH for the answer
+
+
+class MllpMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.messages = Counter(
+            "rmbc_ingest_hl7_messages",
+            "HL7 v2 messages answered, by message type and ACK code.",
+            ["message_type", "ack_code"],
+            registry=self.registry,
+        )
+        self.not_mapped = Counter(
+            "rmbc_ingest_hl7_segments_not_mapped",
+            "OBX/PRB segments that produced no resource (named in the ACK), by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.resends = Counter(
+            "rmbc_ingest_hl7_resends",
+            "Messages with an MSH-10 already acknowledged AA: acknowledged again, not republished.",
+            registry=self.registry,
+        )
+        self.bad_frames = Counter(
+            "rmbc_ingest_mllp_bad_frames",
+            "MLLP input that was not one whole message: garbage, truncated, oversize.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.connections = Gauge(
+            "rmbc_ingest_mllp_connections", "Open MLLP connections.", registry=self.registry
+        )
+
+
+@dataclass(frozen=True)
+class Frame:
+    kind: Literal["message", "truncated", "oversize"]
+    data: bytes  # the whole message, or the first bytes of a bad frame
+    size: int
+    closes: bool = False  # the connection cannot continue after this frame
+
+
+class NotMllp(Exception):
+    """Too many bytes outside any MLLP frame: the peer is not an MLLP sender."""
+
+
+class FrameReader:
+    def __init__(
+        self, reader: asyncio.StreamReader, max_frame_bytes: int, frame_timeout: float
+    ) -> None:
+        self.reader = reader
+        self.max_frame_bytes = max_frame_bytes
+        self.frame_timeout = frame_timeout
+        self.buffer = bytearray()
+        self.discarded = 0
+
+    async def next(self) -> Frame | None:
+        """The next frame, or None at the end of the stream between frames."""
+        while (start := self.buffer.find(START_BLOCK)) == -1:
+            self._discard(len(self.buffer))
+            if not await self._fill(timeout=None):
+                return None
+        self._discard(start)
+        del self.buffer[: start + 1]
+        kept = bytearray()  # at most max_frame_bytes of the frame
+        size = 0
+        while True:
+            end = self.buffer.find(END_BLOCK)
+            restart = self.buffer.find(START_BLOCK)
+            stops = [i for i in (end, restart) if i != -1]
+            cut = min(stops) if stops else len(self.buffer)
+            kept += self.buffer[: max(0, min(cut, self.max_frame_bytes - len(kept)))]
+            size += cut
+            if stops and cut == end:
+                del self.buffer[: end + 1]
+                if self.buffer[:1] == bytes([CARRIAGE_RETURN]):
+                    del self.buffer[:1]
+                if size > self.max_frame_bytes:
+                    return Frame("oversize", bytes(kept[:_HEAD_BYTES]), size)
+                return Frame("message", bytes(kept), size)
+            del self.buffer[:cut]
+            if stops and cut == restart:
+                return Frame("truncated", bytes(kept[:_HEAD_BYTES]), size)
+            try:
+                more = await self._fill(timeout=self.frame_timeout)
+            except TimeoutError:
+                more = False
+            if not more:
+                return Frame("truncated", bytes(kept[:_HEAD_BYTES]), size, closes=True)
+
+    async def _fill(self, timeout: float | None) -> bool:
+        chunk = await asyncio.wait_for(self.reader.read(65536), timeout)
+        self.buffer += chunk
+        return bool(chunk)
+
+    def _discard(self, count: int) -> None:
+        junk = bytes(self.buffer[:count]).strip(b"\r\n\t ")
+        del self.buffer[:count]
+        if not junk:
+            return
+        self.discarded += len(junk)
+        log.warning("discarded bytes outside MLLP frames", extra={"bytes": len(junk)})
+        if self.discarded > self.max_frame_bytes:
+            raise NotMllp(f"{self.discarded} bytes outside MLLP frames")
+
+
+class MllpHandler:
+    """Answers every frame of every connection. Never raises into the server task."""
+
+    def __init__(
+        self,
+        accepter: Accepter,
+        *,
+        max_frame_bytes: int,
+        enhanced: bool,
+        dedupe_size: int,
+        frame_timeout: float,
+        accept_timeout: float,
+        metrics: MllpMetrics,
+    ) -> None:
+        self.accepter = accepter
+        self.max_frame_bytes = max_frame_bytes
+        self.enhanced = enhanced
+        self.frame_timeout = frame_timeout
+        self.accept_timeout = accept_timeout
+        self.metrics = metrics
+        self.recent = RecentAcks(dedupe_size)
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        self.metrics.connections.inc()
+        frames = FrameReader(reader, self.max_frame_bytes, self.frame_timeout)
+        try:
+            while (frame := await frames.next()) is not None:
+                answer = await self.answer(frame)
+                if answer is not None:
+                    writer.write(answer)
+                    await writer.drain()
+                if frame.closes:
+                    break
+        except NotMllp as error:
+            log.warning("closing a connection that does not speak MLLP: %s", error)
+        except (ConnectionError, asyncio.IncompleteReadError) as error:
+            log.info("MLLP peer went away: %s", type(error).__name__, extra={"peer": str(peer)})
+        except Exception:
+            log.exception("MLLP connection failed", extra={"peer": str(peer)})
+        finally:
+            self.metrics.connections.dec()
+            writer.close()
+            try:
+                await writer.wait_closed()
+            except (ConnectionError, OSError) as error:
+                log.debug("MLLP close: %s", type(error).__name__)
+
+    async def answer(self, frame: Frame) -> bytes | None:
+        if frame.kind != "message":
+            return self._bad_frame(frame)
+        try:
+            found = interpret(frame.data)
+        except Exception:
+            log.exception("HL7 message could not be interpreted")
+            issue = Hl7Issue("MSH^1", INTERNAL_ERROR, "transient: internal error; resend")
+            return self._ack(Header(), "transient", [issue], "utf-8", "UNICODE UTF-8")
+        if found.outcome != "publish":
+            self._log_refusal(found.header, found.outcome, found.issues)
+            return self._ack(
+                found.header, found.outcome, found.issues, found.codec, found.character_set
+            )
+        return await self._publish(found)
+
+    async def _publish(self, found: Interpretation) -> bytes | None:
+        lock = self._locks.get(found.key)
+        if lock is None:
+            lock = self._locks[found.key] = asyncio.Lock()
+        async with lock:
+            previous = self.recent.lookup(found.key)
+            if previous is not None:
+                return self._resend(found, previous)
+            outcome, issues = await self._accept(found)
+            if outcome == "accepted":
+                self.recent.remember(found.key, found.fingerprint)
+                for skipped in found.not_mapped:
+                    self.metrics.not_mapped.labels(skipped.reason).inc()
+                log.info(
+                    "HL7 message accepted",
+                    extra={
+                        "control_id": found.header.control_id,
+                        "facility": found.header.sending_facility,
+                        "message_type": found.header.kind,
+                        "resources": len(found.resources),
+                        "not_mapped": [n.location for n in found.not_mapped],
+                    },
+                )
+            else:
+                self._log_refusal(found.header, outcome, issues)
+            return self._ack(found.header, outcome, issues, found.codec, found.character_set)
+
+    async def _accept(self, found: Interpretation) -> tuple[Outcome, list[Hl7Issue]]:
+        if not found.resources:
+            return "accepted", found.issues
+        sender = Sender(
+            channel="mllp", client=found.header.sending_facility, message_id=found.header.control_id
+        )
+        try:
+            await asyncio.wait_for(
+                self.accepter.accept(found.resources, sender, atomic=True), self.accept_timeout
+            )
+        except InvalidInput as invalid:
+            issues = [_from_issue(issue, found.sources) for issue in invalid.issues]
+            transient = invalid.retryable or any(i.code == "transient" for i in invalid.issues)
+            return ("transient" if transient else "error"), issues
+        except (BrokerUnavailable, TimeoutError):
+            text = "transient: the event store did not acknowledge; resend the message"
+            return "transient", [Hl7Issue("MSH^1", INTERNAL_ERROR, text)]
+        except Exception:
+            log.exception("accepting an HL7 message failed", extra=_ids(found.header))
+            text = "transient: internal error while storing; resend the message"
+            return "transient", [Hl7Issue("MSH^1", INTERNAL_ERROR, text)]
+        return "accepted", found.issues
+
+    def _resend(self, found: Interpretation, previous: str) -> bytes | None:
+        if previous != found.fingerprint:
+            issue = Hl7Issue(
+                "MSH^1^10",
+                DUPLICATE_KEY,
+                "MSH-10 was already used for a different message; give each message its own id",
+            )
+            self._log_refusal(found.header, "error", [issue])
+            return self._ack(found.header, "error", [issue], found.codec, found.character_set)
+        self.metrics.resends.inc()
+        log.info("HL7 resend acknowledged again, not republished", extra=_ids(found.header))
+        return self._ack(found.header, "accepted", found.issues, found.codec, found.character_set)
+
+    def _bad_frame(self, frame: Frame) -> bytes | None:
+        self.metrics.bad_frames.labels(frame.kind).inc()
+        header = header_of_fragment(frame.data)
+        if frame.kind == "oversize":
+            text = f"frame of {frame.size} bytes exceeds the limit of {self.max_frame_bytes}"
+        else:
+            text = "truncated frame: no end block before the next frame, a timeout or end of stream"
+        issue = Hl7Issue(
+            "MSH^1", SEGMENT_SEQUENCE if frame.kind == "truncated" else INTERNAL_ERROR, text
+        )
+        log.warning(
+            "MLLP %s frame rejected", frame.kind, extra={**_ids(header), "bytes": frame.size}
+        )
+        return self._ack(header, "reject", [issue], "utf-8", "UNICODE UTF-8")
+
+    def _ack(
+        self,
+        header: Header,
+        outcome: Outcome,
+        issues: list[Hl7Issue],
+        codec: str,
+        character_set: str,
+    ) -> bytes | None:
+        code = ack_code(header, outcome, enhanced=self.enhanced)
+        self.metrics.messages.labels(
+            header.kind if header.message_type else "unreadable", code
+        ).inc()
+        if not should_send(header, outcome, enhanced=self.enhanced):
+            return None
+        text = issues[0].text if issues and outcome != "accepted" else ""
+        ack = build_ack(
+            header,
+            code,
+            issues,
+            control_id=uuid.uuid4().hex[:20],
+            timestamp=datetime.now(UTC).strftime("%Y%m%d%H%M%S+0000"),
+            text=text,
+            character_set=character_set,
+        )
+        return (
+            bytes([START_BLOCK])
+            + ack.encode(codec, errors="replace")
+            + bytes([END_BLOCK, CARRIAGE_RETURN])
+        )
+
+    def _log_refusal(self, header: Header, outcome: str, issues: list[Hl7Issue]) -> None:
+        # locations and codes only: ERR texts may quote the sender's values
+        log.warning(
+            "HL7 message refused",
+            extra={
+                **_ids(header),
+                "outcome": outcome,
+                "errors": [f"{i.location} {i.code}" for i in issues],
+            },
+        )
+
+
+async def start_mllp_server(
+    accepter: Accepter,
+    host: str,
+    port: int,
+    *,
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+    enhanced: bool = False,
+    dedupe_size: int = DEFAULT_DEDUPE_SIZE,
+    frame_timeout: float = DEFAULT_FRAME_TIMEOUT,
+    accept_timeout: float = DEFAULT_ACCEPT_TIMEOUT,
+    metrics: MllpMetrics | None = None,
+) -> asyncio.Server:
+    """Listen for MLLP on host:port (port 0 picks a free one: see `server.sockets`)."""
+    handler = MllpHandler(
+        accepter,
+        max_frame_bytes=max_frame_bytes,
+        enhanced=enhanced,
+        dedupe_size=dedupe_size,
+        frame_timeout=frame_timeout,
+        accept_timeout=accept_timeout,
+        metrics=metrics or MllpMetrics(),
+    )
+    return await asyncio.start_server(handler.serve, host, port)
+
+
+def _ids(header: Header) -> dict[str, str]:
+    return {
+        "control_id": header.control_id,
+        "facility": header.sending_facility,
+        "message_type": header.kind,
+    }
+
+
+def _from_issue(issue: Issue, sources: list[str]) -> Hl7Issue:
+    """An Accepter issue (FHIRPath) as an ERR: located at the segment the resource came from."""
+    match = re.search(r"\[(\d+)\]", issue.expression or "")
+    index = int(match[1]) if match else (0 if len(sources) == 1 else -1)
+    location = sources[index] if 0 <= index < len(sources) else "MSH^1"
+    code = {
+        "required": "101",
+        "value": "102",
+        "invalid": "102",
+        "structure": "102",
+        "code-invalid": "103",
+        "not-found": "204",
+        "duplicate": "205",
+    }.get(issue.code, INTERNAL_ERROR)
+    where = f" ({issue.expression})" if issue.expression else ""
+    return Hl7Issue(location, code, f"{issue.diagnostics}{where}")
