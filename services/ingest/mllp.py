@@ -110,7 +110,7 @@ class FrameReader:
             if not await self._fill(timeout=None):
                 return None
         self._discard(start)
-        del self.buffer[: start + 1]
+        del self.buffer[:1]  # the start block
         kept = bytearray()  # at most max_frame_bytes of the frame
         size = 0
         while True:
@@ -190,6 +190,8 @@ class MllpHandler:
                     await writer.drain()
                 if frame.closes:
                     break
+        except asyncio.CancelledError:
+            log.info("MLLP connection closed by shutdown", extra={"peer": str(peer)})
         except NotMllp as error:
             log.warning("closing a connection that does not speak MLLP: %s", error)
         except (ConnectionError, asyncio.IncompleteReadError) as error:
