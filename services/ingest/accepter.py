@@ -58,14 +58,16 @@ class IngestCore:
         """See `ports.Accepter`. Issue expressions start at the resource type (`Observation.status`);
         with several resources, each diagnostic names the resource's position in the list."""
         items = [Item(r, _type_of(r)) for r in resources]
-        outcomes = await self.submit(items, sender, atomic=atomic, correlation_id=correlation_id)
-        accepted = [o.event for o in outcomes if isinstance(o, Accepted)]
+        outcomes = await self._process(items, sender, atomic=atomic, correlation_id=correlation_id)
         issues = [
             _numbered(issue, position) if len(items) > 1 else issue
             for position, outcome in enumerate(outcomes)
             if isinstance(outcome, Refused)
             for issue in outcome.issues
         ]
+        accepted = [o.event for o in outcomes if isinstance(o, Accepted)]
+        if issues and atomic:
+            raise InvalidInput(issues)
         if issues:
             raise PartlyAccepted(issues, accepted=accepted)
         return accepted
@@ -82,13 +84,22 @@ class IngestCore:
 
         Raises BrokerUnavailable when Kafka did not acknowledge every accepted event in time.
         """
+        outcomes = await self._process(items, sender, atomic=atomic, correlation_id=correlation_id)
+        if atomic and any(isinstance(o, Refused) for o in outcomes):
+            raise InvalidInput([i for o in outcomes if isinstance(o, Refused) for i in o.issues])
+        return outcomes
+
+    async def _process(
+        self, items: list[Item], sender: Sender, *, atomic: bool, correlation_id: str | None
+    ) -> list[Outcome]:
+        """Plan every item; publish the accepted ones unless atomic and something was refused."""
         correlation = correlation_id or self.new_correlation_id()
         outcomes = plan(
             items, index=self.index, sender=sender, correlation_id=correlation, now=self.clock()
         )
-        if atomic and any(isinstance(o, Refused) for o in outcomes):
-            raise InvalidInput([i for o in outcomes if isinstance(o, Refused) for i in o.issues])
         events = [o.event for o in outcomes if isinstance(o, Accepted)]
+        if atomic and len(events) < len(outcomes):
+            return outcomes
         if events:
             await self._publish(events, sender)
         log.info(
