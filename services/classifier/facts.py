@@ -1,0 +1,235 @@
+"""From one FHIR resource version to the few facts the rules need (pure; no FHIR models).
+
+Facts are compact so that a patient's state stays small: the classifier stores facts, never
+resources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+from services.classifier.terminology import Meaning, Terminology
+
+CONDITION_RELATED = "http://hl7.org/fhir/StructureDefinition/condition-related"
+
+VersionKey = tuple[int, str]
+"""(numeric meta.versionId or -1, meta.lastUpdated as UTC ISO text or "")."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """What one resource's version says, in the rules' terms."""
+
+    key: str  # "Condition/<id>"
+    version: VersionKey
+    version_id: str | None
+    kind: str  # a terminology kind, "disease_status", "m_category" or "irrelevant"
+    certainty: str  # confirmed | unconfirmed | void
+    status: str | None = None  # active | recurrence | disease_free (clinicalStatus meaning)
+    scope: str | None = None  # regional | distant
+    site: str | None = None
+    ambiguous: bool = False
+    laterality: str | None = None
+    date: date | None = None
+    abatement: date | None = None
+    related: str | None = None
+    system: str | None = None
+    code: str | None = None
+    value: str | None = None  # disease status meaning or M category
+
+    @property
+    def reference(self) -> str:
+        return f"{self.key}/_history/{self.version_id}" if self.version_id else self.key
+
+    @property
+    def updated(self) -> date | None:
+        return _date(self.version[1]) if self.version[1] else None
+
+
+def version_key(resource: dict[str, Any]) -> VersionKey:
+    meta = resource.get("meta") or {}
+    raw = str(meta.get("versionId") or "")
+    number = int(raw) if raw.isdigit() else -1
+    return number, _instant(meta.get("lastUpdated"))
+
+
+def extract(resource: dict[str, Any], terms: Terminology) -> Fact | None:
+    """The facts of a Condition or Observation version; None for other resource types."""
+    kind = resource.get("resourceType")
+    if kind == "Condition":
+        return _condition(resource, terms)
+    if kind == "Observation":
+        return _observation(resource, terms)
+    return None
+
+
+def _condition(resource: dict[str, Any], terms: Terminology) -> Fact:
+    meaning = _first_meaning(resource.get("code"), terms)
+    base = _base(resource)
+    certainty = _status(resource.get("verificationStatus"), terms.verification_status)
+    clinical = _status(resource.get("clinicalStatus"), terms.clinical_status)
+    if meaning is None:
+        return replace(base, kind="irrelevant", certainty=certainty or "confirmed")
+    scope, site = meaning.scope, meaning.site
+    body_codes = _codes(resource.get("bodySite"))
+    laterality = next((terms.laterality(c) for c in body_codes if terms.laterality(c)), None)
+    if meaning.refine_by_body_site:
+        refined = next((terms.body_site(c) for c in body_codes if terms.body_site(c)), None)
+        if refined is not None:
+            scope, site = refined.scope, refined.site
+    onset = _date(_onset(resource)) or _date(resource.get("recordedDate"))
+    return replace(
+        base,
+        kind=meaning.kind,
+        certainty=certainty or "confirmed",
+        status=clinical,
+        scope=scope,
+        site=site,
+        ambiguous=meaning.ambiguous,
+        laterality=laterality,
+        date=onset or base.updated,
+        abatement=_date(
+            resource.get("abatementDateTime")
+            or (resource.get("abatementPeriod") or {}).get("start")
+        ),
+        related=_related(resource),
+        system=meaning.system,
+        code=meaning.code,
+    )
+
+
+def _observation(resource: dict[str, Any], terms: Terminology) -> Fact:
+    base = _base(resource)
+    certainty = terms.observation_status.get(str(resource.get("status")), "unconfirmed")
+    codings = _codings(resource.get("code"))
+    values = _codings(resource.get("valueCodeableConcept"))
+    effective = (
+        _date(resource.get("effectiveDateTime"))
+        or _date((resource.get("effectivePeriod") or {}).get("start"))
+        or _date(resource.get("issued"))
+        or base.updated
+    )
+    coded = {terms.coded(c.get("system"), c.get("code")) for c in codings}
+    for table, kind in (
+        ((terms.disease_status_codes, terms.disease_status_values), "disease_status"),
+        ((terms.m_category_codes, terms.m_category_values), "m_category"),
+    ):
+        codes, meanings = table
+        if coded & codes:
+            value = next((meanings[v["code"]] for v in values if v.get("code") in meanings), None)
+            if value is None:
+                break
+            matched = next(v for v in values if v.get("code") in meanings)
+            return replace(
+                base,
+                kind=kind,
+                certainty=certainty,
+                value=value,
+                scope="distant" if value == "M1" else None,
+                site="unknown" if value == "M1" else None,
+                date=effective,
+                system=matched.get("system"),
+                code=matched.get("code"),
+            )
+    # A finding carried as the value (e.g. "distant metastasis present") or as the code.
+    for coding in [*values, *codings]:
+        meaning = terms.condition_meaning(coding.get("system"), coding.get("code"))
+        if meaning is not None and meaning.kind in ("distant_finding", "regional_finding"):
+            return _observation_finding(base, meaning, certainty, effective)
+    return replace(base, kind="irrelevant", certainty=certainty)
+
+
+def _observation_finding(base: Fact, meaning: Meaning, certainty: str, when: date | None) -> Fact:
+    return replace(
+        base,
+        kind=meaning.kind,
+        certainty=certainty,
+        scope=meaning.scope,
+        site=meaning.site,
+        date=when,
+        system=meaning.system,
+        code=meaning.code,
+    )
+
+
+def _base(resource: dict[str, Any]) -> Fact:
+    meta = resource.get("meta") or {}
+    version_id = meta.get("versionId")
+    return Fact(
+        key=f"{resource.get('resourceType')}/{resource.get('id')}",
+        version=version_key(resource),
+        version_id=str(version_id) if version_id is not None else None,
+        kind="irrelevant",
+        certainty="confirmed",
+    )
+
+
+def _first_meaning(concept: Any, terms: Terminology) -> Meaning | None:
+    """The most specific meaning among the codings: a secondary beats a primary code."""
+    meanings = [
+        m
+        for c in _codings(concept)
+        if (m := terms.condition_meaning(c.get("system"), c.get("code"))) is not None
+    ]
+    if not meanings:
+        return None
+    rank = {"secondary": 0, "distant_finding": 1, "regional_finding": 1}
+    return min(meanings, key=lambda m: (rank.get(m.kind, 2), terms.family(m.system) != "icd10"))
+
+
+def _status(concept: Any, table: dict[str, str]) -> str | None:
+    return next((table[c["code"]] for c in _codings(concept) if c.get("code") in table), None)
+
+
+def _codings(concept: Any) -> list[dict[str, Any]]:
+    if isinstance(concept, list):
+        return [c for item in concept for c in _codings(item)]
+    if not isinstance(concept, dict):
+        return []
+    return [c for c in concept.get("coding") or [] if isinstance(c, dict)]
+
+
+def _codes(concepts: Any) -> list[str]:
+    return [str(c.get("code")) for c in _codings(concepts) if c.get("code")]
+
+
+def _onset(resource: dict[str, Any]) -> Any:
+    return resource.get("onsetDateTime") or (resource.get("onsetPeriod") or {}).get("start")
+
+
+def _related(resource: dict[str, Any]) -> str | None:
+    for extension in resource.get("extension") or []:
+        if isinstance(extension, dict) and extension.get("url") == CONDITION_RELATED:
+            reference = (extension.get("valueReference") or {}).get("reference")
+            if isinstance(reference, str):
+                return reference.split("/_history/")[0]
+    return None
+
+
+def _date(value: Any) -> date | None:
+    """A FHIR date or dateTime; a partial date means its first day."""
+    if not isinstance(value, str) or len(value) < 4:
+        return None
+    text = value[:10]
+    try:
+        if len(text) == 4:
+            return date(int(text), 1, 1)
+        if len(text) == 7:
+            return date(int(text[:4]), int(text[5:7]), 1)
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _instant(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        return ""
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed.isoformat(timespec="seconds")

@@ -1,0 +1,163 @@
+"""A patient's compact state: the facts of each resource's latest version, a short version
+history (for status flips and remissions), demographics, and the flags already emitted.
+
+Stored as compact JSON (well under 1 KB for a typical patient). Applying the same version twice
+changes nothing, and versions may arrive in any order: the highest version key wins.
+"""
+
+from dataclasses import dataclass, field, fields, replace
+from datetime import date
+from typing import Any
+
+import orjson
+
+from services.classifier.facts import Fact, VersionKey
+from shared.events import PatientContext
+
+HistoryEntry = tuple[VersionKey, str | None, date | None]
+"""(version key, clinical status meaning, abatement date) of one Condition version."""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    fact: Fact
+    history: tuple[HistoryEntry, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Emitted:
+    """The last flag emitted for one episode: enough to detect change and to retract it."""
+
+    revision: int
+    state: str
+    digest: str
+    content: dict[str, Any]
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PatientState:
+    records: dict[str, Record] = field(default_factory=dict)
+    patient: dict[str, Any] = field(default_factory=dict)
+    emitted: dict[int, Emitted] = field(default_factory=dict)
+
+    def with_fact(self, fact: Fact) -> "PatientState | None":
+        """The state with this version applied, or None when it changes nothing (a replay)."""
+        current = self.records.get(fact.key)
+        if current is None:
+            if fact.kind == "irrelevant" and fact.certainty != "void":
+                return None
+            record = Record(fact, _history((), fact))
+        else:
+            latest = fact if fact.version >= current.fact.version else current.fact
+            record = Record(latest, _history(current.history, fact))
+            if record == current:
+                return None
+        return replace(self, records={**self.records, fact.key: record})
+
+    def with_patient(self, context: PatientContext) -> "PatientState | None":
+        known = {k: v for k, v in context.model_dump(mode="json").items() if v is not None}
+        merged = {**self.patient, **known}
+        return None if merged == self.patient else replace(self, patient=merged)
+
+    def patient_context(self) -> PatientContext:
+        return PatientContext.model_validate(self.patient)
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(
+            {
+                "r": [_record_row(r) for r in self.records.values()],
+                "p": self.patient,
+                "f": {str(n): _emitted_row(e) for n, e in self.emitted.items()},
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes | None) -> "PatientState":
+        if not data:
+            return cls()
+        raw = orjson.loads(data)
+        records = [_record_from_row(row) for row in raw.get("r", [])]
+        return cls(
+            records={r.fact.key: r for r in records},
+            patient=raw.get("p", {}),
+            emitted={int(n): _emitted_from_row(row) for n, row in raw.get("f", {}).items()},
+        )
+
+
+def _history(history: tuple[HistoryEntry, ...], fact: Fact) -> tuple[HistoryEntry, ...]:
+    if not fact.key.startswith("Condition/") or fact.kind == "irrelevant":
+        return history
+    entry: HistoryEntry = (fact.version, fact.status, fact.abatement)
+    if entry in history:
+        return history
+    return tuple(sorted((*history, entry), key=lambda e: e[0]))
+
+
+_FACT_FIELDS = [f.name for f in fields(Fact)]
+_SHORT = {
+    "key": "k",
+    "version": "v",
+    "version_id": "i",
+    "kind": "t",
+    "certainty": "c",
+    "status": "s",
+    "scope": "o",
+    "site": "x",
+    "ambiguous": "a",
+    "laterality": "l",
+    "date": "d",
+    "abatement": "b",
+    "related": "r",
+    "system": "y",
+    "code": "e",
+    "value": "u",
+}
+_LONG = {short: name for name, short in _SHORT.items()}
+_DEFAULTS = {"certainty": "confirmed", "ambiguous": False}
+
+
+def _record_row(record: Record) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for name in _FACT_FIELDS:
+        value = getattr(record.fact, name)
+        if value is None or _DEFAULTS.get(name, object()) == value:
+            continue
+        row[_SHORT[name]] = value.isoformat() if isinstance(value, date) else value
+    if record.history and (len(record.history) > 1 or record.history[0][1] or record.history[0][2]):
+        row["h"] = [
+            [e[0][0], e[0][1], e[1], e[2].isoformat() if e[2] else None] for e in record.history
+        ]
+    return row
+
+
+def _record_from_row(row: dict[str, Any]) -> Record:
+    values: dict[str, Any] = dict(_DEFAULTS)
+    for short, value in row.items():
+        name = _LONG.get(short)
+        if name is None:
+            continue
+        if name in ("date", "abatement"):
+            value = date.fromisoformat(value)
+        elif name == "version":
+            value = (value[0], value[1])
+        values[name] = value
+    fact = Fact(**values)
+    history: tuple[HistoryEntry, ...]
+    if "h" in row:
+        history = tuple(
+            ((n, u), s, date.fromisoformat(b) if b else None) for n, u, s, b in row["h"]
+        )
+    elif fact.key.startswith("Condition/") and fact.kind != "irrelevant":
+        history = ((fact.version, fact.status, fact.abatement),)
+    else:
+        history = ()
+    return Record(fact, history)
+
+
+def _emitted_row(emitted: Emitted) -> list[Any]:
+    return [emitted.revision, emitted.state, emitted.digest, emitted.content, emitted.evidence]
+
+
+def _emitted_from_row(row: list[Any]) -> Emitted:
+    return Emitted(row[0], row[1], row[2], row[3], tuple(row[4]))

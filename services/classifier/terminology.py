@@ -1,0 +1,101 @@
+"""The codes the classifier understands, loaded from `terminology.json` (data, not if-chains)."""
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+_DATA = Path(__file__).with_name("terminology.json")
+
+
+@dataclass(frozen=True, slots=True)
+class Meaning:
+    kind: str
+    scope: str | None = None
+    site: str | None = None
+    ambiguous: bool = False
+    refine_by_body_site: bool = False
+    system: str = ""
+    code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BodySite:
+    scope: str
+    site: str
+
+
+class Terminology:
+    def __init__(self, data: dict[str, Any]) -> None:
+        systems = data["systems"]
+        self._family = {system: family for family, members in systems.items() for system in members}
+        self._snomed = data["snomed_conditions"]
+        self._icd10 = data["icd10_prefixes"]
+        self._icd10_lengths = sorted({len(p) for p in self._icd10}, reverse=True)
+        self._icd10_other = data["icd10_other_malignant"]
+        self._icdo3 = data["icdo3_metastatic_behaviour"]
+        self._body_sites = {
+            code: BodySite(**entry) for code, entry in data["body_site_sites"].items()
+        }
+        self._laterality: dict[str, str] = data["laterality"]
+        self.disease_status_codes = frozenset(data["disease_status"]["codes"])
+        self.disease_status_values: dict[str, str] = data["disease_status"]["values"]
+        self.m_category_codes = frozenset(data["m_category"]["codes"])
+        self.m_category_values: dict[str, str] = data["m_category"]["values"]
+        self.clinical_status: dict[str, str] = data["clinical_status"]
+        self.verification_status: dict[str, str] = data["verification_status"]
+        self.observation_status: dict[str, str] = data["observation_status"]
+
+    def family(self, system: str | None) -> str | None:
+        return self._family.get(system or "")
+
+    def condition_meaning(self, system: str | None, code: str | None) -> Meaning | None:
+        """What a Condition.code coding (or an Observation value) means, or None."""
+        if not code:
+            return None
+        family = self.family(system)
+        entry: dict[str, Any] | None = None
+        if family == "snomed":
+            entry = self._snomed.get(code)
+        elif family == "icd10":
+            entry = self._icd10_entry(code)
+        elif family == "icdo3" and code.endswith(self._icdo3["suffix"]):
+            entry = self._icdo3
+        if entry is None:
+            return None
+        return Meaning(
+            kind=entry["kind"],
+            scope=entry.get("scope"),
+            site=entry.get("site"),
+            ambiguous=entry.get("ambiguous", False),
+            refine_by_body_site=entry.get("refine_by_body_site", False),
+            system=system or "",
+            code=code,
+        )
+
+    def _icd10_entry(self, code: str) -> dict[str, Any] | None:
+        undotted = code.upper().replace(".", "").strip()
+        for length in self._icd10_lengths:
+            entry = self._icd10.get(undotted[:length])
+            if entry is not None and len(undotted) >= length:
+                return entry  # type: ignore[no-any-return]
+        if undotted[:1] == self._icd10_other["letter"] and undotted[1:3].isdigit():
+            return {"kind": self._icd10_other["kind"]}
+        return None
+
+    def body_site(self, code: str) -> BodySite | None:
+        return self._body_sites.get(code)
+
+    def laterality(self, code: str) -> str | None:
+        return self._laterality.get(code)
+
+    def coded(self, system: str | None, code: str | None) -> str | None:
+        """`family|code`, e.g. `loinc|97509-4`, for lookups in the observation code sets."""
+        family = self.family(system)
+        return f"{family}|{code}" if family and code else None
+
+
+@cache
+def load_terminology(path: Path = _DATA) -> Terminology:
+    return Terminology(json.loads(path.read_text(encoding="utf-8")))
