@@ -24,8 +24,8 @@ from pathlib import Path
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
-from ledger import apply, summary
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from registry_ledger import apply, summary
 
 from shared.codec import UndecodableEvent, decode_as, encode
 from shared.dead_letter import dead_letter_for_record
