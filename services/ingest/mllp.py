@@ -377,7 +377,9 @@ def _ids(header: Header) -> dict[str, str]:
 
 def _from_issue(issue: Issue, sources: list[str]) -> Hl7Issue:
     """An Accepter issue (FHIRPath) as an ERR: located at the segment the resource came from."""
-    match = re.search(r"\[(\d+)\]", issue.expression or "")
+    match = re.search(r"\[(\d+)\]", issue.expression or "") or re.match(
+        r"resource (\d+):", issue.diagnostics
+    )
     index = int(match[1]) if match else (0 if len(sources) == 1 else -1)
     location = sources[index] if 0 <= index < len(sources) else "MSH^1"
     code = {

@@ -107,3 +107,14 @@ async def test_content_the_accepter_refuses_is_answered_ae_at_the_segment_it_cam
     assert msa(ack)[1] == "AE"
     assert err_locations(ack) == ["OBX^2"]
     assert "subject is required" in ack
+
+
+async def test_an_accepter_issue_numbered_by_resource_is_located_at_that_segment() -> None:
+    accepter = FakeAccepter()
+    accepter.fail_with = InvalidInput(
+        [Issue("value", "resource 1: status is not allowed", "Observation.status")]
+    )
+    message = s.oru(s.obx("1"), s.obx("2", code="399387003^M^SCT", value="1229903009^cM1^SCT"))
+    async with listener(accepter) as (port, _), raw_client(port) as client:
+        ack = await client.request(message)
+    assert err_locations(ack) == ["OBX^2"]
