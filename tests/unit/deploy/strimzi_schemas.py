@@ -62,7 +62,8 @@ def crd_schemas() -> dict[str, dict[str, Any]]:
     """kind -> the OpenAPI v3 schema of its v1beta2 version, made strict (see `strict`)."""
     schemas = {}
     for kind in MODEL_CLASSES:
-        crd = yaml.safe_load((crd_directory() / f"{kind}.yaml").read_text())
+        text = (crd_directory() / f"{kind}.yaml").read_text()
+        crd = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         (version,) = [v for v in crd["spec"]["versions"] if v["name"] == API_VERSION]
         schemas[kind] = strict(version["schema"]["openAPIV3Schema"])
     return schemas

@@ -1,0 +1,243 @@
+"""deploy/k8s: every manifest valid against its schema, and wired the way the services expect."""
+
+import copy
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+
+from services.notifier.directory import Directory
+from shared.topics import TopicNames
+
+# the oldest Kubernetes the manifests promise to work on, and the newest the validator knows
+KUBERNETES_VERSIONS = ["1.30.0", kubernetes_validate.latest_version()]
+STRIMZI_KINDS = {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser"}
+WORKLOADS = {"Deployment", "StatefulSet"}
+HTTP_PORT_VARIABLE = {
+    "rmbc-ingest": "RMBC_INGEST_PORT",
+    "rmbc-classifier": "RMBC_CLASSIFIER_WEB_PORT",
+    "rmbc-notifier": "RMBC_NOTIFIER_HTTP_PORT",
+}
+STRIMZI_CA_SECRET = "rmbc-kafka-cluster-ca-cert"
+
+
+def of_kind(manifests, *kinds: str) -> list[dict[str, Any]]:
+    return [document for _, document in manifests if document["kind"] in kinds]
+
+
+def named(manifests, kind: str, name: str) -> dict[str, Any]:
+    (document,) = [d for d in of_kind(manifests, kind) if d["metadata"]["name"] == name]
+    return document
+
+
+def containers(workload: dict[str, Any]) -> list[dict[str, Any]]:
+    pod: list[dict[str, Any]] = workload["spec"]["template"]["spec"]["containers"]
+    return pod
+
+
+def env(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env", [])}
+
+
+def partitions(manifests, topic: str) -> int:
+    (kafka_topic,) = [
+        t for t in of_kind(manifests, "KafkaTopic") if t["spec"]["topicName"] == topic
+    ]
+    count: int = kafka_topic["spec"]["partitions"]
+    return count
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_every_kubernetes_manifest_is_valid_against_the_kubernetes_schemas(manifests, version):
+    built_in = [(f, d) for f, d in manifests if d["kind"] not in STRIMZI_KINDS]
+    assert len(built_in) >= 10
+    for file, document in built_in:
+        try:
+            kubernetes_validate.validate(document, version, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            pytest.fail(f"{file} {document['kind']}: {error.message} at {list(error.path)}")
+
+
+def test_the_kubernetes_validator_rejects_a_misspelt_field(manifests):
+    deployment = copy.deepcopy(named(manifests, "Deployment", "rmbc-ingest"))
+    deployment["spec"]["replica"] = deployment["spec"].pop("replicas")
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSIONS[0], strict=True)
+
+
+def test_every_strimzi_resource_is_valid_against_the_strimzi_crd_schema(manifests, strimzi_schemas):
+    resources = [(f, d) for f, d in manifests if d["kind"] in STRIMZI_KINDS]
+    assert {d["kind"] for _, d in resources} == STRIMZI_KINDS
+    for file, document in resources:
+        assert document["apiVersion"] == "kafka.strimzi.io/v1beta2"
+        errors = list(
+            jsonschema.Draft7Validator(strimzi_schemas[document["kind"]]).iter_errors(document)
+        )
+        assert not errors, f"{file} {document['kind']}: " + "; ".join(
+            f"{'.'.join(map(str, e.path))}: {e.message}" for e in errors
+        )
+
+
+def test_the_strimzi_schemas_reject_a_misspelt_field(manifests, strimzi_schemas):
+    topic = copy.deepcopy(of_kind(manifests, "KafkaTopic")[0])
+    topic["spec"]["replica"] = topic["spec"].pop("replicas")
+    assert not jsonschema.Draft7Validator(strimzi_schemas["KafkaTopic"]).is_valid(topic)
+
+
+def test_kafka_runs_three_brokers_and_three_controllers_in_kraft_node_pools(manifests):
+    (kafka,) = of_kind(manifests, "Kafka")
+    assert kafka["metadata"]["annotations"]["strimzi.io/kraft"] == "enabled"
+    assert kafka["metadata"]["annotations"]["strimzi.io/node-pools"] == "enabled"
+    pools = of_kind(manifests, "KafkaNodePool")
+    assert {p["metadata"]["labels"]["strimzi.io/cluster"] for p in pools} == {
+        kafka["metadata"]["name"]
+    }
+    for role in ("broker", "controller"):
+        assert sum(p["spec"]["replicas"] for p in pools if role in p["spec"]["roles"]) == 3
+
+
+def test_kafka_replicates_three_times_and_acknowledges_a_write_on_two_replicas(manifests):
+    (kafka,) = of_kind(manifests, "Kafka")
+    config = kafka["spec"]["kafka"]["config"]
+    assert config["default.replication.factor"] == 3
+    assert config["min.insync.replicas"] == 2
+    assert config["offsets.topic.replication.factor"] == 3
+    assert config["transaction.state.log.replication.factor"] == 3
+    assert config["unclean.leader.election.enable"] is False
+
+
+def test_every_contract_topic_is_a_kafka_topic_with_three_replicas_and_two_in_sync(manifests):
+    topics = {t["spec"]["topicName"]: t["spec"] for t in of_kind(manifests, "KafkaTopic")}
+    assert set(topics) == set(TopicNames().all())
+    for name, spec in topics.items():
+        assert spec["replicas"] == 3 and spec["config"]["min.insync.replicas"] == 2, name
+        assert spec["partitions"] >= 12, name
+
+
+def test_the_services_read_the_topic_names_the_cluster_creates(manifests):
+    client = named(manifests, "ConfigMap", "rmbc-kafka-client")["data"]
+    expected = {f"RMBC_TOPIC_{f.upper()}": n for f, n in TopicNames().model_dump().items()}
+    assert {k: v for k, v in client.items() if k.startswith("RMBC_TOPIC_")} == expected
+
+
+def test_every_service_probes_its_health_endpoints_on_its_own_http_port(manifests):
+    workloads = of_kind(manifests, *WORKLOADS)
+    assert {w["metadata"]["name"] for w in workloads} == set(HTTP_PORT_VARIABLE)
+    for workload in workloads:
+        (container,) = containers(workload)
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert (
+            int(env(container)[HTTP_PORT_VARIABLE[workload["metadata"]["name"]]]) == ports["http"]
+        )
+        for probe, path in (("livenessProbe", "/healthz"), ("startupProbe", "/healthz"),
+                            ("readinessProbe", "/readyz")):  # fmt: skip
+            assert container[probe]["httpGet"] == {"path": path, "port": "http"}, probe
+
+
+def test_every_container_has_resource_requests_and_limits(manifests):
+    for workload in of_kind(manifests, *WORKLOADS):
+        for container in containers(workload):
+            assert {"cpu", "memory"} <= set(container["resources"]["requests"])
+            assert {"cpu", "memory"} <= set(container["resources"]["limits"])
+
+
+def test_every_pod_runs_as_non_root_with_a_read_only_root_filesystem(manifests):
+    for workload in of_kind(manifests, *WORKLOADS):
+        pod = workload["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["runAsUser"] != 0
+        assert pod["automountServiceAccountToken"] is False
+        for container in containers(workload):
+            security = container["securityContext"]
+            assert security["allowPrivilegeEscalation"] is False
+            assert security["readOnlyRootFilesystem"] is True
+            assert security["capabilities"] == {"drop": ["ALL"]}
+
+
+def test_images_are_pinned_to_a_version(manifests):
+    for workload in of_kind(manifests, *WORKLOADS):
+        for container in containers(workload):
+            name, _, tag = container["image"].rpartition(":")
+            assert name and tag and tag != "latest" and any(c.isdigit() for c in tag)
+
+
+def test_the_services_run_their_rmbc_commands(manifests):
+    for workload in of_kind(manifests, *WORKLOADS):
+        (container,) = containers(workload)
+        assert container["args"] == [workload["metadata"]["name"].removeprefix("rmbc-")]
+
+
+def test_the_classifier_keeps_its_rocksdb_tables_on_a_persistent_volume(manifests):
+    classifier = named(manifests, "StatefulSet", "rmbc-classifier")
+    (container,) = containers(classifier)
+    assert env(container)["RMBC_CLASSIFIER_STORE"] == "rocksdb://"
+    (claim,) = classifier["spec"]["volumeClaimTemplates"]
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert mounts[claim["metadata"]["name"]] == env(container)["RMBC_CLASSIFIER_DATA_DIR"]
+
+
+def test_consumers_are_never_scaled_beyond_the_partitions_they_read(manifests):
+    topics = TopicNames()
+    classifier = named(manifests, "StatefulSet", "rmbc-classifier")
+    notifier = named(manifests, "Deployment", "rmbc-notifier")
+    assert classifier["spec"]["replicas"] <= partitions(manifests, topics.clinical_events)
+    assert notifier["spec"]["replicas"] <= partitions(manifests, topics.cancer_flags)
+
+
+def test_each_service_authenticates_as_its_own_kafka_user(manifests):
+    users = {u["metadata"]["name"] for u in of_kind(manifests, "KafkaUser")}
+    for workload in of_kind(manifests, *WORKLOADS):
+        (container,) = containers(workload)
+        variables = env(container)
+        user = variables["KAFKA_SASL_USERNAME"]
+        assert user == workload["metadata"]["name"] and user in users
+        assert variables["KAFKA_SASL_PASSWORD"] == {
+            "secretKeyRef": {"name": user, "key": "password"}
+        }
+
+
+def test_every_secret_and_config_map_a_pod_uses_is_defined_or_made_by_strimzi(manifests):
+    secrets = {s["metadata"]["name"] for s in of_kind(manifests, "Secret")}
+    secrets |= {u["metadata"]["name"] for u in of_kind(manifests, "KafkaUser")}
+    secrets.add(STRIMZI_CA_SECRET)
+    config_maps = {c["metadata"]["name"] for c in of_kind(manifests, "ConfigMap")}
+    for workload in of_kind(manifests, *WORKLOADS):
+        pod = workload["spec"]["template"]["spec"]
+        for volume in pod.get("volumes", []):
+            if "secret" in volume:
+                assert volume["secret"]["secretName"] in secrets
+            if "configMap" in volume:
+                assert volume["configMap"]["name"] in config_maps
+        for container in pod["containers"]:
+            for source in container.get("envFrom", []):
+                assert source["configMapRef"]["name"] in config_maps
+            for value in env(container).values():
+                if isinstance(value, dict):
+                    assert value["secretKeyRef"]["name"] in secrets
+
+
+def test_secrets_in_the_repository_hold_placeholders_only(manifests):
+    secrets = of_kind(manifests, "Secret")
+    assert {s["metadata"]["name"] for s in secrets} == {
+        "rmbc-ingest-tokens",
+        "rmbc-mesh",
+        "rmbc-smtp",
+    }
+    for secret in secrets:
+        assert "data" not in secret
+        assert set(secret["stringData"].values()) == {"CHANGE-ME"}
+
+
+def test_the_notifier_reads_a_valid_directory_from_its_config_map(manifests):
+    directory = named(manifests, "ConfigMap", "rmbc-directory")["data"]["directory.json"]
+    assert Directory.model_validate_json(directory).gp_practices
+    (container,) = containers(named(manifests, "Deployment", "rmbc-notifier"))
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert env(container)["RMBC_DIRECTORY_FILE"] == f"{mounts['directory']}/directory.json"
+
+
+def test_every_namespaced_resource_lives_in_the_rmbc_namespace(manifests):
+    for file, document in manifests:
+        if document["kind"] != "Namespace":
+            assert document["metadata"]["namespace"] == "rmbc", file
