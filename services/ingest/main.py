@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import functools
 import logging
+import signal
 import sys
 import uuid
 from datetime import UTC, datetime
@@ -52,7 +53,14 @@ def main(argv: list[str]) -> int:
         print(f"rmbc ingest: refusing to start: {error}", file=sys.stderr)
         return 2
     configure_logging("ingest", settings.log_level)
+    stopped_by: list[int] = []
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        # uvicorn handles the signal (graceful stop, producer flushed), then re-raises it for the
+        # previous handler: this one, so that a requested stop exits 0 instead of dying by signal.
+        signal.signal(stop_signal, lambda number, _frame: stopped_by.append(number))
     asyncio.run(run(settings, verifier))
+    if stopped_by:
+        log.info("ingest stopped", extra={"signal": signal.Signals(stopped_by[0]).name})
     return 0
 
 
