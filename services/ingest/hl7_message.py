@@ -97,7 +97,7 @@ def parse_message(text: str) -> Message:
     if len({d.field, d.component, d.repetition, d.escape}) < 4 or d.field.isalnum():
         raise MalformedMessage("MSH-1/MSH-2 do not declare distinct delimiters")
     counts: dict[str, int] = {}
-    segments = []
+    segments: list[Segment] = []
     for line in lines:
         parts = line.split(d.field)
         name = parts[0].strip()
