@@ -40,6 +40,7 @@ DISTANT_SITE_WEIGHTS = {
 # National Audit of Metastatic Breast Cancer: stage recorded for only 33-43% of people with
 # metastatic disease at diagnosis, so that share of de novo patients gets an M1 observation.
 DE_NOVO_STAGE_RECORDED = 0.38
+M0_STAGE_RECORDED = 0.4  # a cM0/pM0 observation at first diagnosis (a working figure)
 
 
 def days(n: int) -> timedelta:
@@ -140,8 +141,8 @@ class Recorder:
         return replace(latest, version=latest.version + 1, updated=self.at(day), **changes)  # type: ignore[arg-type]
 
     # -- clinical building blocks -----------------------------------------------------------------
-    def diagnose(self, span: int, *, with_stage: bool = False) -> Diagnosis:
-        """Registration and an invasive breast primary with laterality (rule 3)."""
+    def diagnose(self, span: int, *, with_stage: bool | None = None) -> Diagnosis:
+        """Registration and an invasive breast primary with laterality (rule 3), often staged M0."""
         day = self.diagnosis_day(span)
         laterality: codes.Laterality = self.rng.choice(("left", "right"))
         # The HL7 profile carries no recordedDate, so its primaries always have a full onset date.
@@ -160,7 +161,7 @@ class Recorder:
             primary = replace(primary, onset=None)
             rule_day = date.fromisoformat(primary.recorded or "")
         versions: list[Version] = [self.patient(day - days(self.rng.randint(1, 20))), primary]
-        if with_stage:
+        if with_stage or (with_stage is None and self.rng.random() < M0_STAGE_RECORDED):
             versions.append(self.stage(day, codes.M0))
         self.moment(*versions)
         return Diagnosis(day, rule_day, laterality)
@@ -190,7 +191,7 @@ class Recorder:
         """Routine follow-up showing no evidence of disease, strictly inside the disease-free period."""
         if (end - start).days < 150:
             return
-        for _ in range(self.rng.randint(0, 2)):
+        for _ in range(self.rng.randint(0, 3)):
             self.not_detected(self.between(start, 60, (end - start).days - 60))
 
     def distant_code(self, site: str) -> tuple[Code, Code | None]:
@@ -235,7 +236,7 @@ Builder = Callable[[Recorder], Outcome]
 
 # -- recurrent and metastatic breast cancer ------------------------------------------------------
 def distant_recurrence(r: Recorder) -> Outcome:
-    dx = r.diagnose(1100, with_stage=r.rng.random() < 0.4)
+    dx = r.diagnose(1100)
     remission = r.between(dx.day, 150, 400)
     r.remit(remission)
     relapse = r.between(remission, 200, 600)
@@ -279,7 +280,7 @@ def distant_unknown_site(r: Recorder) -> Outcome:
 
 
 def de_novo_metastatic(r: Recorder) -> Outcome:
-    dx = r.diagnose(200)
+    dx = r.diagnose(200, with_stage=False)
     sites = r.sample_sites()
     first = r.between(dx.day, -20, 45)
     evidence = r.secondaries(sites, first)
@@ -460,7 +461,7 @@ def corrected(r: Recorder) -> Outcome:
 
 # -- hard negatives ------------------------------------------------------------------------------
 def no_recurrence(r: Recorder) -> Outcome:
-    dx = r.diagnose(500, with_stage=r.rng.random() < 0.3)
+    dx = r.diagnose(500)
     remission = r.between(dx.day, 150, 400)
     r.remit(remission)
     r.follow_ups(remission, r.base_date - days(30))
