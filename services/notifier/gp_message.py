@@ -1,7 +1,8 @@
 """The GP practice's MESH message: a readable HTML letter and the same facts as a FHIR R4
 Communication, sent together as one MIME multipart/mixed document (pure).
 
-Why MIME: GP systems and MESH tooling already handle MIME documents, each part keeps its own
+The MESH body is the whole MIME message, headers included (`message/rfc822`), so it describes
+itself. Why MIME: GP systems and MESH tooling already handle MIME documents, each part keeps its own
 content type (`text/html`, `application/fhir+json`), and any mail library can split it.
 """
 
@@ -108,7 +109,7 @@ def mesh_document(facts: Facts, sent_at: datetime, recipient_ods: str | None) ->
         subtype="fhir+json",
         filename="communication.json",
     )
-    return document.as_bytes(), "multipart/mixed"
+    return document.as_bytes(), "message/rfc822"
 
 
 def _finding_rows(facts: Facts) -> list[tuple[str, str]]:

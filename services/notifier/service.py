@@ -91,15 +91,12 @@ class Notifier:
             **self.settings.kafka.aiokafka_options(), group_id=None, enable_auto_commit=False
         )
         await reader.start()
-        topic = self.settings.topics.alerts
-        partitions = [
-            TopicPartition(topic, p) for p in sorted(await reader.partitions_for_topic(topic) or [])
-        ]
-        reader.assign(partitions)
-        await reader.seek_to_beginning(*partitions)
-        ends = await reader.end_offsets(partitions)
-        while any(await reader.position(tp) < ends[tp] for tp in partitions):
-            self._apply_ledger_batch(await reader.getmany(timeout_ms=500))
+        try:
+            partitions = await self._partitions(self.settings.topics.alerts)
+            await _replay_to_end(reader, partitions, self._apply_ledger_batch)
+        except BaseException:
+            await reader.stop()
+            raise
         log.info("ledger loaded", extra={"alerts": len(self.ledger)})
         return reader
 
@@ -113,6 +110,11 @@ class Notifier:
                     continue
                 if event.event_type == "alert":
                     self.ledger.apply(event)  # type: ignore[arg-type]
+
+    async def _partitions(self, topic: str) -> list[TopicPartition]:
+        assert self._producer is not None
+        numbers = await self._producer.partitions_for(topic)  # waits for the topic's metadata
+        return [TopicPartition(topic, n) for n in sorted(numbers)]
 
     async def _follow_ledger(self, reader: AIOKafkaConsumer) -> None:
         """Keep the ledger current with what other processes (e.g. a redrive) record."""
@@ -260,7 +262,8 @@ class Notifier:
             reader = await self._load_ledger()
             deliverer = self._deliverer()
             tasks = []
-            for record in await _read_to_end(s, s.topics.dead_letter):
+            dead_letters = await self._partitions(s.topics.dead_letter)
+            for record in await _read_to_end(s, dead_letters):
                 job = self._redrive_job(record)
                 if job is None:
                     continue
@@ -324,22 +327,33 @@ class _Source:
         self.value = value
 
 
-async def _read_to_end(settings: NotifierSettings, topic: str) -> list[Any]:
+async def _read_to_end(settings: NotifierSettings, partitions: list[TopicPartition]) -> list[Any]:
     reader = AIOKafkaConsumer(
         **settings.kafka.aiokafka_options(), group_id=None, enable_auto_commit=False
     )
     await reader.start()
+    records: list[Any] = []
     try:
-        partitions = [
-            TopicPartition(topic, p) for p in sorted(await reader.partitions_for_topic(topic) or [])
-        ]
-        reader.assign(partitions)
-        await reader.seek_to_beginning(*partitions)
-        ends = await reader.end_offsets(partitions)
-        records: list[Any] = []
-        while any(await reader.position(tp) < ends[tp] for tp in partitions):
-            for batch in (await reader.getmany(timeout_ms=500)).values():
-                records.extend(batch)
+        await _replay_to_end(
+            reader,
+            partitions,
+            lambda fetched: records.extend(r for batch in fetched.values() for r in batch),
+        )
         return records
     finally:
         await reader.stop()
+
+
+async def _replay_to_end(
+    reader: AIOKafkaConsumer,
+    partitions: list[TopicPartition],
+    apply: Callable[[dict[Any, Any]], None],
+) -> None:
+    """Read `partitions` from the beginning up to their end offsets at the time of the call."""
+    if not partitions:
+        return
+    reader.assign(partitions)
+    await reader.seek_to_beginning(*partitions)
+    ends = await reader.end_offsets(partitions)
+    while [tp for tp in partitions if await reader.position(tp) < ends[tp]]:
+        apply(await reader.getmany(timeout_ms=500))
