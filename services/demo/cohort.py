@@ -110,7 +110,7 @@ class Cohort:
 def nhs_numbers(count: int, rng: random.Random) -> list[str]:
     """Distinct valid NHS numbers in the 999 test range (never issued to real patients)."""
     chosen: set[str] = set()
-    numbers = []
+    numbers: list[str] = []
     while len(numbers) < count:
         first_nine = f"999{rng.randint(0, 999_999):06d}"
         digit = check_digit(first_nine)

@@ -31,7 +31,7 @@ FHIR_JSON = "application/fhir+json"
 HL7_V2 = "application/hl7-v2"
 BUNDLE_SHARE_MULTI = 0.45  # moments of two or more resources sent as one Bundle
 BUNDLE_SHARE_SINGLE = 0.08
-BUNDLE_TYPES = ("transaction", "batch", "collection")
+BUNDLE_TYPES: tuple[fhir.BundleType, ...] = ("transaction", "batch", "collection")
 BUNDLE_TYPE_WEIGHTS = (45, 30, 25)
 SUBJECT_IDENTIFIER_SHARE = 0.8  # subject carries the NHS number as well as the reference
 LATE_SHARE = 0.10  # patients with one message sent 1-10 months after it was recorded
@@ -121,6 +121,7 @@ class PatientFeed:
             kind = resource_type(version)
             body = self.resource(version, self.patient_reference())
             single = self.version_counts[version.key] == 1 and kind != "Patient"
+            method: Literal["POST", "PUT"]
             if single and self.rng.random() < 0.5:
                 method, path = "POST", f"/fhir/{kind}"
             else:

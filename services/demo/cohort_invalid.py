@@ -117,7 +117,7 @@ class InvalidMessages:
             )
             resource = feed.resource(version, feed.patient_reference())
             resource["id"] = self.fresh_id()
-            resource["identifier"][0]["value"] = wrong  # type: ignore[index]
+            resource["identifier"][0]["value"] = wrong
             return self.put(feed, resource, patient=False)
         resource = self.clinical_resource(feed)
         resource["subject"] = {
