@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from services.classifier.facts import Fact
-from services.classifier.rules import Classification, Episode
+from services.classifier.rules import Classification, Episode, classify
 from services.classifier.state import Emitted, PatientState
 from shared.events import CancerFlag, Evidence, PatientContext, PrimaryTumour, stable_id
 
@@ -67,13 +67,8 @@ def diff(
         flags.append(
             _flag(context, number, revision, state_name, content, patient, primary, evidence)
         )
-        emitted[number] = Emitted(
-            revision,
-            state_name,
-            digest,
-            content,
-            tuple(dict.fromkeys(i.fact.key for i in episode.items)),
-        )
+        keys = tuple(dict.fromkeys(i.fact.key for i in episode.items))
+        emitted[number] = Emitted(revision, state_name, digest, _stored(content), keys)
     for number in sorted(n for n in emitted if n > len(result.episodes)):
         previous = emitted[number]
         if previous.state == "retracted":
@@ -83,6 +78,11 @@ def diff(
         flags.append(flag)
         emitted[number] = replace(previous, revision=flag.revision, state="retracted")
     return replace(state, emitted=emitted), flags
+
+
+def _stored(content: dict[str, Any]) -> dict[str, Any]:
+    """What is kept of an emitted flag's content: all but the primary (it comes from the record)."""
+    return {**content, "primary": None}
 
 
 def primary_tumour(fact: Fact | None) -> PrimaryTumour | None:
@@ -201,8 +201,7 @@ def _retraction(
         for key in previous.evidence
         for record in [state.records.get(key)]
     ]
-    primary_data = previous.content.get("primary")
-    primary = PrimaryTumour.model_validate(primary_data) if primary_data else None
+    primary = primary_tumour(classify(state.records.values()).primary)
     return _flag(
         context, number, revision, "retracted", previous.content, patient, primary, evidence, reason
     )

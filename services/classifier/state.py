@@ -114,14 +114,40 @@ _SHORT = {
     "value": "u",
 }
 _LONG = {short: name for name, short in _SHORT.items()}
-_DEFAULTS = {"certainty": "confirmed", "ambiguous": False}
+_DEFAULTS: dict[str, Any] = {"certainty": "confirmed", "ambiguous": False, "version_id": None}
+_SYSTEMS = {
+    "http://snomed.info/sct": "S",
+    "http://hl7.org/fhir/sid/icd-10": "I",
+    "http://loinc.org": "L",
+}
+_SYSTEM_URLS = {alias: url for url, alias in _SYSTEMS.items()}
+_WORDS = {
+    "breast_primary": "bp",
+    "secondary": "sec",
+    "disease_free": "df",
+    "recurrence": "rec",
+    "active": "act",
+    "disease_status": "ds",
+    "m_category": "m",
+    "distant": "D",
+    "regional": "R",
+    "non_breast_primary": "nbp",
+}
+_WORD_FOR = {short: word for word, short in _WORDS.items()}
+_ABBREVIATED = ("kind", "status", "scope")
 
 
 def _record_row(record: Record) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for name in _FACT_FIELDS:
         value = getattr(record.fact, name)
-        if value is None or _DEFAULTS.get(name, object()) == value:
+        if value is None or (name != "version_id" and _DEFAULTS.get(name, object()) == value):
+            continue
+        if name == "system":
+            value = _SYSTEMS.get(value, value)
+        elif name in _ABBREVIATED:
+            value = _WORDS.get(value, value)
+        elif name == "version_id" and value == str(record.fact.version[0]):
             continue
         row[_SHORT[name]] = value.isoformat() if isinstance(value, date) else value
     if record.history and (len(record.history) > 1 or record.history[0][1] or record.history[0][2]):
@@ -141,7 +167,13 @@ def _record_from_row(row: dict[str, Any]) -> Record:
             value = date.fromisoformat(value)
         elif name == "version":
             value = (value[0], value[1])
+        elif name == "system":
+            value = _SYSTEM_URLS.get(value, value)
+        elif name in _ABBREVIATED:
+            value = _WORD_FOR.get(value, value)
         values[name] = value
+    if values.get("version_id") is None and values["version"][0] >= 0:
+        values["version_id"] = str(values["version"][0])
     fact = Fact(**values)
     history: tuple[HistoryEntry, ...]
     if "h" in row:
@@ -155,9 +187,24 @@ def _record_from_row(row: dict[str, Any]) -> Record:
     return Record(fact, history)
 
 
+_CONTENT_DEFAULTS: dict[str, Any] = {
+    "recurrence": False,
+    "recurrence_types": [],
+    "metastatic": False,
+    "de_novo_metastatic": False,
+    "metastatic_sites": [],
+    "episode_date": None,
+    "needs_review": False,
+    "review_reason": None,
+    "primary": None,
+}
+
+
 def _emitted_row(emitted: Emitted) -> list[Any]:
-    return [emitted.revision, emitted.state, emitted.digest, emitted.content, emitted.evidence]
+    content = {k: v for k, v in emitted.content.items() if _CONTENT_DEFAULTS.get(k, ...) != v}
+    content.pop("primary", None)  # the digest covers it; a retraction takes the current one
+    return [emitted.revision, emitted.state, emitted.digest, content, emitted.evidence]
 
 
 def _emitted_from_row(row: list[Any]) -> Emitted:
-    return Emitted(row[0], row[1], row[2], row[3], tuple(row[4]))
+    return Emitted(row[0], row[1], row[2], {**_CONTENT_DEFAULTS, **row[3]}, tuple(row[4]))

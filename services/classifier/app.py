@@ -1,0 +1,163 @@
+"""The stream: a faust app keyed by patient, one table row of compact state per patient.
+
+Per event: decode -> apply to the patient's state -> reclassify -> send the flag changes (and wait
+for the broker's ack) -> store the new state. Flags go out before the state is stored, so a crash
+in between re-emits the same flags (same event ids) rather than losing them.
+"""
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from aiohttp.web import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from services.classifier.core import handle
+from services.classifier.flags import FlagContext
+from services.classifier.metrics import ClassifierMetrics
+from services.classifier.settings import ClassifierSettings
+from services.classifier.state import PatientState
+from services.classifier.terminology import load_terminology
+from shared.codec import UndecodableEvent, decode_as, encode
+from shared.dead_letter import dead_letter_for
+from shared.events import CancerFlag, ClinicalEvent
+
+SERVICE = "classifier"
+log = logging.getLogger("rmbc.classifier")
+
+
+@dataclass
+class Classifier:
+    app: faust.App
+    agent: Any
+    table: Any
+    flags_topic: Any
+    dead_letter_topic: Any
+    metrics: ClassifierMetrics
+
+
+def create_app(settings: ClassifierSettings) -> Classifier:
+    raw = {
+        "key_type": bytes,
+        "value_type": bytes,
+        "key_serializer": "raw",
+        "value_serializer": "raw",
+    }
+    app = faust.App(
+        settings.app_id,
+        broker=settings.kafka.faust_broker_url(),
+        broker_client_id=settings.kafka.client_id,
+        store=settings.store,
+        datadir=str(settings.data_dir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        web_enabled=True,
+        web_bind=settings.web_host,
+        web_port=settings.web_port,
+        web_in_thread=False,
+        autodiscover=False,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    events = app.topic(settings.topics.clinical_events, **raw)
+    flags_topic = app.topic(settings.topics.cancer_flags, **raw)
+    dead_letter_topic = app.topic(settings.topics.dead_letter, **raw)
+    table = app.Table("patients", partitions=settings.partitions, key_type=bytes, value_type=bytes)
+    metrics = ClassifierMetrics()
+    terms = load_terminology()
+
+    async def dead_letter(event: Any, reason: str) -> None:
+        message = event.message
+        letter = dead_letter_for(
+            service=SERVICE,
+            reason=reason,
+            value=message.value,
+            key=message.key,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            now=datetime.now(UTC),
+        )
+        await (await dead_letter_topic.send(key=message.key, value=encode(letter)))
+        metrics.dead_letters.inc()
+        log.warning(
+            "dead-lettered an event",
+            extra={"reason": reason, "partition": message.partition, "offset": message.offset},
+        )
+
+    async def classify(stream: Any) -> AsyncIterator[list[CancerFlag]]:
+        async for event in stream.events():
+            started = time.perf_counter()
+            metrics.events.inc()
+            try:
+                clinical = decode_as(event.message.value, ClinicalEvent)
+            except UndecodableEvent as error:
+                await dead_letter(event, str(error))
+                yield []
+                continue
+            key = event.message.key or clinical.patient_key.encode()
+            try:
+                change = handle(
+                    PatientState.from_bytes(table.get(key)),
+                    clinical.resource,
+                    clinical.patient,
+                    terms,
+                    FlagContext(
+                        patient_key=clinical.patient_key,
+                        now=datetime.now(UTC),
+                        occurred_at=clinical.occurred_at,
+                        correlation_id=clinical.correlation_id,
+                    ),
+                )
+            except Exception as error:  # a rule bug must not stop every other patient
+                log.exception("classification failed", extra={"event_id": clinical.event_id})
+                await dead_letter(event, f"classification failed: {type(error).__name__}: {error}")
+                yield []
+                continue
+            for flag in change.flags:
+                await (
+                    await flags_topic.send(key=clinical.patient_key.encode(), value=encode(flag))
+                )
+                metrics.flags.labels(flag.state, flag.kind).inc()
+                log.info(
+                    "flag %s",
+                    flag.state,
+                    extra={
+                        "flag_id": flag.flag_id,
+                        "kind": flag.kind,
+                        "revision": flag.revision,
+                        "correlation_id": clinical.correlation_id,
+                    },
+                )
+            if change.changed:
+                table[key] = change.state.to_bytes()
+            metrics.latency.observe(time.perf_counter() - started)
+            yield change.flags
+
+    agent = app.agent(events, name="classify")(classify)
+
+    @app.page("/healthz")
+    async def healthz(web: Any, request: Any) -> Any:
+        return Response(text='{"status":"ok"}', content_type="application/json")
+
+    @app.page("/readyz")
+    async def readyz(web: Any, request: Any) -> Any:
+        assigned = app.consumer.assignment() if app.started else set()
+        ready = bool(assigned) and not app.rebalancing
+        body = f'{{"ready":{str(ready).lower()},"assigned_partitions":{len(assigned)}}}'
+        return Response(text=body, status=200 if ready else 503, content_type="application/json")
+
+    @app.page("/metrics")
+    async def metrics_page(web: Any, request: Any) -> Any:
+        return Response(
+            body=generate_latest(metrics.registry),
+            headers={"Content-Type": CONTENT_TYPE_LATEST},
+        )
+
+    return Classifier(app, agent, table, flags_topic, dead_letter_topic, metrics)

@@ -1,0 +1,25 @@
+"""Prometheus metrics of one classifier app (its own registry: nothing global)."""
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+
+class ClassifierMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.events = Counter(
+            "rmbc_classifier_events_consumed", "Clinical events consumed", registry=self.registry
+        )
+        self.flags = Counter(
+            "rmbc_classifier_flags",
+            "Flag changes emitted",
+            ["state", "kind"],
+            registry=self.registry,
+        )
+        self.dead_letters = Counter(
+            "rmbc_classifier_dead_letters", "Events sent to dead letter", registry=self.registry
+        )
+        self.latency = Histogram(
+            "rmbc_classifier_processing_seconds",
+            "Time to classify one event and emit its flags",
+            registry=self.registry,
+        )

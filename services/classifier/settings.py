@@ -1,0 +1,40 @@
+"""The classifier's settings, from the environment (`rmbc classifier --help` lists them)."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.settings import KafkaSettings
+from shared.topics import TopicNames
+
+
+class ClassifierSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RMBC_CLASSIFIER_", frozen=True)
+
+    app_id: str = Field(
+        default="rmbc-classifier",
+        description="faust app id: the consumer group and the changelog topic prefix",
+    )
+    web_host: str = Field(default="0.0.0.0", description="address of /healthz /readyz /metrics")
+    web_port: int = Field(default=6066, description="port of /healthz /readyz /metrics")
+    store: str = Field(default="memory://", description="table store: memory:// or rocksdb://")
+    data_dir: Path = Field(default=Path(".rmbc/classifier"), description="faust data dir")
+    partitions: int = Field(
+        default=3, ge=1, description="partitions of the clinical-events topic (and the table)"
+    )
+    log_level: str = Field(default="INFO", description="log level")
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    topics: TopicNames = Field(default_factory=TopicNames)
+
+
+ENVIRONMENT = {
+    "KAFKA_BOOTSTRAP_SERVERS": "Kafka bootstrap servers (host:port,...)",
+    "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL (+ KAFKA_SASL_*, KAFKA_SSL_*)",
+    **{
+        f"RMBC_CLASSIFIER_{name.upper()}": field.description or ""
+        for name, field in ClassifierSettings.model_fields.items()
+        if name not in ("kafka", "topics")
+    },
+    **{f"RMBC_TOPIC_{name.upper()}": "topic name override" for name in TopicNames.model_fields},
+}

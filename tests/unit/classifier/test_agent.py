@@ -1,0 +1,68 @@
+"""The faust agent through its test context: flags only on change, undecodable events dead-lettered."""
+
+from collections.abc import Iterator
+from unittest.mock import AsyncMock, patch
+
+import pytest
+
+from services.classifier.app import Classifier, create_app
+from services.classifier.settings import ClassifierSettings
+from shared.codec import decode_as, encode
+from shared.events import CancerFlag, DeadLetter
+from tests.scenarios.build import ICD, Case
+from tests.unit.classifier.events import clinical_event
+
+
+@pytest.fixture
+def classifier(tmp_path) -> Iterator[Classifier]:
+    settings = ClassifierSettings(app_id="classifier-agent-test", data_dir=tmp_path, partitions=1)
+    built = create_app(settings)
+    built.app.finalize()
+    built.app.flow_control.resume()
+    yield built
+
+
+def acked() -> AsyncMock:
+    """A topic send that returns a fresh delivery future per call, already acknowledged."""
+
+    async def delivered() -> None:
+        return None
+
+    return AsyncMock(side_effect=lambda *args, **kwargs: delivered())
+
+
+def sent_flags(send: AsyncMock) -> list[CancerFlag]:
+    return [decode_as(call.kwargs["value"], CancerFlag) for call in send.call_args_list]
+
+
+async def test_a_recurrence_is_raised_once_and_a_replay_emits_nothing(classifier) -> None:
+    case = Case(1).remitted_primary().condition("met", (ICD, "C79.5"), "2021-04-02")
+    events = [encode(clinical_event(r, case.nhs)) for r in case.resources]
+    send = acked()
+    with patch.object(classifier.flags_topic, "send", new=send):
+        async with classifier.agent.test_context() as agent:
+            for value in events:
+                await agent.put(value, key=case.nhs.encode())
+            flags = sent_flags(send)
+            assert [(f.state, f.kind, f.metastatic_sites) for f in flags] == [
+                ("raised", "recurrence", ["bone"])
+            ]
+            for value in events:
+                await agent.put(value, key=case.nhs.encode())
+            assert len(sent_flags(send)) == 1
+
+
+async def test_an_undecodable_event_is_dead_lettered_and_the_agent_carries_on(classifier) -> None:
+    case = Case(2).primary("2020-02-01").condition("met", (ICD, "C79.5"), "2020-02-20")
+    dead, flags = acked(), acked()
+    with (
+        patch.object(classifier.dead_letter_topic, "send", new=dead),
+        patch.object(classifier.flags_topic, "send", new=flags),
+    ):
+        async with classifier.agent.test_context() as agent:
+            await agent.put(b"{not json", key=b"x")
+            for resource in case.resources:
+                await agent.put(encode(clinical_event(resource, case.nhs)), key=case.nhs.encode())
+    letter = decode_as(dead.call_args.kwargs["value"], DeadLetter)
+    assert letter.service == "classifier" and "not JSON" in letter.reason
+    assert [f.kind for f in sent_flags(flags)] == ["de_novo_metastatic"]
