@@ -161,3 +161,13 @@ def test_no_cns_team_at_all_is_unroutable_and_dead_lettered_never_dropped():
 def test_directory_lookups_ignore_case_and_spaces():
     plan = plan_for(flag(patient=patient(gp_practice_ods=" a81001 ")), directory(), [], NOW)
     assert plan.deliveries[0].recipient == GP_MAILBOX
+
+
+def test_the_example_directory_routes_a_practice_and_a_trust():
+    from pathlib import Path
+
+    from services.notifier.directory import load_directory
+
+    example = load_directory(Path(__file__).parents[3] / "deploy" / "directory.example.json")
+    assert example.gp_practice("A81001").mesh_mailbox == "X26ABC2"
+    assert example.cns_team("RX1").email.endswith(".nhs.net")
