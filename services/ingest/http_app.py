@@ -76,7 +76,7 @@ def create_app(
     app = FastAPI(title="rmbc ingest", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(InFlight, metrics=metrics)
 
-    def authenticate(request: Request) -> str:
+    async def authenticate(request: Request) -> str:
         client = verifier.client_for(request.headers.get("authorization"))
         if client is None:
             raise InvalidInput(

@@ -92,6 +92,8 @@ class KafkaPublisher:
                 acks="all",
                 enable_idempotence=True,
                 request_timeout_ms=int(self.timeout * 1000),
+                # a Bundle's events leave in one or two produce requests instead of one per 16 KiB
+                max_batch_size=512 * 1024,
             )
             try:
                 await asyncio.wait_for(producer.start(), self.timeout * 2)

@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): run with `.venv/bin/python -m bench.<name>`."""
