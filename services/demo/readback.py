@@ -4,6 +4,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 from shared.settings import KafkaSettings
 
@@ -15,21 +16,32 @@ async def read_all(settings: KafkaSettings, topic: str) -> list[ConsumerRecord[A
     )
     await consumer.start()
     try:
-        numbers = sorted(await consumer.partitions_for_topic(topic) or [])
-        partitions = [TopicPartition(topic, number) for number in numbers]
+        partitions = await topic_partitions(settings, topic)
         if not partitions:
             return []
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         records: list[ConsumerRecord[Any, Any]] = []
-        while any(await consumer.position(tp) < ends[tp] for tp in partitions):
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
             fetched = await consumer.getmany(timeout_ms=500)
             for tp, batch in fetched.items():
                 records.extend(record for record in batch if record.offset < ends[tp])
         return records
     finally:
         await consumer.stop()
+
+
+async def topic_partitions(settings: KafkaSettings, topic: str) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(**settings.aiokafka_options())
+    await admin.start()
+    try:
+        (description,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if description["error_code"]:
+        return []  # the topic does not exist (yet): nothing on it
+    return sorted(TopicPartition(topic, p["partition"]) for p in description["partitions"])
 
 
 async def group_lag(settings: KafkaSettings, group_id: str, topic: str) -> int | None:
@@ -39,14 +51,12 @@ async def group_lag(settings: KafkaSettings, group_id: str, topic: str) -> int |
     await admin.start()
     await consumer.start()
     try:
-        committed = {
-            tp: meta.offset
-            for tp, meta in (await admin.list_consumer_group_offsets(group_id)).items()
-            if tp.topic == topic
-        }
-        partitions = [
-            TopicPartition(topic, n) for n in await consumer.partitions_for_topic(topic) or []
-        ]
+        try:
+            offsets = await admin.list_consumer_group_offsets(group_id)
+        except GroupCoordinatorNotAvailableError:
+            return None  # no coordinator yet: the group has never committed
+        committed = {tp: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
+        partitions = await topic_partitions(settings, topic)
         ends = await consumer.end_offsets(partitions)
         if not committed:
             return None if any(ends.values()) else 0
