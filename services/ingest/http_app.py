@@ -279,8 +279,8 @@ def _refusal(error: Exception, retry_after: int) -> tuple[int, list[Issue], dict
         )
         return 503, [issue], {"Retry-After": str(retry_after)}
     assert isinstance(error, HTTPException)
-    code = "not-found" if error.status_code == 404 else "not-supported"
-    return error.status_code, [Issue(code, str(error.detail))], dict(error.headers or {})
+    issue = Issue("not-found" if error.status_code == 404 else "not-supported", str(error.detail))
+    return error.status_code, [issue], dict(error.headers or {})
 
 
 def _fhir(
