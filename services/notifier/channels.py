@@ -46,7 +46,7 @@ class MeshChannel:
             s.mesh_mailbox,
             s.mesh_password.get_secret_value(),
             shared_key=s.mesh_shared_key.get_secret_value().encode(),
-            cert=cert,  # type: ignore[arg-type]
+            cert=cert,
             verify=str(s.mesh_ca_file) if s.mesh_ca_file else None,
             max_retries=0,
             timeout=s.notifier_send_timeout_seconds,

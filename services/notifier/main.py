@@ -100,12 +100,13 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     configure_logging("notifier")
     try:
-        settings = NotifierSettings()  # type: ignore[call-arg]
+        settings = NotifierSettings()
     except ValidationError as error:
         for problem in error.errors():
             where = ".".join(str(p) for p in problem["loc"])
             print(
-                f"rmbc notifier: {where.upper() or 'settings'}: {problem['msg']}", file=sys.stderr
+                f"rmbc notifier: {'RMBC_' + where.upper() if where else 'settings'}: {problem['msg']}",
+                file=sys.stderr,
             )
         return 2
     if args.redrive:

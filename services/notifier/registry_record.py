@@ -21,7 +21,10 @@ COSD_SITE = {
     "other": "98",
 }
 NOT_APPLICABLE_SITE = "97"
-LOCAL, REGIONAL, DISTANT = "01", "02", "03"
+MetastaticType = Literal["01", "02", "03"]
+LOCAL: MetastaticType = "01"
+REGIONAL: MetastaticType = "02"
+DISTANT: MetastaticType = "03"
 
 Action = Literal["submit", "amend", "withdraw"]
 
@@ -32,9 +35,9 @@ def record_id(flag_id: str, revision: int) -> str:
 
 def metastases(flag: CancerFlag) -> list[Metastasis]:
     """Repeating CR6520 type + CR1590 site pairs, one per site, plus the types no site explains."""
-    pairs: list[tuple[Literal["01", "02", "03"], str]] = []
+    pairs: list[tuple[MetastaticType, str]] = []
     for site in flag.metastatic_sites:
-        kind: Literal["01", "02", "03"] = REGIONAL if site == "regional_lymph_nodes" else DISTANT
+        kind: MetastaticType = REGIONAL if site == "regional_lymph_nodes" else DISTANT
         pairs.append((kind, COSD_SITE[site]))
     types_with_site = {kind for kind, _ in pairs}
     if "local" in flag.recurrence_types:

@@ -27,7 +27,7 @@ from services.notifier.offsets import OffsetTracker
 from services.notifier.settings import NotifierSettings
 from shared.codec import UndecodableEvent, decode, decode_as, encode
 from shared.dead_letter import dead_letter_for_record
-from shared.events import CancerFlag, DeadLetter, Envelope
+from shared.events import AlertEvent, CancerFlag, DeadLetter, Envelope
 
 log = logging.getLogger(__name__)
 SERVICE = "notifier"
@@ -108,8 +108,8 @@ class Notifier:
                 except UndecodableEvent as error:
                     log.warning("unreadable ledger event skipped", extra={"reason": str(error)})
                     continue
-                if event.event_type == "alert":
-                    self.ledger.apply(event)  # type: ignore[arg-type]
+                if isinstance(event, AlertEvent):
+                    self.ledger.apply(event)
 
     async def _partitions(self, topic: str) -> list[TopicPartition]:
         assert self._producer is not None
@@ -164,7 +164,8 @@ class Notifier:
             for client in (consumer, reader):
                 if client is not None:
                     await client.stop()
-            await self._producer.stop()
+            if self._producer is not None:
+                await self._producer.stop()
 
     async def _handle(self, record: Any, deliverer: Deliverer) -> list["asyncio.Task[None]"]:
         now = self.clock()
@@ -267,7 +268,7 @@ class Notifier:
                 job = self._redrive_job(record)
                 if job is None:
                     continue
-                if job is False:
+                if not isinstance(job, Job):
                     counts["skipped"] += 1
                     continue
                 counts["redriven"] += 1
@@ -283,7 +284,8 @@ class Notifier:
         finally:
             if reader is not None:
                 await reader.stop()
-            await self._producer.stop()
+            if self._producer is not None:
+                await self._producer.stop()
         return counts
 
     def _redrive_job(self, record: Any) -> Job | bool | None:
