@@ -106,7 +106,7 @@ async def _send_http(delivery: DeliveryLike, http: httpx.AsyncClient, token: str
     headers = {
         "Authorization": f"Bearer {token}",
         "Content-Type": delivery.content_type,
-        "X-Correlation-ID": correlation_id,
+        "X-Request-ID": correlation_id,
     }
     response: httpx.Response | None = None
     for attempt in range(6):

@@ -93,7 +93,9 @@ class IngestCore:
         self, items: list[Item], sender: Sender, *, atomic: bool, correlation_id: str | None
     ) -> list[Outcome]:
         """Plan every item; publish the accepted ones unless atomic and something was refused."""
-        correlation = correlation_id or self.new_correlation_id()
+        # an MLLP message is traced by its control id (MSH-10), as the sender's engine knows it
+        mllp_id = sender.message_id if sender.channel == "mllp" else None
+        correlation = correlation_id or mllp_id or self.new_correlation_id()
         outcomes = plan(
             items, index=self.index, sender=sender, correlation_id=correlation, now=self.clock()
         )
