@@ -1,7 +1,9 @@
 """One patient's recurrence travels ingest -> classifier -> notifier through the real broker and
 reaches the registry topic, the GP's MESH inbox and the CNS team's mailbox."""
 
+import json
 import time
+from email import message_from_bytes, policy
 from typing import Any
 
 import httpx
@@ -134,7 +136,15 @@ async def test_a_bone_secondary_after_remission_reaches_registry_gp_and_cns(
     ]
 
     letters = gp_inbox(pipeline, time.monotonic() + 60)
-    assert len(letters) == 1 and NHS_NUMBER.encode() in letters[0]
+    assert len(letters) == 1
+    parts = {
+        part.get_content_type(): part.get_content()
+        for part in message_from_bytes(letters[0], policy=policy.default).walk()
+        if not part.is_multipart()
+    }
+    assert "943 476 5919" in parts["text/html"] or NHS_NUMBER in parts["text/html"]
+    communication = json.loads(parts["application/fhir+json"])
+    assert communication["resourceType"] == "Communication"
 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not pipeline.smtp.mails:
