@@ -26,7 +26,9 @@ class TopicNames(BaseSettings):
 
     @classmethod
     def with_suffix(cls, suffix: str) -> "TopicNames":
-        return cls(**{name: f"{default}.{suffix}" for name, default in cls().model_dump().items()})
+        return cls.model_validate(
+            {name: f"{default}.{suffix}" for name, default in cls().model_dump().items()}
+        )
 
     def all(self) -> list[str]:
         return list(self.model_dump().values())

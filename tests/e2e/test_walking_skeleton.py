@@ -1,6 +1,7 @@
 """One patient's recurrence travels ingest -> classifier -> notifier through the real broker and
 reaches the registry topic, the GP's MESH inbox and the CNS team's mailbox."""
 
+import asyncio
 import json
 import time
 from email import message_from_bytes, policy
@@ -148,6 +149,6 @@ async def test_a_bone_secondary_after_remission_reaches_registry_gp_and_cns(
 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not pipeline.smtp.mails:
-        time.sleep(0.2)
+        await asyncio.sleep(0.2)
     assert [mail.rcpt_tos for mail in pipeline.smtp.mails] == [[CNS_TEAM]]
     assert NHS_NUMBER not in str(pipeline.smtp.mails[0].message["Subject"])
