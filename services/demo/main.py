@@ -17,6 +17,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from email import message_from_bytes, policy
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -246,7 +247,7 @@ def _collect_gp_letters(pipeline: Pipeline, folder: Path, keep: int = 5) -> int:
                 message = client.retrieve_message(message_id)
                 body = message.read()
                 if count < keep:
-                    (folder / f"{mailbox}-{count + 1}.mesh").write_bytes(body)
+                    _save_parts(body, folder / f"{mailbox}-{count + 1}")
                 message.acknowledge()
                 count += 1
     return count
@@ -256,6 +257,19 @@ def _keep_examples(pipeline: Pipeline, folder: Path, keep: int = 5) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for path in sorted((pipeline.work_dir / "mail").glob("*.eml"))[:keep]:
         shutil.copy(path, folder / path.name)
+        _save_parts(path.read_bytes(), folder / path.stem)
+
+
+def _save_parts(mime: bytes, stem: Path) -> None:
+    """A MIME document as files a person can open: .eml, and its HTML and JSON parts."""
+    stem.with_suffix(".eml").write_bytes(mime)
+    extensions = {"text/html": ".html", "application/fhir+json": ".json"}
+    for part in message_from_bytes(mime, policy=policy.default).walk():
+        extension = extensions.get(part.get_content_type())
+        if extension:
+            content = part.get_content()
+            text = content.decode() if isinstance(content, bytes) else content
+            stem.with_suffix(extension).write_text(text)
 
 
 @contextlib.contextmanager
