@@ -1,0 +1,55 @@
+"""`rmbc demo --json` as a newcomer runs it: the whole pipeline, a summary, nothing left running."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from shared.settings import KafkaSettings
+
+CONTRACT_KEYS = {
+    "accepted", "rejected", "flags", "gp_letters", "cns_emails", "registry_records", "lost",
+    "latency_ms", "truth",
+}  # fmt: skip
+
+
+def test_the_demo_streams_a_cohort_and_reports_agreement_with_its_truth(
+    kafka_settings: KafkaSettings, tmp_path: Path
+) -> None:
+    output = tmp_path / "demo-output"
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers}
+    done = subprocess.run(
+        [sys.executable, "-m", "services.cli", "demo", "--patients", "40", "--json",
+         "--output", str(output)],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout)
+    assert set(summary) >= CONTRACT_KEYS
+    assert summary["lost"] == 0
+    assert summary["accepted"] > 150 and summary["rejected"] > 0
+    assert summary["unexpected_answers"] == 0
+    assert summary["registry_records"] > 0 and summary["gp_letters"] > 0
+    assert summary["cns_emails"] > 0
+    assert set(summary["latency_ms"]) == {"p50", "p95", "p99"}
+    for kind in ("recurrence", "metastatic"):
+        assert summary["truth"][kind]["sensitivity"] >= 0.95, summary["truth"]
+        assert summary["truth"][kind]["ppv"] >= 0.95, summary["truth"]
+    letters = list((output / "gp-letters").glob("*.html"))
+    assert letters and "NHS number" in letters[0].read_text()
+    assert list((output / "cns-emails").glob("*.eml"))
+    assert _processes_mentioning(str(output)) == [], "the demo left processes running"
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    """Processes whose environment or command line names `text` (the demo's services do)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            seen = (proc / "environ").read_bytes() + (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if text.encode() in seen and int(proc.name) != os.getpid():
+            found.append(int(proc.name))
+    return found
