@@ -5,7 +5,7 @@ from typing import Literal
 
 IssueCode = Literal[
     "invalid", "structure", "required", "value", "code-invalid", "not-found", "too-costly",
-    "security", "login", "not-supported", "duplicate", "processing", "transient", "exception",
+    "security", "login", "expired", "not-supported", "duplicate", "processing", "transient", "exception",
 ]  # fmt: skip
 
 

@@ -46,6 +46,10 @@ OBSERVATION_STATUS_CODES = frozenset(
 )
 GENDER_CODES = frozenset({"male", "female", "other", "unknown"})
 ENTRY_METHODS = frozenset({"POST", "PUT"})
+# FHIR resources nest about 10 levels (a Bundle adds 3). The R4B models recurse about 8 Python
+# frames per level and hit the interpreter's recursion limit near 125 levels, so 64 is also the
+# highest limit a deployment may configure.
+MAX_JSON_DEPTH = 64
 
 _MODELS: dict[str, Any] = {}
 
@@ -57,14 +61,22 @@ def _model(resource_type: str) -> Any:
     return model
 
 
-def load_json(body: bytes) -> dict[str, Any]:
-    """The request body as a JSON object, or a 400 that says why it is not one."""
+def load_json(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
+    """The request body as a JSON object, or a 400 that says why it is not one.
+
+    Nesting deeper than `max_depth` gets a 413: the FHIR models validate recursively, and a
+    document nested a few hundred levels deep would exhaust the interpreter's stack.
+    """
     try:
         raw = orjson.loads(body)
     except orjson.JSONDecodeError as error:
+        if "depth limit" in str(error) or "recursion limit" in str(error):
+            raise _too_deep(max_depth) from None
         raise InvalidInput(
             [Issue("structure", f"The body is not valid JSON: {error}")], status=400
         ) from None
+    if json_depth(raw) > max_depth:
+        raise _too_deep(max_depth)
     if not isinstance(raw, dict):
         raise InvalidInput([Issue("structure", "The body must be a JSON object")], status=400)
     if not isinstance(raw.get("resourceType"), str):
@@ -72,6 +84,26 @@ def load_json(body: bytes) -> dict[str, Any]:
             [Issue("structure", "The body has no resourceType", "resourceType")], status=400
         )
     return raw
+
+
+def json_depth(value: Any) -> int:
+    """How deeply arrays and objects nest (a scalar is 0, `{}` is 1). Iterative: no recursion."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        current, depth = pending.pop()
+        if isinstance(current, dict):
+            current = list(current.values())
+        if isinstance(current, list):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in current)
+    return deepest
+
+
+def _too_deep(max_depth: int) -> InvalidInput:
+    return InvalidInput(
+        [Issue("too-costly", f"The JSON nests deeper than {max_depth} levels")], status=413
+    )
 
 
 def resource_issues(raw: Any, at: str, allowed: tuple[str, ...] = CLINICAL_TYPES) -> list[Issue]:

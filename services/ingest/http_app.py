@@ -77,13 +77,15 @@ def create_app(
     app.add_middleware(InFlight, metrics=metrics)
 
     async def authenticate(request: Request) -> str:
-        client = verifier.client_for(request.headers.get("authorization"))
-        if client is None:
-            raise InvalidInput(
-                [Issue("login", "A valid bearer token is required (Authorization: Bearer ...)")],
-                status=401,
-            )
-        return client
+        verdict = verifier.verify(request.headers.get("authorization"))
+        if isinstance(verdict, str):
+            return verdict
+        if verdict.reason == "expired":
+            log.warning("expired bearer token presented", extra={"client": verdict.client})
+            issue = Issue("expired", "The bearer token has expired; ask for a new one")
+        else:
+            issue = Issue("login", "A valid bearer token is required (Authorization: Bearer ...)")
+        raise InvalidInput([issue], status=401)
 
     async def fhir_body(request: Request, client: Annotated[str, Depends(authenticate)]) -> Body:
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -94,7 +96,7 @@ def create_app(
         data = await _read_limited(request, settings.max_body_bytes)
         incoming = request.headers.get("x-request-id", "")
         correlation_id = incoming if _REQUEST_ID.match(incoming) else new_id()
-        return Body(load_json(data), client, correlation_id)
+        return Body(load_json(data, max_depth=settings.max_json_depth), client, correlation_id)
 
     FhirBody = Annotated[Body, Depends(fhir_body)]
 

@@ -10,6 +10,7 @@ import asyncio
 import functools
 import logging
 import signal
+import ssl
 import sys
 import uuid
 from datetime import UTC, datetime
@@ -48,9 +49,15 @@ def main(argv: list[str]) -> int:
     }
     try:
         settings = IngestSettings(**overrides)
-        verifier = TokenVerifier(token_hashes(settings.tokens.get_secret_value()))
+        verifier = TokenVerifier(
+            token_hashes(settings.tokens.get_secret_value()), clock=lambda: datetime.now(UTC)
+        )
+        settings.tls_context()  # an unreadable certificate or key stops the start here
     except (ValidationError, TokenError) as error:
         print(f"rmbc ingest: refusing to start: {error}", file=sys.stderr)
+        return 2
+    except (ssl.SSLError, OSError) as error:
+        print(f"rmbc ingest: refusing to start: TLS certificate or key: {error}", file=sys.stderr)
         return 2
     configure_logging("ingest", settings.log_level)
     stopped_by: list[int] = []
@@ -78,9 +85,17 @@ def build_app(settings: IngestSettings, verifier: TokenVerifier, *, with_mllp: b
     )
     companion = None
     if with_mllp:
-        from services.ingest.mllp import start_mllp_server
+        from services.ingest.mllp import MllpMetrics, start_mllp_server
 
-        companion = functools.partial(start_mllp_server, core, settings.host, settings.mllp_port)
+        companion = functools.partial(
+            start_mllp_server,
+            core,
+            settings.host,
+            settings.mllp_port,
+            max_frame_bytes=settings.mllp_max_frame_bytes,
+            metrics=MllpMetrics(metrics.registry),  # served on /metrics with the HTTP ones
+            ssl=settings.tls_context(),
+        )
     return create_app(
         settings,
         core=core,
@@ -103,9 +118,17 @@ async def run(settings: IngestSettings, verifier: TokenVerifier) -> None:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=10,
+        ssl_certfile=settings.tls_cert_file,
+        ssl_keyfile=settings.tls_key_file,
     )
     log.info(
         "ingest starting",
-        extra={"http_port": settings.port, "mllp_port": settings.mllp_port, "host": settings.host},
+        extra={
+            "http_port": settings.port,
+            "mllp_port": settings.mllp_port,
+            "host": settings.host,
+            "tls": settings.tls_cert_file is not None,
+            "token_expiries": {c: e.isoformat() for c, e in verifier.expiries().items()},
+        },
     )
     await uvicorn.Server(config).serve()

@@ -20,6 +20,7 @@ import uuid
 import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from ssl import SSLContext
 from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -31,6 +32,7 @@ from services.ingest.hl7_mapping import (
     DUPLICATE_KEY,
     INTERNAL_ERROR,
     SEGMENT_SEQUENCE,
+    SUPPORTED_EVENTS,
     Header,
     Hl7Issue,
 )
@@ -309,9 +311,7 @@ class MllpHandler:
         character_set: str,
     ) -> bytes | None:
         code = ack_code(header, outcome, enhanced=self.enhanced)
-        self.metrics.messages.labels(
-            header.kind if header.message_type else "unreadable", code
-        ).inc()
+        self.metrics.messages.labels(_message_type_label(header), code).inc()
         if not should_send(header, outcome, enhanced=self.enhanced):
             return None
         text = issues[0].text if issues and outcome != "accepted" else ""
@@ -353,8 +353,10 @@ async def start_mllp_server(
     frame_timeout: float = DEFAULT_FRAME_TIMEOUT,
     accept_timeout: float = DEFAULT_ACCEPT_TIMEOUT,
     metrics: MllpMetrics | None = None,
+    ssl: SSLContext | None = None,
 ) -> asyncio.Server:
-    """Listen for MLLP on host:port (port 0 picks a free one: see `server.sockets`)."""
+    """Listen for MLLP on host:port (port 0 picks a free one: see `server.sockets`); over TLS
+    when `ssl` is given."""
     handler = MllpHandler(
         accepter,
         max_frame_bytes=max_frame_bytes,
@@ -364,7 +366,16 @@ async def start_mllp_server(
         accept_timeout=accept_timeout,
         metrics=metrics or MllpMetrics(),
     )
-    return await asyncio.start_server(handler.serve, host, port)
+    return await asyncio.start_server(handler.serve, host, port, ssl=ssl)
+
+
+def _message_type_label(header: Header) -> str:
+    """MSH-9 as a metric label: only supported types, so senders cannot mint label values."""
+    if not header.message_type:
+        return "unreadable"
+    if header.trigger_event in SUPPORTED_EVENTS.get(header.message_type, ()):
+        return header.kind
+    return "unsupported"
 
 
 def _ids(header: Header) -> dict[str, str]:

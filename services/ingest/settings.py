@@ -1,8 +1,12 @@
 """Ingest configuration, from environment variables (`rmbc ingest --help` lists them)."""
 
-from pydantic import Field, SecretStr
+import ssl
+
+from pydantic import Field, FilePath, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.ingest.fhir_parsing import MAX_JSON_DEPTH
+from services.ingest.mllp import DEFAULT_MAX_FRAME_BYTES
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames
 
@@ -12,13 +16,31 @@ class IngestSettings(BaseSettings):
 
     tokens: SecretStr = Field(
         default=SecretStr(""),
-        description="Comma-separated bearer tokens, each plain (16+ characters) or sha256:<hex>.",
+        description="Comma-separated bearer tokens, each plain (16+ characters) or sha256:<hex>, "
+        "optionally ending @<expiry>: @2027-01-31 (accepted to the end of that day, UTC) or "
+        "@2027-01-31T18:00:00Z; an expired token gets 401.",
     )
     host: str = Field(default="127.0.0.1", description="Address the HTTP and MLLP servers bind.")
     port: int = Field(default=8080, description="HTTP port (FHIR API, /healthz, /metrics).")
     mllp_port: int = Field(default=2575, description="MLLP port for HL7 v2.")
     max_body_bytes: int = Field(default=10_000_000, gt=0, description="Larger bodies get 413.")
     max_bundle_entries: int = Field(default=1000, gt=0, description="Larger Bundles get 413.")
+    max_json_depth: int = Field(
+        default=MAX_JSON_DEPTH,
+        gt=0,
+        le=MAX_JSON_DEPTH,
+        description=f"Deeper JSON nesting gets 413 (at most {MAX_JSON_DEPTH}).",
+    )
+    mllp_max_frame_bytes: int = Field(
+        default=DEFAULT_MAX_FRAME_BYTES, gt=0, description="Larger MLLP frames get AR."
+    )
+    tls_cert_file: FilePath | None = Field(
+        default=None,
+        description="PEM certificate chain: serve HTTPS and MLLP over TLS (with TLS_KEY_FILE).",
+    )
+    tls_key_file: FilePath | None = Field(
+        default=None, description="PEM private key of TLS_CERT_FILE."
+    )
     publish_timeout_seconds: float = Field(
         default=3.0, gt=0, description="Longest wait for Kafka's acknowledgement before 503."
     )
@@ -30,6 +52,23 @@ class IngestSettings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicNames = Field(default_factory=TopicNames)
 
+    @model_validator(mode="after")
+    def _tls_needs_both_files(self) -> "IngestSettings":
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError(
+                "RMBC_INGEST_TLS_CERT_FILE and RMBC_INGEST_TLS_KEY_FILE go together: set both or neither"
+            )
+        return self
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """The server-side TLS context both listeners use, or None for plain TCP."""
+        if self.tls_cert_file is None or self.tls_key_file is None:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(self.tls_cert_file, self.tls_key_file)
+        return context
+
 
 def env_help() -> str:
     lines = ["environment:"]
@@ -37,13 +76,22 @@ def env_help() -> str:
         if name in ("kafka", "topics"):
             continue
         default = "required" if name == "tokens" else f"default {info.default}"
+        if info.default is None:
+            default = "default unset"
         lines.append(f"  RMBC_INGEST_{name.upper():<25} {info.description} ({default})")
     lines.append(
         f"  {'KAFKA_BOOTSTRAP_SERVERS':<37} Kafka bootstrap servers (default 127.0.0.1:9092)"
     )
-    lines.append(
-        f"  {'KAFKA_SECURITY_PROTOCOL':<37} PLAINTEXT | SSL | SASL_*; with KAFKA_SASL_*, KAFKA_SSL_*"
-    )
+    for name, text in (
+        ("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT (default) | SSL | SASL_PLAINTEXT | SASL_SSL"),
+        ("KAFKA_SASL_MECHANISM", "PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512 (SASL_* only)"),
+        ("KAFKA_SASL_USERNAME", "SASL user (SASL_* only)"),
+        ("KAFKA_SASL_PASSWORD", "SASL password (SASL_* only)"),
+        ("KAFKA_SSL_CAFILE", "CA bundle that signed the brokers' certificates (SSL, SASL_SSL)"),
+        ("KAFKA_SSL_CERTFILE", "client certificate for mutual TLS (optional)"),
+        ("KAFKA_SSL_KEYFILE", "its private key (optional)"),
+    ):
+        lines.append(f"  {name:<37} {text}")
     for name in TopicNames.model_fields:
         lines.append(f"  RMBC_TOPIC_{name.upper():<26} topic name override")
     return "\n".join(lines)
