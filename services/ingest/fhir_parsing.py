@@ -12,6 +12,7 @@ their resources) plus one validation per entry resource, which is both faster th
 whole Bundle model and gives each entry its own FHIRPath in the answer.
 """
 
+from datetime import date, datetime
 from typing import Any
 
 import orjson
@@ -120,10 +121,10 @@ def resource_issues(raw: Any, at: str, allowed: tuple[str, ...] = CLINICAL_TYPES
                 f"{at}.resourceType",
             )
         ]
-    issues = _model_issues(_model(resource_type), raw, at)
+    issues = _null_issues(raw, at) or _model_issues(_model(resource_type), raw, at)
     if issues:
         return issues
-    return _binding_issues(resource_type, raw, at)
+    return _date_issues(raw, at) or _binding_issues(resource_type, raw, at)
 
 
 def bundle_shell_issues(raw: dict[str, Any], max_entries: int | None = None) -> list[Issue]:
@@ -176,6 +177,58 @@ def message_header_issues(raw: Any, at: str) -> list[Issue]:
             Issue("structure", "A message Bundle starts with a MessageHeader", f"{at}.resourceType")
         ]
     return _model_issues(_model("MessageHeader"), raw, at)
+
+
+def _null_issues(raw: dict[str, Any], at: str, limit: int = 5) -> list[Issue]:
+    """FHIR JSON has no nulls (an absent element is left out); the R4B models would let them
+    through as "absent" while the dict that travels on still holds them."""
+    issues: list[Issue] = []
+    pending: list[tuple[Any, str]] = [(raw, at)]
+    while pending and len(issues) < limit:
+        value, path = pending.pop()
+        if value is None:
+            issues.append(Issue("structure", "null is not allowed in FHIR JSON", path))
+        elif isinstance(value, dict):
+            pending.extend((child, f"{path}.{key}") for key, child in value.items())
+        elif isinstance(value, list):
+            pending.extend((child, f"{path}[{index}]") for index, child in enumerate(value))
+    return issues
+
+
+# the date and time elements ingest reads (event time, birth date); the models accept values
+# Python cannot represent, such as a leap second or a number
+_DATE_ELEMENTS = (
+    ("meta", "lastUpdated"), ("recordedDate",), ("issued",), ("effectiveDateTime",),
+    ("effectiveInstant",), ("effectivePeriod", "start"), ("onsetDateTime",), ("birthDate",),
+)  # fmt: skip
+
+
+def _date_issues(raw: dict[str, Any], at: str) -> list[Issue]:
+    issues = []
+    for path in _DATE_ELEMENTS:
+        value: Any = raw
+        for name in path:
+            value = value.get(name) if isinstance(value, dict) else None
+        if value is None:
+            continue
+        if not isinstance(value, str) or not _readable_date(value):
+            issues.append(
+                Issue("value", f"Not a date or time rmbc can read: {str(value)[:40]!r}",
+                      ".".join((at, *path)))
+            )  # fmt: skip
+    return issues
+
+
+def _readable_date(value: str) -> bool:
+    try:
+        if len(value) <= 10:
+            parts = [int(p) for p in value.split("-")]
+            date(*(parts + [1] * (3 - len(parts))))
+        else:
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def _without_resource(entry: Any) -> Any:
