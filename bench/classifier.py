@@ -16,11 +16,14 @@ from services.classifier.terminology import load_terminology
 from tests.scenarios.build import SCENARIOS, Case
 
 
-def cohort(patients: int) -> list[tuple[str, list[dict]]]:
+def cohort(patients: int, routine: int) -> list[tuple[str, list[dict]]]:
+    """Scenario patients; `routine` unrelated observations (vital signs) per patient mixed in."""
     people = []
     for number in range(1, patients + 1):
         _, build, _ = SCENARIOS[number % len(SCENARIOS)]
         case = build(Case(number))
+        for i in range(routine):
+            case.observation(f"bp{i}", ("http://loinc.org", "8480-6"), "0", "2021-01-01")
         people.append((case.nhs, [r for r in case.resources if r["resourceType"] != "Patient"]))
     return people
 
@@ -29,8 +32,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--patients", type=int, default=2000)
     args = parser.parse_args()
+    for routine in (0, 10):
+        run(args.patients, routine)
+
+
+def run(patients: int, routine: int) -> None:
     terms = load_terminology()
-    people = cohort(args.patients)
+    people = cohort(patients, routine)
     events = sum(len(resources) for _, resources in people)
     now = datetime.now(UTC)
     states: dict[str, bytes] = {}

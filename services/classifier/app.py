@@ -56,6 +56,8 @@ def create_app(settings: ClassifierSettings) -> Classifier:
         topic_partitions=settings.partitions,
         topic_replication_factor=1,
         producer_acks=-1,
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
         consumer_auto_offset_reset="earliest",
         web_enabled=True,
         web_bind=settings.web_host,
@@ -149,7 +151,7 @@ def create_app(settings: ClassifierSettings) -> Classifier:
     @app.page("/readyz")
     async def readyz(web: Any, request: Any) -> Any:
         assigned = app.consumer.assignment() if app.started else set()
-        ready = bool(assigned) and not app.rebalancing
+        ready = bool(assigned)
         body = f'{{"ready":{str(ready).lower()},"assigned_partitions":{len(assigned)}}}'
         return Response(text=body, status=200 if ready else 503, content_type="application/json")
 

@@ -151,7 +151,10 @@ async def test_flags_after_a_crash_and_restart_equal_an_uninterrupted_run(
         until=lambda r: flag_set(r) >= expected,
         timeout=60,
     )
-    assert flag_set(records) == expected
+    assert flag_set(records) == expected, (
+        expected - flag_set(records),
+        flag_set(records) - expected,
+    )
 
 
 async def test_an_undecodable_event_goes_to_the_dead_letter_topic(
@@ -161,7 +164,8 @@ async def test_an_undecodable_event_goes_to_the_dead_letter_topic(
     await produce(kafka_settings, topics.clinical_events, b"not an event", b"k")
     letters = await read_topic(kafka_settings, topics.dead_letter, until=lambda r: len(r) >= 1)
     assert b"not JSON" in letters[0].value
-    metrics = httpx.get(f"http://127.0.0.1:{worker.port}/metrics", timeout=5).text
+    async with httpx.AsyncClient() as client:
+        metrics = (await client.get(f"http://127.0.0.1:{worker.port}/metrics", timeout=5)).text
     assert "rmbc_classifier_dead_letters_total 1.0" in metrics
 
 
