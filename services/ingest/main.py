@@ -23,6 +23,7 @@ from services.ingest.accepter import IngestCore
 from services.ingest.auth import TokenError, TokenVerifier, token_hashes
 from services.ingest.http_app import create_app
 from services.ingest.metrics import IngestMetrics
+from services.ingest.patient_history import load_patient_index
 from services.ingest.patients import PatientIndex
 from services.ingest.publisher import KafkaPublisher
 from services.ingest.settings import IngestSettings, env_help
@@ -74,11 +75,19 @@ def main(argv: list[str]) -> int:
 def build_app(settings: IngestSettings, verifier: TokenVerifier, *, with_mllp: bool) -> FastAPI:
     """Every adapter, built once and passed in explicitly."""
     metrics = IngestMetrics()
-    publisher = KafkaPublisher(settings.kafka, timeout=settings.publish_timeout_seconds)
+    index = PatientIndex(settings.patient_index_size)
+    publisher = KafkaPublisher(
+        settings.kafka,
+        timeout=settings.publish_timeout_seconds,
+        # the Patients accepted before a restart: without them events would be keyed differently
+        before_ready=functools.partial(
+            load_patient_index, settings.kafka, settings.topics.clinical_events, index
+        ),
+    )
     core = IngestCore(
         publisher,
         topic=settings.topics.clinical_events,
-        index=PatientIndex(settings.patient_index_size),
+        index=index,
         metrics=metrics,
         clock=lambda: datetime.now(UTC),
         new_correlation_id=lambda: str(uuid.uuid4()),

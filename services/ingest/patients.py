@@ -6,11 +6,12 @@ request (Bundle entry or earlier in the list), from an earlier Patient event thi
 (the index below), and from the subject's own identifier.
 
 `PatientIndex` limits, on purpose:
-- it is per process: two ingest replicas each know only the Patients they accepted themselves;
-- it lives in memory and is lost on restart;
+- it lives in memory; at start it is rebuilt from the Patient events on the clinical-events topic
+  (`patient_history.py`) before the first event is accepted, so a restart loses nothing;
+- after the start it is per process: two ingest replicas each learn only the Patients they accept;
 - it is bounded (least recently used entries are dropped beyond `max_patients`).
-So a Condition that only says `Patient/<id>`, sent after a restart or to another replica than its
-Patient, is keyed `Patient/<id>` with no NHS number. Senders that put `subject.identifier` (the NHS
+So a Condition that only says `Patient/<id>`, sent to another replica than the one that accepted
+its Patient since both started, is keyed `Patient/<id>` with no NHS number. Senders that put `subject.identifier` (the NHS
 number) on every resource, as UK Core recommends, are not affected. The classifier, which keeps
 durable per-patient state, stays the owner of patient identity over time.
 """

@@ -3,7 +3,7 @@
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
@@ -35,11 +35,19 @@ class KafkaPublisher:
     """
 
     def __init__(
-        self, settings: KafkaSettings, *, timeout: float = 3.0, reconnect_every: float = 2.0
+        self,
+        settings: KafkaSettings,
+        *,
+        timeout: float = 3.0,
+        reconnect_every: float = 2.0,
+        before_ready: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.settings = settings
         self.timeout = timeout
         self.reconnect_every = reconnect_every
+        # runs once connected and before the first publish is allowed (e.g. loading state that
+        # decides how events are keyed); until it has succeeded, publish answers BrokerUnavailable
+        self.before_ready = before_ready
         self._producer: AIOKafkaProducer | None = None
         self._connecting: asyncio.Task[None] | None = None
 
@@ -97,6 +105,8 @@ class KafkaPublisher:
             )
             try:
                 await asyncio.wait_for(producer.start(), self.timeout * 2)
+                if self.before_ready is not None:
+                    await self.before_ready()
             except (TimeoutError, KafkaError, OSError) as error:
                 log.warning("kafka not reachable, retrying", extra={"error": type(error).__name__})
                 await producer.stop()

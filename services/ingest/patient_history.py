@@ -1,0 +1,69 @@
+"""Rebuilding the PatientIndex, at start, from the Patient events already on the topic.
+
+Without it a restarted ingest would not know the Patients it accepted before the restart, and a
+Condition naming only `Patient/<id>` would be keyed `Patient/<id>` instead of by NHS number: its
+facts would land beside the patient's record in the classifier, not in it (a missed recurrence).
+The read is bounded by the topic's end offsets at the time of the call.
+"""
+
+import logging
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from services.ingest.patients import PatientIndex
+from shared.codec import UndecodableEvent, decode
+from shared.events import ClinicalEvent
+from shared.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+
+async def load_patient_index(kafka: KafkaSettings, topic: str, index: PatientIndex) -> int:
+    """Remember every Patient event on `topic` up to its current end; return how many."""
+    consumer = AIOKafkaConsumer(**kafka.aiokafka_options(), group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = await _partitions(kafka, topic)
+        if not partitions:
+            return 0
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        remembered = unreadable = 0
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            for tp, records in (await consumer.getmany(timeout_ms=500)).items():
+                for record in records:
+                    if record.offset >= ends[tp]:
+                        continue
+                    try:
+                        event = decode(record.value)
+                    except UndecodableEvent:
+                        unreadable += 1  # the classifier dead-letters it; nothing to learn here
+                        continue
+                    if (
+                        isinstance(event, ClinicalEvent)
+                        and event.resource_type == "Patient"
+                        and event.patient is not None
+                    ):
+                        index.remember(event.patient)
+                        remembered += 1
+        log.info(
+            "patient index loaded",
+            extra={"patients": len(index), "patient_events": remembered, "unreadable": unreadable},
+        )
+        return remembered
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(kafka: KafkaSettings, topic: str) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(**kafka.aiokafka_options())
+    await admin.start()
+    try:
+        (description,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if description["error_code"]:
+        return []  # no such topic yet: nothing was accepted before
+    return sorted(TopicPartition(topic, p["partition"]) for p in description["partitions"])
