@@ -25,6 +25,7 @@ from services.classifier.terminology import load_terminology
 from shared.codec import UndecodableEvent, decode_as, encode
 from shared.dead_letter import dead_letter_for
 from shared.events import CancerFlag, ClinicalEvent
+from shared.settings import KafkaSettings
 
 SERVICE = "classifier"
 log = logging.getLogger("rmbc.classifier")
@@ -38,6 +39,21 @@ class Classifier:
     flags_topic: Any
     dead_letter_topic: Any
     metrics: ClassifierMetrics
+
+
+def broker_credentials(kafka: KafkaSettings) -> faust.types.auth.CredentialsT | None:
+    """faust's form of the shared SASL/SSL settings (it does not take aiokafka's options)."""
+    options = kafka.aiokafka_options()
+    if kafka.security_protocol.startswith("SASL_"):
+        return faust.SASLCredentials(
+            username=options["sasl_plain_username"],
+            password=options["sasl_plain_password"],
+            mechanism=options["sasl_mechanism"],
+            ssl_context=options.get("ssl_context"),
+        )
+    if kafka.security_protocol == "SSL":
+        return faust.SSLCredentials(options["ssl_context"])
+    return None
 
 
 def create_app(settings: ClassifierSettings) -> Classifier:
@@ -54,7 +70,8 @@ def create_app(settings: ClassifierSettings) -> Classifier:
         store=settings.store,
         datadir=str(settings.data_dir),
         topic_partitions=settings.partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=settings.replication_factor,
+        broker_credentials=broker_credentials(settings.kafka),
         producer_acks=-1,
         broker_session_timeout=10.0,
         broker_heartbeat_interval=3.0,

@@ -23,6 +23,9 @@ class ClassifierSettings(BaseSettings):
     partitions: int = Field(
         default=3, ge=1, description="partitions of the clinical-events topic (and the table)"
     )
+    replication_factor: int = Field(
+        default=1, ge=1, description="replication of the table's changelog topic (3 in a cluster)"
+    )
     log_level: str = Field(default="INFO", description="log level")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicNames = Field(default_factory=TopicNames)
