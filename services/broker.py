@@ -120,9 +120,7 @@ class LocalBroker:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         config = self.state_dir / "server.properties"
         config.write_text(_render_config(broker_port, controller_port, data_dir, extra))
-        log_file = self.state_dir / "broker.log"
-        java = ["java", f"-Dlog4j.configuration=file:{KAFKA_RECIPE / 'log4j.properties'}"]
-        classpath = ["-cp", f"{libs}/*"]
+        java, classpath = _java(libs)
         formatted = subprocess.run(
             [*java, *classpath, "kafka.tools.StorageTool", "format",
              f"--cluster-id={new_cluster_id()}", f"--config={config}"],
@@ -130,6 +128,26 @@ class LocalBroker:
         )  # fmt: skip
         if formatted.returncode != 0:
             raise BrokerError(f"formatting Kafka storage failed:\n{formatted.stderr[-2000:]}")
+        return self._launch(libs, f"127.0.0.1:{broker_port}", controller_port, data_dir, timeout)
+
+    def restart(self, timeout: float = 90.0, grace: float = 15.0) -> BrokerInfo:
+        """Stop the running broker and start it again on the same ports with the same data and
+        configuration: what clients see when a node of a cluster restarts."""
+        if not self.info_file.exists():
+            raise BrokerError(f"no broker was started from {self.state_dir}")
+        before = BrokerInfo(**json.loads(self.info_file.read_text()))
+        self.stop(grace)
+        return self._launch(
+            kafka_libs(), before.bootstrap, before.controller_port, Path(before.data_dir), timeout
+        )
+
+    def _launch(
+        self, libs: Path, bootstrap: str, controller_port: int, data_dir: Path, timeout: float
+    ) -> BrokerInfo:
+        """Run the broker on formatted storage with the state directory's configuration."""
+        java, classpath = _java(libs)
+        config = self.state_dir / "server.properties"
+        log_file = self.state_dir / "broker.log"
         with log_file.open("ab") as log:
             process = subprocess.Popen(
                 [*java, "-Xms128m", f"-Xmx{self.heap}", "-XX:+UseG1GC",
@@ -140,7 +158,7 @@ class LocalBroker:
             )  # fmt: skip
         info = BrokerInfo(
             pid=process.pid,
-            bootstrap=f"127.0.0.1:{broker_port}",
+            bootstrap=bootstrap,
             controller_port=controller_port,
             log_file=str(log_file),
             data_dir=str(data_dir),
@@ -164,6 +182,11 @@ class LocalBroker:
             _terminate(info.pid, grace)
         self.info_file.unlink(missing_ok=True)
         return was_running
+
+
+def _java(libs: Path) -> tuple[list[str], list[str]]:
+    java = ["java", f"-Dlog4j.configuration=file:{KAFKA_RECIPE / 'log4j.properties'}"]
+    return java, ["-cp", f"{libs}/*"]
 
 
 def _render_config(
