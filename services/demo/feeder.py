@@ -1,5 +1,7 @@
 """Streams a cohort's deliveries into a running ingest over HTTP and MLLP, as an integration engine
-would: one patient's messages in order, several patients at once, retrying 503 / negative ACKs."""
+would: one patient's messages in order, several patients at once. Transient failures (503, a
+transient negative ACK, a refused or dropped connection while ingest restarts) are retried with
+backoff until the delivery's `patience` runs out; only then is the last answer kept."""
 
 import asyncio
 import sys
@@ -64,6 +66,7 @@ async def feed(
     token: str,
     workers: int = 8,
     progress: bool = True,
+    patience: float = 60.0,
 ) -> list[Answer]:
     lanes: list[list[DeliveryLike]] = [[] for _ in range(workers)]
     for delivery in deliveries:
@@ -73,50 +76,97 @@ async def feed(
     answers: list[Answer] = []
     async with httpx.AsyncClient(base_url=ingest_url, timeout=30) as http:
         await asyncio.gather(
-            *(_lane(lane, http, mllp_port, token, answers, bar) for lane in lanes if lane)
+            *(
+                _lane(lane, http, _Mllp(mllp_port), token, answers, bar, patience)
+                for lane in lanes
+                if lane
+            )
         )
     return sorted(answers, key=lambda answer: answer.index)
+
+
+class _Mllp:
+    """One lane's MLLP connection, opened on first use and again after it drops."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self._stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def exchange(self, body: bytes) -> str:
+        if self._stream is None:
+            self._stream = await asyncio.open_connection("127.0.0.1", self.port)
+        reader, writer = self._stream
+        try:
+            writer.write(MLLP_START + body + MLLP_END)
+            await writer.drain()
+            frame = await asyncio.wait_for(reader.readuntil(MLLP_END), timeout=30)
+        except BaseException:
+            self.close()
+            raise
+        return frame.strip(MLLP_START + MLLP_END).decode("utf-8", errors="replace")
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream[1].close()
+            self._stream = None
+
+
+# what an integration engine retries: the far end was away, not the message wrong
+_CONNECTION_ERRORS = (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError)
 
 
 async def _lane(
     lane: list[DeliveryLike],
     http: httpx.AsyncClient,
-    mllp_port: int,
+    mllp: _Mllp,
     token: str,
     answers: list[Answer],
     bar: Progress,
+    patience: float,
 ) -> None:
-    mllp: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
     try:
         for delivery in lane:
             if delivery.channel == "mllp":
-                if mllp is None:
-                    mllp = await asyncio.open_connection("127.0.0.1", mllp_port)
-                answers.append(await _send_mllp(delivery, *mllp))
+                answers.append(await _send_mllp(delivery, mllp, patience))
             else:
-                answers.append(await _send_http(delivery, http, token))
+                answers.append(await _send_http(delivery, http, token, patience))
             bar.advance()
     finally:
-        if mllp:
-            mllp[1].close()
+        mllp.close()
 
 
-async def _send_http(delivery: DeliveryLike, http: httpx.AsyncClient, token: str) -> Answer:
+def _backoff(attempt: int, hint: float = 0.5) -> float:
+    return min(5.0, hint * attempt)
+
+
+async def _send_http(
+    delivery: DeliveryLike, http: httpx.AsyncClient, token: str, patience: float
+) -> Answer:
     correlation_id = f"demo-{delivery.index}"
     headers = {
         "Authorization": f"Bearer {token}",
         "Content-Type": delivery.content_type,
         "X-Request-ID": correlation_id,
     }
-    response: httpx.Response | None = None
-    for attempt in range(6):
-        response = await http.request(
-            delivery.method, delivery.path, content=delivery.body, headers=headers
-        )
-        if response.status_code != 503:
+    deadline = time.monotonic() + patience
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            response = await http.request(
+                delivery.method, delivery.path, content=delivery.body, headers=headers
+            )
+        except httpx.TransportError as error:
+            if time.monotonic() >= deadline:
+                return Answer(
+                    delivery.index, "http", False, "unreachable", type(error).__name__,
+                    time.time(), correlation_id,
+                )  # fmt: skip
+            await asyncio.sleep(_backoff(attempt))
+            continue
+        if response.status_code != 503 or time.monotonic() >= deadline:
             break
-        await asyncio.sleep(min(5.0, float(response.headers.get("Retry-After", 1))) * (attempt + 1))
-    assert response is not None
+        await asyncio.sleep(_backoff(attempt, float(response.headers.get("Retry-After", 1))))
     return Answer(
         index=delivery.index,
         channel="http",
@@ -128,19 +178,25 @@ async def _send_http(delivery: DeliveryLike, http: httpx.AsyncClient, token: str
     )
 
 
-async def _send_mllp(
-    delivery: DeliveryLike, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-) -> Answer:
+async def _send_mllp(delivery: DeliveryLike, mllp: _Mllp, patience: float) -> Answer:
+    deadline = time.monotonic() + patience
+    attempt = 0
     ack = ""
-    for attempt in range(6):
-        writer.write(MLLP_START + delivery.body + MLLP_END)
-        await writer.drain()
-        frame = await asyncio.wait_for(reader.readuntil(MLLP_END), timeout=30)
-        ack = frame.strip(MLLP_START + MLLP_END).decode("utf-8", errors="replace")
+    while True:
+        attempt += 1
+        try:
+            ack = await mllp.exchange(delivery.body)
+        except _CONNECTION_ERRORS as error:
+            ack = f"MSH|\rMSA|??|{type(error).__name__}"
+            if time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(_backoff(attempt))
+            continue
         code = _ack_code(ack)
-        if code in ("AA", "CA", "AR", "CR") or "transient" not in ack.lower():
+        transient = code not in ("AA", "CA", "AR", "CR") and "transient" in ack.lower()
+        if not transient or time.monotonic() >= deadline:
             break
-        await asyncio.sleep(0.5 * (attempt + 1))
+        await asyncio.sleep(_backoff(attempt))
     code = _ack_code(ack)
     return Answer(
         index=delivery.index,
