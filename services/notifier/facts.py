@@ -104,9 +104,20 @@ def _primary(flag: CancerFlag) -> str | None:
     return ", ".join(parts)
 
 
+_SYSTEM_NAMES = {
+    "http://snomed.info/sct": "SNOMED CT",
+    "http://hl7.org/fhir/sid/icd-10": "ICD-10",
+    "http://loinc.org": "LOINC",
+}
+
+
 def _evidence_line(evidence: Evidence) -> str:
-    what = evidence.display or (
-        f"{evidence.code} ({evidence.system})" if evidence.code else evidence.reference
-    )
-    when = f" on {evidence.date.isoformat()}" if evidence.date else ""
-    return f"{what}{when} (record {evidence.reference})"
+    """In plain words: what the record shows (the rule that used it), its code, when, where."""
+    finding = evidence.rule.split(": ", 1)[-1]
+    finding = finding[:1].upper() + finding[1:]
+    if evidence.code:
+        system = _SYSTEM_NAMES.get(evidence.system or "", evidence.system or "code")
+        coded = f"{evidence.display}, " if evidence.display else ""
+        finding += f" ({coded}{system} {evidence.code})"
+    when = f", recorded for {evidence.date.isoformat()}" if evidence.date else ""
+    return f"{finding}{when} - hospital record {evidence.reference}"

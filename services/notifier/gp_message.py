@@ -59,8 +59,20 @@ def letter_html(facts: Facts, sent_at: datetime) -> str:
     )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{e(facts.headline)}</title></head><body>" + "".join(body) + "</body></html>"
+        f"<title>{e(facts.headline)}</title><style>{_STYLE}</style></head><body>"
+        + "".join(body)
+        + "</body></html>"
     )
+
+
+# Plain and printable: GP systems show letters in a document viewer, often without external CSS.
+_STYLE = (
+    "body{font-family:Arial,Helvetica,sans-serif;max-width:46em;margin:2em;color:#212b32}"
+    "h1{font-size:1.4em;border-bottom:3px solid #005eb8;padding-bottom:.3em}"
+    "h2{font-size:1.1em;margin-top:1.5em;color:#005eb8}"
+    "th{text-align:left;padding:.2em 1em .2em 0;vertical-align:top}td{padding:.2em 0}"
+    "li{margin:.3em 0}small{color:#4c6272}"
+)
 
 
 def communication(facts: Facts, sent_at: datetime, recipient_ods: str | None) -> dict[str, Any]:
