@@ -1,0 +1,40 @@
+"""A throwaway CA and a server certificate for 127.0.0.1 / localhost, made with the openssl CLI.
+
+Written to a temporary directory per test session; never committed.
+"""
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Certificates:
+    ca_cert: Path
+    server_cert: Path
+    server_key: Path
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+def make_certificates(directory: Path) -> Certificates:
+    if shutil.which("openssl") is None:
+        raise RuntimeError("the TLS tests need the openssl command (apt-get install openssl)")
+    directory.mkdir(parents=True, exist_ok=True)
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", "/CN=rmbc test CA", "-keyout", "ca.key", "-out", "ca.crt",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=directory)  # fmt: skip
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+             "-keyout", "server.key", "-out", "server.csr", cwd=directory)  # fmt: skip
+    (directory / "server.ext").write_text(
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+        "extendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+    )
+    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+             "-CAcreateserial", "-days", "2", "-extfile", "server.ext", "-out", "server.crt",
+             cwd=directory)  # fmt: skip
+    return Certificates(directory / "ca.crt", directory / "server.crt", directory / "server.key")
