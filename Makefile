@@ -35,6 +35,9 @@ test: setup ## unit, integration and e2e tests against a real broker
 	@$(BIN)/pytest tests/unit tests/integration tests/e2e; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; fi; exit $$rc
 
+chaos: setup ## the fault test alone: crashes and a broker restart lose nothing, send nothing twice
+	$(BIN)/pytest -q -s tests/e2e/test_chaos.py
+
 unit: $(VENV)/.installed ## the unit tier only (seconds, no I/O)
 	$(BIN)/pytest -q tests/unit
 
@@ -53,4 +56,4 @@ clean: ## remove venvs, jars and local state
 	-$(BIN)/rmbc broker stop
 	rm -rf $(VENV) $(MESH_VENV) deploy/kafka/target .rmbc
 
-.PHONY: help setup demo test unit lint broker broker-stop clean
+.PHONY: help setup demo test chaos unit lint broker broker-stop clean
