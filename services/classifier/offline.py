@@ -6,6 +6,7 @@ cannot be read is reported on stderr and skipped; the exit code is then 1.
 """
 
 import argparse
+import hashlib
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -108,19 +109,28 @@ def flatten(document: Any) -> list[dict[str, Any]]:
     if document["resourceType"] != "Bundle":
         return [document]
     entries = [e for e in document.get("entry") or [] if isinstance(e, dict)]
+    resources = [_with_id(e["resource"], e.get("fullUrl")) for e in entries if _has_resource(e)]
     aliases: dict[str, str] = {}
-    for entry in entries:
-        resource = entry.get("resource")
-        if isinstance(resource, dict) and isinstance(entry.get("fullUrl"), str):
-            aliases[entry["fullUrl"]] = f"{resource.get('resourceType')}/{resource.get('id')}"
-    found: list[dict[str, Any]] = []
-    for entry in entries:
-        resource = entry.get("resource")
-        if isinstance(resource, dict):
-            if "id" not in resource and entry.get("fullUrl"):
-                resource = {**resource, "id": str(entry["fullUrl"]).rsplit(":", 1)[-1]}
-            found.extend(_resolve(r, aliases) for r in flatten(resource))
-    return found
+    for entry, resource in zip([e for e in entries if _has_resource(e)], resources, strict=True):
+        if isinstance(entry.get("fullUrl"), str):
+            aliases[entry["fullUrl"]] = f"{resource.get('resourceType')}/{resource['id']}"
+    return [_resolve(r, aliases) for resource in resources for r in flatten(resource)]
+
+
+def _has_resource(entry: dict[str, Any]) -> bool:
+    return isinstance(entry.get("resource"), dict)
+
+
+def _with_id(resource: dict[str, Any], full_url: Any) -> dict[str, Any]:
+    """Every resource needs an id of its own, or two patients' resources would merge: a POST
+    transaction's entries often have none. Take it from the fullUrl, else from the content."""
+    if resource.get("id"):
+        return resource
+    if isinstance(full_url, str) and full_url:
+        tail = full_url.rsplit(":", 1)[-1] if full_url.startswith("urn:") else full_url
+        return {**resource, "id": tail.rstrip("/").rsplit("/", 1)[-1]}
+    digest = hashlib.sha256(orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return {**resource, "id": f"anonymous-{digest[:16]}"}
 
 
 def _resolve(resource: dict[str, Any], aliases: dict[str, str]) -> dict[str, Any]:

@@ -77,6 +77,10 @@ def plan(
                 outcomes.append(resolved)
                 continue
             context, resource = resolved
+        if resource.get("id") != resource_id:
+            # a create without an id gets the one assigned here, as a FHIR server would assign it:
+            # downstream tells resources apart by id
+            resource = {**resource, "id": resource_id}
         event = build_event(
             resource,
             resource_id=resource_id,

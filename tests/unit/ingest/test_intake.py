@@ -133,6 +133,19 @@ def test_a_create_without_id_takes_the_uuid_of_its_full_url():
     raw = bundle("transaction", [resource])
     event = accepted(run(read_bundle(raw, max_entries=100).items))[0]
     assert event.resource_id == "00000000-0000-4000-8000-000000000000"
+    assert event.resource["id"] == event.resource_id  # downstream tells resources apart by id
+
+
+def test_two_creates_without_id_or_full_url_get_distinct_ids_in_their_events():
+    first, second = condition(), condition()
+    del first["id"], second["id"]
+    second["onsetDateTime"] = "2024-01-02"
+    raw = bundle("batch", [first, second])
+    for entry in raw["entry"]:
+        entry.pop("fullUrl", None)
+    events = accepted(run(read_bundle(raw, max_entries=100).items))
+    ids = [event.resource["id"] for event in events]
+    assert len(set(ids)) == 2 and ids == [event.resource_id for event in events]
 
 
 def test_a_message_bundle_starts_with_its_header_and_carries_its_id():
