@@ -120,7 +120,13 @@ def create_app(settings: ClassifierSettings) -> Classifier:
                 await dead_letter(event, str(error))
                 yield []
                 continue
-            key = event.message.key or clinical.patient_key.encode()
+            key = event.message.key
+            if key != clinical.patient_key.encode():
+                # the key decides the partition, and with it whose state the event meets
+                problem = "missing key" if key is None else "key is not the event's patient_key"
+                await dead_letter(event, f"{problem}: records are keyed by the patient key")
+                yield []
+                continue
             try:
                 change = handle(
                     PatientState.from_bytes(table.get(key)),
