@@ -19,6 +19,8 @@ def is_valid_nhs_number(value: str) -> bool:
     digits = value.replace(" ", "")
     if len(digits) != 10 or not digits.isascii() or not digits.isdigit():
         return False
+    if len(set(digits)) == 1:
+        return False  # 0000000000 and 1111111111 pass the check but are "unknown" placeholders
     return check_digit(digits[:9]) == int(digits[9])
 
 
