@@ -178,6 +178,18 @@ class Notifier:
                 )
             )
             return []
+        if record.key != flag.patient_key.encode():
+            # the key decides the partition, and with it the order of this patient's flags
+            problem = "missing key" if record.key is None else "key is not the flag's patient_key"
+            await self._dead_letter(
+                dead_letter_for_record(
+                    record,
+                    service=SERVICE,
+                    reason=f"{problem}: flags are keyed by the patient key",
+                    now=now,
+                )
+            )
+            return []
         self.metrics.flags.labels(flag.state).inc()
         plan = plan_for(flag, self.directory, self.ledger.for_flag(flag.flag_id), now)
         key = flag.patient_key.encode()
