@@ -1,0 +1,76 @@
+"""Poison on rmbc.cancer-flags.v1: the notifier dead-letters each record with its reason and carries
+on with the good flag behind them (a real notifier process, broker, mesh-sandbox and SMTP server)."""
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shared.codec import encode
+from shared.events import DeadLetter, RegistryRecord
+from shared.settings import KafkaSettings
+from shared.topics import TopicNames
+from tests.integration.notifier.harness import (
+    NotifierProcess,
+    notifier_env,
+    wait_events,
+    write_directory,
+)
+from tests.integration.poison.records import poison_records
+from tests.support.kafka import produce
+from tests.support.mesh import MeshSandbox
+from tests.support.smtp import SmtpServer
+from tests.unit.notifier.factory import NHS_NUMBER, flag
+
+
+@pytest.fixture
+def notifier(
+    kafka_settings: KafkaSettings,
+    topics: TopicNames,
+    mesh: MeshSandbox,
+    smtp_server: SmtpServer,
+    tmp_path: Path,
+) -> Iterator[NotifierProcess]:
+    directory = write_directory(tmp_path / "directory.json", mesh)
+    env = notifier_env(kafka_settings, topics, mesh, smtp_server.env(), directory)
+    process = NotifierProcess(env, tmp_path / "notifier.log")
+    try:
+        process.wait_ready()
+        yield process
+    finally:
+        process.stop()
+
+
+async def test_each_poison_flag_is_dead_lettered_with_its_reason_and_the_next_flag_is_delivered(
+    kafka_settings: KafkaSettings,
+    topics: TopicNames,
+    smtp_server: SmtpServer,
+    notifier: NotifierProcess,
+) -> None:
+    good = flag()
+    key = NHS_NUMBER.encode()
+    poisons = poison_records(good, key)
+    for poison in poisons:
+        await produce(kafka_settings, topics.cancer_flags, poison.value, poison.key)
+    await produce(kafka_settings, topics.cancer_flags, encode(good), key)
+
+    dead = await wait_events(
+        kafka_settings,
+        topics.dead_letter,
+        lambda event: isinstance(event, DeadLetter),
+        count=len(poisons),
+    )
+    assert len(dead) == len(poisons)
+    for poison, letter in zip(poisons, dead, strict=True):
+        assert poison.reason in letter.reason, (poison.name, letter.reason)
+        assert letter.service == "notifier"
+        assert letter.original_topic == topics.cancer_flags
+        assert base64.b64decode(letter.original_value) == poison.value
+
+    (record,) = await wait_events(
+        kafka_settings, topics.registry_records, lambda e: isinstance(e, RegistryRecord)
+    )
+    assert (record.flag_id, record.action) == (good.flag_id, "submit")
+    (mail,) = smtp_server.wait_for(1)
+    assert mail["Message-ID"].startswith("<") and notifier.process.poll() is None
