@@ -15,6 +15,7 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -130,16 +131,32 @@ class LocalBroker:
             raise BrokerError(f"formatting Kafka storage failed:\n{formatted.stderr[-2000:]}")
         return self._launch(libs, f"127.0.0.1:{broker_port}", controller_port, data_dir, timeout)
 
-    def restart(self, timeout: float = 90.0, grace: float = 15.0) -> BrokerInfo:
+    def restart(
+        self,
+        timeout: float = 90.0,
+        grace: float = 15.0,
+        while_down: Callable[[], object] | None = None,
+    ) -> BrokerInfo:
         """Stop the running broker and start it again on the same ports with the same data and
-        configuration: what clients see when a node of a cluster restarts."""
+        configuration: what clients see when a node of a cluster restarts. `while_down` runs
+        in between (the outage tests look at the services then); the broker starts however it
+        ends."""
         if not self.info_file.exists():
             raise BrokerError(f"no broker was started from {self.state_dir}")
         before = BrokerInfo(**json.loads(self.info_file.read_text()))
         self.stop(grace)
-        return self._launch(
-            kafka_libs(), before.bootstrap, before.controller_port, Path(before.data_dir), timeout
-        )
+        try:
+            if while_down is not None:
+                while_down()
+        finally:
+            info = self._launch(
+                kafka_libs(),
+                before.bootstrap,
+                before.controller_port,
+                Path(before.data_dir),
+                timeout,
+            )
+        return info
 
     def _launch(
         self, libs: Path, bootstrap: str, controller_port: int, data_dir: Path, timeout: float
