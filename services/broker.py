@@ -325,11 +325,11 @@ def main(argv: list[str]) -> int:
         if args.action == "stop":
             print("stopped" if broker.stop() else "not running")
             return 0
-        info = broker.status()
-        if info is None:
+        running = broker.status()
+        if running is None:
             print(f"not running (state in {args.state_dir})")
             return 1
-        print(f"running: bootstrap {info.bootstrap}, pid {info.pid}, log {info.log_file}")
+        print(f"running: bootstrap {running.bootstrap}, pid {running.pid}, log {running.log_file}")
         return 0
     except BrokerError as error:
         print(f"rmbc broker: {error}")
