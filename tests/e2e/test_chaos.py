@@ -55,6 +55,7 @@ class RunResult:
     mesh_local_ids: Counter[str] = field(default_factory=Counter)
     smtp_message_ids: Counter[str] = field(default_factory=Counter)
     faults: list[tuple[str, float]] = field(default_factory=list)
+    fed_seconds: float = 0.0
     seconds: float = 0.0
 
 
@@ -103,9 +104,11 @@ def run_cohort(
     faults = while_feeding(pipeline, feeder) if while_feeding else []
     feeder.join(FEED_DEADLINE)
     assert answers, f"the feed did not finish within {FEED_DEADLINE:.0f}s; logs in {pipeline.logs}"
+    fed_seconds = time.monotonic() - started
     asyncio.run(drain(pipeline, DRAIN_DEADLINE))
     result = asyncio.run(collect(pipeline, answers[0]))
     result.faults = faults
+    result.fed_seconds = fed_seconds
     result.seconds = time.monotonic() - started
     return result
 
@@ -312,7 +315,9 @@ def test_crashes_and_a_broker_restart_lose_nothing_and_send_nothing_twice(
         "faults_and_seconds_to_recover": disturbed.faults,
         "seconds": {
             "disturbed": round(disturbed.seconds),
+            "disturbed_feed": round(disturbed.fed_seconds),
             "undisturbed": round(undisturbed.seconds),
+            "undisturbed_feed": round(undisturbed.fed_seconds),
             "test": round(time.monotonic() - began),
         },
     }
