@@ -39,6 +39,9 @@ test: setup ## unit, integration and e2e tests against a real broker
 chaos: setup ## the fault test alone: crashes and a broker restart lose nothing, send nothing twice
 	$(BIN)/pytest -q -s tests/e2e/test_chaos.py
 
+bench: setup ## benchmark against a real broker (BENCH_QUICK=1: a 2-3 minute smoke run)
+	$(BIN)/python -m bench
+
 unit: $(VENV)/.installed ## the unit tier only (seconds, no I/O)
 	$(BIN)/pytest -q tests/unit
 
@@ -67,4 +70,4 @@ $(AUDIT_VENV)/.installed: deploy/pip-audit.requirements.txt
 	$(AUDIT_VENV)/bin/pip install -q -r deploy/pip-audit.requirements.txt
 	@touch $@
 
-.PHONY: help setup demo test chaos unit lint broker broker-stop audit clean
+.PHONY: help setup demo test chaos bench unit lint broker broker-stop audit clean
