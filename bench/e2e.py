@@ -42,6 +42,7 @@ class LoadResult:
     expected_records: int
     records: int
     latencies_ms: list[float] = field(repr=False)
+    classifier_ms: list[float] = field(repr=False)  # 2xx -> flag on its topic
     climbing: bool
     drained: bool
 
@@ -59,6 +60,8 @@ class LoadResult:
             "p50_ms": round(percentile(self.latencies_ms, 50), 1),
             "p95_ms": round(percentile(self.latencies_ms, 95), 1),
             "p99_ms": round(percentile(self.latencies_ms, 99), 1),
+            "to_flag_p50_ms": round(percentile(self.classifier_ms, 50), 1),
+            "to_flag_p99_ms": round(percentile(self.classifier_ms, 99), 1),
             "sustained": self.sustained,
         }
 
@@ -66,9 +69,10 @@ class LoadResult:
 class RegistryWatch:
     """Collects the first registry record per key (NHS number) with its timestamp (seconds)."""
 
-    def __init__(self, kafka: KafkaSettings, topic: str) -> None:
-        self.kafka, self.topic = kafka, topic
+    def __init__(self, kafka: KafkaSettings, topic: str, flags_topic: str) -> None:
+        self.kafka, self.topic, self.flags_topic = kafka, topic, flags_topic
         self.first_seen: dict[str, float] = {}
+        self.first_flag: dict[str, float] = {}
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> "RegistryWatch":
@@ -77,6 +81,7 @@ class RegistryWatch:
         )
         await consumer.start()
         partitions = await topic_partitions(self.kafka, self.topic)
+        partitions += await topic_partitions(self.kafka, self.flags_topic)
         consumer.assign(partitions)
         await consumer.seek_to_end(*partitions)
         for tp in partitions:
@@ -87,10 +92,10 @@ class RegistryWatch:
     async def _follow(self, consumer: AIOKafkaConsumer) -> None:
         try:
             while True:
-                for batch in (await consumer.getmany(timeout_ms=100)).values():
+                for tp, batch in (await consumer.getmany(timeout_ms=100)).items():
+                    seen = self.first_seen if tp.topic == self.topic else self.first_flag
                     for record in batch:
-                        key = (record.key or b"").decode()
-                        self.first_seen.setdefault(key, record.timestamp / 1000)
+                        seen.setdefault((record.key or b"").decode(), record.timestamp / 1000)
         finally:
             await consumer.stop()
 
@@ -164,13 +169,15 @@ class Offer:
         flagged = [n for n in scheduled if all((n, p) in acked for p in range(FLAG_POSITION + 1))]
         keys = {n: nhs_number(n) for n in flagged}
         drained = await wait_for(lambda: all(keys[n] in watch.first_seen for n in flagged), 30)
-        latencies, samples = [], []
+        latencies, to_flag, samples = [], [], []
         for number in flagged:
             seen = watch.first_seen.get(keys[number])
             if seen is None:
                 continue
             acked_at = max(acked[(number, p)] for p in range(FLAG_POSITION + 1))
             latencies.append((seen - acked_at) * 1000)
+            if (flagged_at := watch.first_flag.get(keys[number])) is not None:
+                to_flag.append((flagged_at - acked_at) * 1000)
             samples.append((scheduled[number], seen - scheduled[number]))
         for connection in idle:
             await connection.__aexit__()
@@ -183,6 +190,7 @@ class Offer:
             expected_records=len(flagged),
             records=len(latencies),
             latencies_ms=latencies,
+            classifier_ms=to_flag,
             climbing=climbs(samples),
             drained=drained,
         )
@@ -223,7 +231,8 @@ async def measure(
     offer = Offer(pipeline.ingest_port, pipeline.token)
     fixed: dict[float, list[LoadResult]] = {rate: [] for rate in loads}
     stepped: list[LoadResult] = []
-    async with RegistryWatch(pipeline.kafka, pipeline.topics.registry_records) as watch:
+    topics = pipeline.topics
+    async with RegistryWatch(pipeline.kafka, topics.registry_records, topics.cancer_flags) as watch:
         await offer.run(50, 2, watch)  # warm up: connections, metadata, first flags
         for _ in range(repeats):
             for rate in loads:
