@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
 
 from services.broker import LocalBroker
 from services.demo.cohort import GP_PRACTICES, TRUSTS, Cohort, generate_cohort
@@ -79,7 +80,7 @@ def new_pipeline(work_dir: Path, kafka: KafkaSettings) -> Pipeline:
 def run_cohort(
     pipeline: Pipeline,
     cohort: Cohort,
-    while_feeding: Callable[[Pipeline, threading.Thread], list[tuple[str, float]]] | None = None,
+    while_feeding: "Faults | None" = None,
 ) -> RunResult:
     """Stream the cohort (in a thread), let `while_feeding` act meanwhile, drain, collect."""
     started = time.monotonic()
@@ -173,8 +174,14 @@ def mesh_local_ids(pipeline: Pipeline) -> Counter[str]:
     return found
 
 
-def chaos(faults: tuple[tuple[str, float], ...], expected_events: int, broker: LocalBroker):
-    """Fire each fault once the clinical-events topic holds its share of `expected_events`."""
+Faults = Callable[[Pipeline, threading.Thread], list[tuple[str, float]]]
+
+
+def chaos(
+    faults: tuple[tuple[str, float], ...], expected_events: int, broker: LocalBroker
+) -> Faults:
+    """Fire each fault once the clinical-events topic holds its share of `expected_events`;
+    return (fault, seconds until the service or broker was ready again)."""
 
     def act(pipeline: Pipeline, feeder: threading.Thread) -> list[tuple[str, float]]:
         fired: list[tuple[str, float]] = []
@@ -203,7 +210,7 @@ async def events_on_topic(pipeline: Pipeline) -> int:
         partitions = await topic_partitions(kafka, pipeline.topics.clinical_events)
         ends = await consumer.end_offsets(partitions)
         return sum(ends.values())
-    except Exception:  # the broker is restarting: no progress to read now
+    except (KafkaError, OSError, TimeoutError):  # the broker is restarting: no progress to read
         return 0
     finally:
         await consumer.stop()

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -67,7 +68,9 @@ def mllp_ack(port: int, message: str, timeout: float = 15.0) -> str:
     return msa.split("|")[1]
 
 
-def post_until_accepted(pipeline: Pipeline, resource: dict, deadline: float) -> httpx.Response:
+def post_until_accepted(
+    pipeline: Pipeline, resource: dict[str, Any], deadline: float
+) -> httpx.Response:
     while True:
         try:
             response = post(pipeline, resource)
@@ -146,4 +149,5 @@ def test_while_the_broker_is_down_nothing_is_acknowledged_and_afterwards_the_pip
     assert [mail.rcpt_tos for mail in pipeline.smtp.mails] == [[CNS_TEAM]]
     # the very processes that lived through the outage did the work
     for name, process in consumers.items():
-        assert pipeline.services[name].process is process and process.poll() is None, name
+        assert process is not None and pipeline.services[name].process is process, name
+        assert process.poll() is None, f"{name} exited"

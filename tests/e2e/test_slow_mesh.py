@@ -13,11 +13,12 @@ import time
 from collections.abc import Iterator
 
 from services.demo.pipeline import Pipeline
+from services.demo.readback import read_all
 from shared.codec import decode
 from shared.events import AlertEvent, RegistryRecord
 from tests.e2e.conftest import CNS_TEAM
 from tests.e2e.test_walking_skeleton import ICD10, SCT, condition, gp_inbox, patient, post
-from tests.support.kafka import read_all, read_topic
+from tests.support.kafka import read_topic
 
 
 @contextlib.contextmanager
