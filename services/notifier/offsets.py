@@ -9,14 +9,14 @@ from typing import Any
 @dataclass
 class _Pending:
     offset: int
-    tasks: list["asyncio.Task[Any]"]
+    tasks: list["asyncio.Future[Any]"]
 
 
 @dataclass
 class OffsetTracker:
     _pending: dict[Any, deque[_Pending]] = field(default_factory=dict)
 
-    def add(self, partition: Any, offset: int, tasks: list["asyncio.Task[Any]"]) -> None:
+    def add(self, partition: Any, offset: int, tasks: list["asyncio.Future[Any]"]) -> None:
         self._pending.setdefault(partition, deque()).append(_Pending(offset, tasks))
 
     def committable(self) -> dict[Any, int]:

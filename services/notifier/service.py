@@ -6,6 +6,7 @@ delivery task per alert -> commit each offset once every output it caused is rec
 
 import asyncio
 import base64
+import functools
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -60,6 +61,17 @@ class Notifier:
     async def _publish(self, topic: str, key: bytes | None, event: Envelope) -> None:
         assert self._producer is not None
         await self._producer.send_and_wait(topic, encode(event), key=key)
+
+    async def _producer_send(
+        self, topic: str, key: bytes | None, event: Envelope
+    ) -> "asyncio.Future[Any]":
+        assert self._producer is not None
+        acked: asyncio.Future[Any] = await self._producer.send(topic, encode(event), key=key)
+        return acked
+
+    def _record_acked(self, action: str, acked: "asyncio.Future[Any]") -> None:
+        if not acked.cancelled() and acked.exception() is None:
+            self.metrics.registry_records.labels(action).inc()
 
     def _deliverer(self) -> Deliverer:
         s = self.settings
@@ -167,7 +179,7 @@ class Notifier:
             if self._producer is not None:
                 await self._producer.stop()
 
-    async def _handle(self, record: Any, deliverer: Deliverer) -> list["asyncio.Task[None]"]:
+    async def _handle(self, record: Any, deliverer: Deliverer) -> list["asyncio.Future[Any]"]:
         now = self.clock()
         try:
             flag = decode_as(record.value, CancerFlag)
@@ -226,10 +238,15 @@ class Notifier:
                     record, service=SERVICE, reason="; ".join(plan.dead_letter_reasons), now=now
                 )
             )
+        tasks: list[asyncio.Future[Any]] = []
         if plan.record is not None:
-            await self._publish(self.settings.topics.registry_records, key, plan.record)
-            self.metrics.registry_records.labels(plan.record.action).inc()
-        tasks = []
+            # handed to the producer in order, acknowledged in the background: the next flag does
+            # not wait for this record's round trip; the offset waits for the acknowledgement
+            acked = await self._producer_send(
+                self.settings.topics.registry_records, key, plan.record
+            )
+            acked.add_done_callback(functools.partial(self._record_acked, plan.record.action))
+            tasks.append(acked)
         for delivery in plan.deliveries:
             if self.ledger.is_final(delivery.alert_id):
                 continue
