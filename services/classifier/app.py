@@ -76,6 +76,7 @@ def create_app(settings: ClassifierSettings) -> Classifier:
         broker_session_timeout=10.0,
         broker_heartbeat_interval=3.0,
         consumer_auto_offset_reset="earliest",
+        consumer_max_fetch_size=settings.max_fetch_bytes,
         web_enabled=True,
         web_bind=settings.web_host,
         web_port=settings.web_port,

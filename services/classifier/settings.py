@@ -26,6 +26,12 @@ class ClassifierSettings(BaseSettings):
     replication_factor: int = Field(
         default=1, ge=1, description="replication of the table's changelog topic (3 in a cluster)"
     )
+    max_fetch_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="largest fetch per partition; with faust's fixed 1.5 s fetch wait, a backlog "
+        "stalls up to 1.5 s per fetch, so larger fetches catch up faster",
+    )
     log_level: str = Field(default="INFO", description="log level")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicNames = Field(default_factory=TopicNames)
