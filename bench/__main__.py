@@ -64,7 +64,9 @@ def section(title: str) -> None:
     print(f"\n{title}", file=sys.stderr, flush=True)
 
 
-def run(kafka: KafkaSettings, plan: Plan, work_dir: Path) -> dict[str, Any]:
+def run(
+    kafka: KafkaSettings, plan: Plan, work_dir: Path, broker_pid: int | None = None
+) -> dict[str, Any]:
     from fhir.resources.R4B.bundle import Bundle
     from fhir.resources.R4B.condition import Condition
 
@@ -137,7 +139,14 @@ def run(kafka: KafkaSettings, plan: Plan, work_dir: Path) -> dict[str, Any]:
     pipeline = e2e.start_pipeline(work_dir / "pipeline", kafka, uuid.uuid4().hex[:8])
     try:
         measured = asyncio.run(
-            e2e.measure(pipeline, plan.e2e_loads, plan.e2e_seconds, plan.e2e_repeats, plan.e2e_ramp)
+            e2e.measure(
+                pipeline,
+                plan.e2e_loads,
+                plan.e2e_seconds,
+                plan.e2e_repeats,
+                plan.e2e_ramp,
+                broker_pid,
+            )
         )
     finally:
         pipeline.__exit__(None, None, None)
@@ -295,6 +304,10 @@ def table(results: dict[str, Any]) -> str:
             f"  ramp    {step['offered_rps']:>5.0f}/s {'':<26}{step['achieved_rps']:>10,}{step['p50_ms']:>9,.0f}"
             f"{step['p95_ms']:>9,.0f}{step['p99_ms']:>9,.0f}  {step['sustained']}"
         )
+    busiest = (results["e2e"]["ramp"] or [{}])[-1].get("cpu_cores") or {}
+    if busiest:
+        shares = ", ".join(f"{name} {cores:.2f}" for name, cores in busiest.items())
+        lines.append(f"  CPU cores used at the last ramp step: {shares}")
     lines.append("\nGOALS")
     for key, verdict in results["goals"].items():
         mark = "met" if verdict["met"] else "NOT met"
@@ -308,15 +321,16 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     work_dir = Path(tempfile.mkdtemp(prefix="rmbc-bench-"))
     broker = None
+    broker_pid = None
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap:
         section("starting a Kafka broker for the benchmark")
         broker = LocalBroker(work_dir / "broker")
-        bootstrap = broker.start().bootstrap
+        info = broker.start()
+        bootstrap, broker_pid = info.bootstrap, info.pid
     try:
-        results = run(
-            KafkaSettings(bootstrap_servers=bootstrap, client_id="rmbc-bench"), plan, work_dir
-        )
+        kafka = KafkaSettings(bootstrap_servers=bootstrap, client_id="rmbc-bench")
+        results = run(kafka, plan, work_dir, broker_pid)
     finally:
         if broker is not None:
             broker.stop()

@@ -10,6 +10,7 @@ timestamp on `rmbc.registry-records.v1` (the notifier's producer time; same mach
 import asyncio
 import contextlib
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from itertools import islice
@@ -30,6 +31,7 @@ from shared.topics import TopicNames
 TICK = 0.02
 SPACING = 0.2  # seconds between one patient's consecutive resources
 ROUTINE = 17  # routine observations per patient: 20 resources, one registry record
+SUSTAINED_P50_MS = 1000.0  # a short run can hide a growing queue; a median over 1 s is one
 
 
 @dataclass
@@ -45,10 +47,13 @@ class LoadResult:
     classifier_ms: list[float] = field(repr=False)  # 2xx -> flag on its topic
     climbing: bool
     drained: bool
+    cpu_share: dict[str, float] = field(default_factory=dict)  # cores used, per process
 
     @property
     def sustained(self) -> bool:
-        return self.drained and not self.climbing and self.failures == 0
+        """Everything arrived, latency did not grow through the run and stayed under a second."""
+        bounded = percentile(self.latencies_ms, 50) <= SUSTAINED_P50_MS
+        return self.drained and not self.climbing and self.failures == 0 and bounded
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -63,6 +68,7 @@ class LoadResult:
             "to_flag_p50_ms": round(percentile(self.classifier_ms, 50), 1),
             "to_flag_p99_ms": round(percentile(self.classifier_ms, 99), 1),
             "sustained": self.sustained,
+            "cpu_cores": {name: round(cores, 2) for name, cores in self.cpu_share.items()},
         }
 
 
@@ -109,8 +115,9 @@ class RegistryWatch:
 class Offer:
     """Patient numbers never repeat across offers, so each run starts from empty state."""
 
-    def __init__(self, port: int, token: str) -> None:
+    def __init__(self, port: int, token: str, processes: dict[str, int] | None = None) -> None:
         self.port, self.token = port, token
+        self.processes = processes or {}
         self.next_patient = 1
 
     def plan(self, rate: float, seconds: float) -> tuple[float, list[list[tuple[int, int]]]]:
@@ -157,6 +164,7 @@ class Offer:
                 if position == FLAG_POSITION:
                     scheduled[number] = due
 
+        cpu_before = {name: cpu_seconds(pid) for name, pid in self.processes.items()}
         started = time.time()
         tasks = []
         for index in range(len(bodies)):
@@ -165,6 +173,10 @@ class Offer:
             tasks.append(asyncio.create_task(send(index, due)))
         await asyncio.gather(*tasks)
         elapsed = time.time() - started
+        cpu_share = {
+            name: (cpu_seconds(pid) - cpu_before[name]) / elapsed
+            for name, pid in self.processes.items()
+        }
         resources = sum(len(bundle) for bundle in bundles)
         flagged = [n for n in scheduled if all((n, p) in acked for p in range(FLAG_POSITION + 1))]
         keys = {n: nhs_number(n) for n in flagged}
@@ -193,7 +205,18 @@ class Offer:
             classifier_ms=to_flag,
             climbing=climbs(samples),
             drained=drained,
+            cpu_share=cpu_share,
         )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def transaction_of(entries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -225,10 +248,23 @@ def start_pipeline(work_dir: Path, kafka: KafkaSettings, run: str, partitions: i
 
 
 async def measure(
-    pipeline: Pipeline, loads: list[float], seconds: float, repeats: int, ramp: list[float]
+    pipeline: Pipeline,
+    loads: list[float],
+    seconds: float,
+    repeats: int,
+    ramp: list[float],
+    broker_pid: int | None = None,
 ) -> dict[str, Any]:
     """Fixed loads (each repeated) and a ramp of rising loads until one is not sustained."""
-    offer = Offer(pipeline.ingest_port, pipeline.token)
+    processes = {
+        name: service.process.pid
+        for name, service in [*pipeline.services.items(), ("mesh-sandbox", pipeline.mesh)]
+        if service.process is not None
+    }
+    processes["bench client"] = os.getpid()
+    if broker_pid:
+        processes["kafka broker"] = broker_pid
+    offer = Offer(pipeline.ingest_port, pipeline.token, processes)
     fixed: dict[float, list[LoadResult]] = {rate: [] for rate in loads}
     stepped: list[LoadResult] = []
     topics = pipeline.topics
