@@ -111,10 +111,13 @@ def create_app(settings: ClassifierSettings) -> Classifier:
             extra={"reason": reason, "partition": message.partition, "offset": message.offset},
         )
 
+    last_offsets: dict[Any, int] = {}  # partition -> offset of the last event taken in
+
     async def classify(stream: Any) -> AsyncIterator[list[CancerFlag]]:
         async for event in stream.events():
             started = time.perf_counter()
             metrics.events.inc()
+            last_offsets[event.message.tp] = event.message.offset
             try:
                 clinical = decode_as(event.message.value, ClinicalEvent)
             except UndecodableEvent as error:
@@ -181,6 +184,13 @@ def create_app(settings: ClassifierSettings) -> Classifier:
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
+        for tp in app.consumer.assignment() if app.started else ():
+            if tp.topic != settings.topics.clinical_events:
+                continue  # the table's changelog partitions are standbys, not input
+            highwater = app.consumer.highwater(tp)
+            if highwater is not None:  # None before the partition's first fetch
+                behind = highwater - last_offsets.get(tp, -1) - 1
+                metrics.lag.labels(str(tp.partition)).set(max(0, behind))
         return Response(
             body=generate_latest(metrics.registry),
             headers={"Content-Type": CONTENT_TYPE_LATEST},

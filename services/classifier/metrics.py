@@ -1,6 +1,6 @@
 """Prometheus metrics of one classifier app (its own registry: nothing global)."""
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class ClassifierMetrics:
@@ -21,5 +21,11 @@ class ClassifierMetrics:
         self.latency = Histogram(
             "rmbc_classifier_processing_seconds",
             "Time to classify one event and emit its flags",
+            registry=self.registry,
+        )
+        self.lag = Gauge(
+            "rmbc_classifier_consumer_lag",
+            "Clinical events behind the end of each input partition",
+            ["partition"],
             registry=self.registry,
         )

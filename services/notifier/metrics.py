@@ -33,6 +33,12 @@ class NotifierMetrics:
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
             registry=r,
         )
+        self.lag = Gauge(
+            "rmbc_notifier_consumer_lag",
+            "Flags behind the end of each input partition",
+            ["partition"],
+            registry=r,
+        )
         self.in_flight = Gauge(
             "rmbc_notifier_alerts_in_flight", "Alerts queued or being retried.", registry=r
         )

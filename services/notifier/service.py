@@ -165,6 +165,11 @@ class Notifier:
                 if consumer.assignment():
                     self.ready.set()
                 self.metrics.in_flight.set(tracker.in_flight())
+                for tp in consumer.assignment():
+                    highwater = consumer.highwater(tp)
+                    if highwater is not None:  # None before the partition's first fetch
+                        behind = highwater - await consumer.position(tp)
+                        self.metrics.lag.labels(str(tp.partition)).set(max(0, behind))
                 if follower.done():
                     follower.result()
                 if ready := tracker.committable():

@@ -167,6 +167,7 @@ async def test_an_undecodable_event_goes_to_the_dead_letter_topic(
     async with httpx.AsyncClient() as client:
         metrics = (await client.get(f"http://127.0.0.1:{worker.port}/metrics", timeout=5)).text
     assert "rmbc_classifier_dead_letters_total 1.0" in metrics
+    assert 'rmbc_classifier_consumer_lag{partition="0"} 0.0' in metrics  # it took in everything
 
 
 async def _committed(settings: KafkaSettings, group: str, topic: str, timeout: float = 30) -> None:

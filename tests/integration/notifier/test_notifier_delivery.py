@@ -117,7 +117,9 @@ async def test_a_flag_is_delivered_once_to_gp_cns_and_registry_and_a_retraction_
     assert records[-1].action == "withdraw"
     all_alerts = await wait_events(kafka_settings, topics.alerts, lambda e: True, count=8)
     assert len(smtp_server.envelopes) == 2  # the replay sent nothing
-    assert 'rmbc_notifier_alerts_total{channel="mesh",outcome="sent"} 2.0' in notifier.metrics()
+    metrics = notifier.metrics()
+    assert 'rmbc_notifier_alerts_total{channel="mesh",outcome="sent"} 2.0' in metrics
+    assert 'rmbc_notifier_consumer_lag{partition="0"} 0.0' in metrics
     assert len(all_alerts) == 8  # attempting + sent, for two alerts and two corrections
 
 
