@@ -148,12 +148,15 @@ class Offer:
 
         async def send(index: int, due: float) -> None:
             nonlocal failures
-            connection = (
-                idle.pop()
-                if idle
-                else await Connection("127.0.0.1", self.port, headers).__aenter__()
-            )
-            reply = await connection.request("POST", "/fhir", bodies[index])
+            connection = idle.pop() if idle else None
+            try:
+                if connection is None:
+                    raise ConnectionResetError("no idle connection")
+                reply = await connection.request("POST", "/fhir", bodies[index])
+            except (asyncio.IncompleteReadError, ConnectionError):
+                # the server closes keep-alive connections idle for 5 s; a fresh one then
+                connection = await Connection("127.0.0.1", self.port, headers).__aenter__()
+                reply = await connection.request("POST", "/fhir", bodies[index])
             now = time.time()
             idle.append(connection)
             if reply.status != 200:
