@@ -2,10 +2,11 @@
 
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 
+from shared.admin import topic_partitions
 from shared.settings import KafkaSettings
 
 
@@ -32,18 +33,6 @@ async def read_all(settings: KafkaSettings, topic: str) -> list[ConsumerRecord[A
         await consumer.stop()
 
 
-async def topic_partitions(settings: KafkaSettings, topic: str) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(**settings.aiokafka_options())
-    await admin.start()
-    try:
-        (description,) = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    if description["error_code"]:
-        return []  # the topic does not exist (yet): nothing on it
-    return sorted(TopicPartition(topic, p["partition"]) for p in description["partitions"])
-
-
 async def group_lag(settings: KafkaSettings, group_id: str, topic: str) -> int | None:
     """How many records of `topic` the group has not committed yet; None before its first commit."""
     admin = AIOKafkaAdminClient(**settings.aiokafka_options())
@@ -60,7 +49,7 @@ async def group_lag(settings: KafkaSettings, group_id: str, topic: str) -> int |
         ends = await consumer.end_offsets(partitions)
         if not committed:
             return None if any(ends.values()) else 0
-        return sum(max(0, end - committed.get(tp, 0)) for tp, end in ends.items())
+        return int(sum(max(0, end - committed.get(tp, 0)) for tp, end in ends.items()))
     finally:
         await consumer.stop()
         await admin.close()

@@ -8,10 +8,10 @@ The read is bounded by the topic's end offsets at the time of the call.
 
 import logging
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer
 
 from services.ingest.patients import PatientIndex
+from shared.admin import topic_partitions
 from shared.codec import UndecodableEvent, decode
 from shared.events import ClinicalEvent
 from shared.settings import KafkaSettings
@@ -24,7 +24,7 @@ async def load_patient_index(kafka: KafkaSettings, topic: str, index: PatientInd
     consumer = AIOKafkaConsumer(**kafka.aiokafka_options(), group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = await _partitions(kafka, topic)
+        partitions = await topic_partitions(kafka, topic)
         if not partitions:
             return 0
         consumer.assign(partitions)
@@ -55,15 +55,3 @@ async def load_patient_index(kafka: KafkaSettings, topic: str, index: PatientInd
         return remembered
     finally:
         await consumer.stop()
-
-
-async def _partitions(kafka: KafkaSettings, topic: str) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(**kafka.aiokafka_options())
-    await admin.start()
-    try:
-        (description,) = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    if description["error_code"]:
-        return []  # no such topic yet: nothing was accepted before
-    return sorted(TopicPartition(topic, p["partition"]) for p in description["partitions"])
