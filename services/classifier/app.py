@@ -57,7 +57,7 @@ def broker_credentials(kafka: KafkaSettings) -> faust.types.auth.CredentialsT | 
 
 
 def create_app(settings: ClassifierSettings) -> Classifier:
-    raw = {
+    raw: dict[str, Any] = {
         "key_type": bytes,
         "value_type": bytes,
         "key_serializer": "raw",

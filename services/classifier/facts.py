@@ -6,6 +6,7 @@ resources.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -32,8 +33,8 @@ class Fact:
     site: str | None = None
     ambiguous: bool = False
     laterality: str | None = None
-    date: date | None = None
-    abatement: date | None = None
+    date: dt.date | None = None
+    abatement: dt.date | None = None
     related: str | None = None
     system: str | None = None
     code: str | None = None
@@ -44,7 +45,7 @@ class Fact:
         return f"{self.key}/_history/{self.version_id}" if self.version_id else self.key
 
     @property
-    def updated(self) -> date | None:
+    def updated(self) -> dt.date | None:
         return _date(self.version[1]) if self.version[1] else None
 
 

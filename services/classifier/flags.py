@@ -95,7 +95,7 @@ def primary_tumour(fact: Fact | None) -> PrimaryTumour | None:
     return PrimaryTumour(
         icd10=icd10,
         snomed=fact.code if fact.system == "http://snomed.info/sct" else None,
-        laterality=fact.laterality,  # type: ignore[arg-type]
+        laterality=fact.laterality,
         diagnosis_date=fact.date,
         reference=fact.reference,
     )
@@ -162,7 +162,7 @@ def _flag(
         flag_id=flag_id,
         patient_key=context.patient_key,
         episode=number,
-        state=state_name,  # type: ignore[arg-type]
+        state=state_name,
         revision=revision,
         kind=content["kind"],
         needs_review=content["needs_review"],

@@ -169,6 +169,7 @@ def classify_resources(
         if context is not None:
             state = state.with_patient(context) or state
         change = reflag(state, FlagContext(key, now, _latest(by_patient[key], now), key))
+        assert change.classification is not None  # reflag always classifies
         rows.append(
             summarise(key, change.classification)
             | {"flags": [f.model_dump(mode="json") for f in change.flags]}
@@ -229,7 +230,7 @@ def _demographics(resources: list[dict[str, Any]]) -> PatientContext | None:
     if not people:
         return None
     latest = people[-1]
-    name = next(iter(latest.get("name") or []), {}) or {}
+    name: dict[str, Any] = next(iter(latest.get("name") or []), {}) or {}
     return PatientContext(
         nhs_number=_nhs_number(latest.get("identifier")),
         patient_reference=f"Patient/{latest.get('id')}",

@@ -6,6 +6,7 @@ input is handled by construction: the facts are always those of each resource's 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -49,13 +50,13 @@ class Episode:
     metastatic: bool = False
     de_novo: bool = False
     sites: list[str] = field(default_factory=list)
-    date: date | None = None
+    date: dt.date | None = None
     needs_review: bool = False
     review_reason: str | None = None
     support: list[Support] = field(default_factory=list)
 
     @property
-    def start(self) -> date:
+    def start(self) -> dt.date:
         return self.items[0].date
 
 

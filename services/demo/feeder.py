@@ -17,15 +17,20 @@ MLLP_START, MLLP_END = b"\x0b", b"\x1c\x0d"
 
 
 class DeliveryLike(Protocol):
-    channel: str
-    method: str
-    path: str
-    body: bytes
-    content_type: str
-    expect: str
-    reason: str | None
-    patient: str | None
-    index: int
+    @property
+    def channel(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def patient(self) -> str | None: ...
+    @property
+    def index(self) -> int: ...
 
 
 @dataclass(frozen=True)
