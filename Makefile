@@ -46,8 +46,8 @@ unit: $(VENV)/.installed ## the unit tier only (seconds, no I/O)
 	$(BIN)/pytest -q tests/unit
 
 lint: $(VENV)/.installed ## ruff + mypy
-	$(BIN)/ruff check services shared tests
-	$(BIN)/ruff format --check services shared tests
+	$(BIN)/ruff check services shared tests bench
+	$(BIN)/ruff format --check services shared tests bench
 	$(BIN)/mypy services shared
 
 broker: setup ## start the local Kafka broker and print its address

@@ -32,7 +32,10 @@ def test_the_gp_letter_states_the_facts_and_escapes_every_value():
     assert "943 476 5919" in html and "1961-03-14" in html
     assert "Recurrent breast cancer (distant)" in html
     assert "bone, liver" in html and "2026-10-01" in html
-    assert "(Secondary malignant neoplasm of bone, SNOMED CT 94222008), recorded for 2026-10-01" in html
+    assert (
+        "(Secondary malignant neoplasm of bone, SNOMED CT 94222008), recorded for 2026-10-01"
+        in html
+    )
     assert "Example Hospitals NHS Foundation Trust (RX1)" in html
     assert "breast-cns@example-hospitals.nhs.net, 01234 567890" in html
 
