@@ -17,6 +17,7 @@ from aiohttp.web import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.classifier.core import handle
+from services.classifier.fetch_wait import shorten_fetch_wait
 from services.classifier.flags import FlagContext
 from services.classifier.metrics import ClassifierMetrics
 from services.classifier.settings import ClassifierSettings
@@ -85,6 +86,7 @@ def create_app(settings: ClassifierSettings) -> Classifier:
         key_serializer="raw",
         value_serializer="raw",
     )
+    shorten_fetch_wait(app, settings.fetch_wait_ms)
     events = app.topic(settings.topics.clinical_events, **raw)
     flags_topic = app.topic(settings.topics.cancer_flags, **raw)
     dead_letter_topic = app.topic(settings.topics.dead_letter, **raw)

@@ -32,6 +32,12 @@ class ClassifierSettings(BaseSettings):
         description="largest fetch per partition; with faust's fixed 1.5 s fetch wait, a backlog "
         "stalls up to 1.5 s per fetch, so larger fetches catch up faster",
     )
+    fetch_wait_ms: int = Field(
+        default=100,
+        ge=1,
+        le=1500,
+        description="longest the broker may hold a fetch with no new records (faust fixes 1500)",
+    )
     log_level: str = Field(default="INFO", description="log level")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicNames = Field(default_factory=TopicNames)
