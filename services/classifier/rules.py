@@ -94,6 +94,10 @@ def _with_primary(original: Record, usable: list[Record]) -> list[Episode]:
             items.append(_secondary_item(fact))
         elif fact.kind == "metastatic_history":
             items.append(_item(fact, "3: history of metastatic disease (review)", "distant", False))
+        elif fact.kind == "unknown_primary" and _after_diagnosis(fact, original.fact):
+            # rule 4: not breast cancer - yet in a patient with breast cancer a clinician should look
+            rule = "4: cancer of unknown primary after breast cancer (review)"
+            items.append(_item(fact, rule, "distant", False))
         elif fact.kind == "breast_primary" and record is not original:
             local = _local_item(original.fact, fact)
             if local is not None:
@@ -127,6 +131,10 @@ def _with_primary(original: Record, usable: list[Record]) -> list[Episode]:
             _review(episode, "another primary cancer is recorded; attribution to breast assumed")
         episode.support.insert(0, Support(original.fact, "3: breast primary", dx))
     return episodes
+
+
+def _after_diagnosis(fact: Fact, primary: Fact) -> bool:
+    return bool(fact.date and primary.date and fact.date - primary.date > DE_NOVO_WINDOW)
 
 
 def _without_primary(usable: list[Record]) -> list[Episode]:

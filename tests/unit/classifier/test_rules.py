@@ -160,3 +160,14 @@ def test_state_survives_a_round_trip_and_reclassifies_identically() -> None:
     state, _ = feed(case.resources)
     restored = PatientState.from_bytes(state.to_bytes())
     assert reflag(restored, FlagContext("p", NOW, NOW, "c")).flags == []
+
+
+def test_cancer_of_unknown_primary_after_breast_cancer_asks_the_cns_team_to_review_it() -> None:
+    case = Case(1).remitted_primary().condition("cup", (ICD, "C80.9"), "2022-06-01")
+    _, flags = feed(case.resources)
+    assert [(f.state, f.kind, f.needs_review) for f in flags] == [("raised", "review", True)]
+    assert not flags[0].metastatic and not flags[0].recurrence and flags[0].metastatic_sites == []
+    rows = classify_resources(case.resources, load_terminology(), NOW)
+    assert (rows[0]["metastatic"], rows[0]["recurrence"], rows[0]["episode_date"]) == (
+        False, False, None,
+    )  # fmt: skip
