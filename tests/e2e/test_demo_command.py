@@ -2,8 +2,10 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from shared.settings import KafkaSettings
@@ -53,3 +55,26 @@ def _processes_mentioning(text: str) -> list[int]:
         if text.encode() in seen and int(proc.name) != os.getpid():
             found.append(int(proc.name))
     return found
+
+
+def test_ctrl_c_while_streaming_stops_everything_the_demo_started(
+    kafka_settings: KafkaSettings, tmp_path: Path
+) -> None:
+    output = tmp_path / "demo-output"
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers}
+    log = tmp_path / "demo.err"
+    with log.open("wb") as stderr:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "demo", "--patients", "600",
+             "--output", str(output)],
+            stdout=subprocess.DEVNULL, stderr=stderr, env=env,
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while b"streaming [" not in log.read_bytes() and time.monotonic() < deadline:
+            assert demo.poll() is None, log.read_text()
+            time.sleep(0.2)
+        assert _processes_mentioning(str(output)), "the services should be running by now"
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(60) == 130
+    assert "interrupted; everything it started is stopped" in log.read_text()
+    assert _processes_mentioning(str(output)) == []
