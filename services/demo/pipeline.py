@@ -93,6 +93,7 @@ class Pipeline:
         self.ingest_port, self.mllp_port = free_port(), free_port()
         self.classifier_port, self.notifier_port = free_port(), free_port()
         self.mesh = mesh_sandbox(self.logs)
+        self.mesh.env["RMBC_RUN_DIR"] = str(work_dir)  # marks every process of this run
         self.smtp = SmtpSink(spool=work_dir / "mail")
         self.services: dict[str, ManagedProcess] = {}
 
@@ -107,6 +108,7 @@ class Pipeline:
 
     def common_env(self) -> dict[str, str]:
         env = {
+            "RMBC_RUN_DIR": str(self.work_dir),
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
             "KAFKA_SECURITY_PROTOCOL": self.kafka.security_protocol,
         }
@@ -170,11 +172,18 @@ class Pipeline:
         self.services[name] = self.service(name).start(timeout)
 
     def stop(self) -> None:
-        for name in ("ingest", "classifier", "notifier"):
-            if name in self.services:
-                self.services[name].stop()
-        self.smtp.stop()
-        self.mesh.stop()
+        """Stop every piece, newest first; one that fails to stop does not keep the rest running."""
+        pieces = [
+            self.services[n] for n in ("ingest", "classifier", "notifier") if n in self.services
+        ]
+        failures: list[Exception] = []
+        for stop in [*(piece.stop for piece in pieces), self.smtp.stop, self.mesh.stop]:
+            try:
+                stop()
+            except Exception as error:  # raised below, once everything else has been stopped
+                failures.append(error)
+        if failures:
+            raise failures[0]
 
     def __enter__(self) -> "Pipeline":
         try:
