@@ -6,31 +6,13 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 
-from shared.admin import topic_partitions
+from shared.admin import records_to_end, topic_partitions
 from shared.settings import KafkaSettings
 
 
 async def read_all(settings: KafkaSettings, topic: str) -> list[ConsumerRecord[Any, Any]]:
     """Everything on `topic` up to its end offsets at the time of the call."""
-    consumer = AIOKafkaConsumer(
-        **settings.aiokafka_options(), group_id=None, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        partitions = await topic_partitions(settings, topic)
-        if not partitions:
-            return []
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        records: list[ConsumerRecord[Any, Any]] = []
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            fetched = await consumer.getmany(timeout_ms=500)
-            for tp, batch in fetched.items():
-                records.extend(record for record in batch if record.offset < ends[tp])
-        return records
-    finally:
-        await consumer.stop()
+    return [record async for record in records_to_end(settings, topic)]
 
 
 async def group_lag(settings: KafkaSettings, group_id: str, topic: str) -> int | None:

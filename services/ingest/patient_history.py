@@ -8,10 +8,8 @@ The read is bounded by the topic's end offsets at the time of the call.
 
 import logging
 
-from aiokafka import AIOKafkaConsumer
-
 from services.ingest.patients import PatientIndex
-from shared.admin import topic_partitions
+from shared.admin import records_to_end
 from shared.codec import UndecodableEvent, decode
 from shared.events import ClinicalEvent
 from shared.settings import KafkaSettings
@@ -21,37 +19,18 @@ log = logging.getLogger(__name__)
 
 async def load_patient_index(kafka: KafkaSettings, topic: str, index: PatientIndex) -> int:
     """Remember every Patient event on `topic` up to its current end; return how many."""
-    consumer = AIOKafkaConsumer(**kafka.aiokafka_options(), group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = await topic_partitions(kafka, topic)
-        if not partitions:
-            return 0
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        remembered = unreadable = 0
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            for tp, records in (await consumer.getmany(timeout_ms=500)).items():
-                for record in records:
-                    if record.offset >= ends[tp]:
-                        continue
-                    try:
-                        event = decode(record.value)
-                    except UndecodableEvent:
-                        unreadable += 1  # the classifier dead-letters it; nothing to learn here
-                        continue
-                    if (
-                        isinstance(event, ClinicalEvent)
-                        and event.resource_type == "Patient"
-                        and event.patient is not None
-                    ):
-                        index.remember(event.patient)
-                        remembered += 1
-        log.info(
-            "patient index loaded",
-            extra={"patients": len(index), "patient_events": remembered, "unreadable": unreadable},
-        )
-        return remembered
-    finally:
-        await consumer.stop()
+    remembered = unreadable = 0
+    async for record in records_to_end(kafka, topic):
+        try:
+            event = decode(record.value)
+        except UndecodableEvent:
+            unreadable += 1  # the classifier dead-letters it; nothing to learn here
+            continue
+        if isinstance(event, ClinicalEvent) and event.resource_type == "Patient" and event.patient:
+            index.remember(event.patient)
+            remembered += 1
+    log.info(
+        "patient index loaded",
+        extra={"patients": len(index), "patient_events": remembered, "unreadable": unreadable},
+    )
+    return remembered
