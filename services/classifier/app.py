@@ -6,6 +6,7 @@ in between re-emits the same flags (same event ids) rather than losing them.
 """
 
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from services.classifier.fetch_wait import shorten_fetch_wait
 from services.classifier.flags import FlagContext
 from services.classifier.metrics import ClassifierMetrics
 from services.classifier.settings import ClassifierSettings
+from services.classifier.stall import StallWatch
 from services.classifier.state import PatientState
 from services.classifier.terminology import load_terminology
 from shared.codec import UndecodableEvent, decode_as, encode
@@ -29,6 +31,7 @@ from shared.events import CancerFlag, ClinicalEvent
 from shared.settings import KafkaSettings
 
 SERVICE = "classifier"
+STALLED_EXIT_CODE = 70
 log = logging.getLogger("rmbc.classifier")
 
 
@@ -114,12 +117,25 @@ def create_app(settings: ClassifierSettings) -> Classifier:
         )
 
     last_offsets: dict[Any, int] = {}  # partition -> offset of the last event taken in
+    watch = StallWatch(settings.stall_seconds, time.monotonic())
+
+    def behind_by_partition() -> dict[int, int]:
+        """Input records not yet taken in, per assigned partition whose end is known."""
+        behind: dict[int, int] = {}
+        for tp in app.consumer.assignment() if app.started else ():
+            if tp.topic != settings.topics.clinical_events:
+                continue  # the table's changelog partitions are standbys, not input
+            highwater = app.consumer.highwater(tp)
+            if highwater is not None:  # None before the partition's first fetch
+                behind[tp.partition] = max(0, highwater - last_offsets.get(tp, -1) - 1)
+        return behind
 
     async def classify(stream: Any) -> AsyncIterator[list[CancerFlag]]:
         async for event in stream.events():
             started = time.perf_counter()
             metrics.events.inc()
             last_offsets[event.message.tp] = event.message.offset
+            watch.progressed(time.monotonic())
             try:
                 clinical = decode_as(event.message.value, ClinicalEvent)
             except UndecodableEvent as error:
@@ -173,6 +189,17 @@ def create_app(settings: ClassifierSettings) -> Classifier:
 
     agent = app.agent(events, name="classify")(classify)
 
+    @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
+    async def watch_for_stall() -> None:
+        busy = app.rebalancing or app.tables.recovery.in_recovery  # type: ignore[attr-defined]
+        behind = sum(behind_by_partition().values())
+        if watch.stalled(behind, busy, time.monotonic()):
+            log.error(
+                "stream stalled: exiting for the supervisor to restart the worker",
+                extra={"behind": behind, "stall_seconds": settings.stall_seconds},
+            )
+            os._exit(STALLED_EXIT_CODE)  # no graceful stop: a stalled worker may never finish one
+
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
         return Response(text='{"status":"ok"}', content_type="application/json")
@@ -186,13 +213,8 @@ def create_app(settings: ClassifierSettings) -> Classifier:
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
-        for tp in app.consumer.assignment() if app.started else ():
-            if tp.topic != settings.topics.clinical_events:
-                continue  # the table's changelog partitions are standbys, not input
-            highwater = app.consumer.highwater(tp)
-            if highwater is not None:  # None before the partition's first fetch
-                behind = highwater - last_offsets.get(tp, -1) - 1
-                metrics.lag.labels(str(tp.partition)).set(max(0, behind))
+        for partition, behind in behind_by_partition().items():
+            metrics.lag.labels(str(partition)).set(behind)
         return Response(
             body=generate_latest(metrics.registry),
             headers={"Content-Type": CONTENT_TYPE_LATEST},
