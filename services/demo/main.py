@@ -47,7 +47,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--drain-timeout", type=float, default=180.0)
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, _interrupt)
     say = _printer(quiet=args.json)
     try:
         with _kafka(say) as (kafka, topics):
@@ -308,7 +307,5 @@ def _printer(quiet: bool) -> Any:
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
-    """The first Ctrl-C or SIGTERM stops the run; further ones must not cut the clean-up short."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """SIGTERM stops the run as Ctrl-C does (asyncio turns Ctrl-C into KeyboardInterrupt)."""
     raise KeyboardInterrupt

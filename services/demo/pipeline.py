@@ -8,8 +8,9 @@ import asyncio
 import contextlib
 import json
 import secrets
+import signal
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -70,6 +71,19 @@ def directory_document(
         },
         "fallback_cns_team": {"name": "Breast CNS team (regional)", "email": default_cns},
     }
+
+
+@contextlib.contextmanager
+def _signals_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may change signal handlers
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class Pipeline:
@@ -195,7 +209,12 @@ class Pipeline:
                             log.write(f"restarting {name} failed: {error}\n")
 
     def stop(self) -> None:
-        """Stop every piece, newest first; one that fails to stop does not keep the rest running."""
+        """Stop every piece, newest first; one that fails to stop does not keep the rest running,
+        and a second Ctrl-C or SIGTERM does not cut the clean-up short."""
+        with _signals_ignored():
+            self._stop_all()
+
+    def _stop_all(self) -> None:
         self._stopping.set()
         if self._supervisor is not None:
             self._supervisor.join()
