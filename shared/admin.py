@@ -5,6 +5,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 from shared.settings import KafkaSettings
 
@@ -44,3 +45,25 @@ async def records_to_end(
                         yield record
     finally:
         await consumer.stop()
+
+
+async def group_lag(settings: KafkaSettings, group_id: str, topic: str) -> int | None:
+    """How many records of `topic` the group has not committed yet; None before its first commit."""
+    admin = AIOKafkaAdminClient(**settings.aiokafka_options())
+    consumer = AIOKafkaConsumer(**settings.aiokafka_options(), group_id=None)
+    await admin.start()
+    await consumer.start()
+    try:
+        try:
+            offsets = await admin.list_consumer_group_offsets(group_id)
+        except GroupCoordinatorNotAvailableError:
+            return None  # no coordinator yet: the group has never committed
+        committed = {tp: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
+        partitions = await topic_partitions(settings, topic)
+        ends = await consumer.end_offsets(partitions)
+        if not committed:
+            return None if any(ends.values()) else 0
+        return int(sum(max(0, end - committed.get(tp, 0)) for tp, end in ends.items()))
+    finally:
+        await consumer.stop()
+        await admin.close()

@@ -25,6 +25,7 @@ from services.classifier.settings import ClassifierSettings
 from services.classifier.stall import StallWatch
 from services.classifier.state import PatientState
 from services.classifier.terminology import load_terminology
+from shared.admin import group_lag
 from shared.codec import UndecodableEvent, decode_as, encode
 from shared.dead_letter import dead_letter_for
 from shared.events import CancerFlag, ClinicalEvent
@@ -189,11 +190,12 @@ def create_app(settings: ClassifierSettings) -> Classifier:
 
     agent = app.agent(events, name="classify")(classify)
 
-    @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
+    @app.timer(interval=10.0)  # type: ignore[untyped-decorator]
     async def watch_for_stall() -> None:
         busy = app.rebalancing or app.tables.recovery.in_recovery  # type: ignore[attr-defined]
-        behind = sum(behind_by_partition().values())
-        if watch.stalled(behind, busy, time.monotonic()):
+        # what the group has not committed: it stops shrinking when the stream stops
+        behind = await group_lag(settings.kafka, settings.app_id, settings.topics.clinical_events)
+        if watch.stalled(behind or 0, busy, time.monotonic()):
             log.error(
                 "stream stalled: exiting for the supervisor to restart the worker",
                 extra={"behind": behind, "stall_seconds": settings.stall_seconds},

@@ -18,7 +18,8 @@ class StallWatch:
         self.last_progress = now
 
     def stalled(self, behind: int, busy: bool, now: float) -> bool:
-        """True when records have waited with no progress for longer than the limit.
+        """True when records have waited (`behind`: not yet committed) with no event taken in
+        for longer than the limit.
 
         Nothing waiting, or a rebalance / table recovery under way, counts as progress.
         """

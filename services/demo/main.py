@@ -27,9 +27,10 @@ from mesh_client import MeshClient
 from services.broker import DEFAULT_STATE_DIR, PROJECT_ROOT, BrokerError, LocalBroker
 from services.demo.feeder import Answer, feed
 from services.demo.pipeline import GP_MAILBOXES, Pipeline, directory_document
-from services.demo.readback import group_lag, read_all
+from services.demo.readback import read_all
 from services.demo.report import agreement, percentiles, render_text
 from services.demo.stack import MESH_PASSWORD, MESH_SHARED_KEY, StackError
+from shared.admin import group_lag
 from shared.codec import UndecodableEvent, decode, decode_as
 from shared.events import AlertEvent, CancerFlag, ClinicalEvent, RegistryRecord
 from shared.settings import KafkaSettings

@@ -26,8 +26,9 @@ from services.broker import LocalBroker
 from services.demo.cohort import GP_PRACTICES, TRUSTS, Cohort, generate_cohort
 from services.demo.feeder import Answer, feed
 from services.demo.pipeline import GP_MAILBOXES, Pipeline, directory_document
-from services.demo.readback import group_lag, read_all, topic_partitions
+from services.demo.readback import read_all
 from services.demo.stack import MESH_PASSWORD, MESH_SHARED_KEY
+from shared.admin import group_lag, topic_partitions
 from shared.codec import UndecodableEvent, decode
 from shared.events import AlertEvent, CancerFlag, ClinicalEvent, DeadLetter, RegistryRecord
 from shared.settings import KafkaSettings

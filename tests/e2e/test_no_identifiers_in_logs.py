@@ -18,7 +18,7 @@ import pytest
 from services.demo.cohort import GP_PRACTICES, TRUSTS, Cohort, generate_cohort
 from services.demo.feeder import feed
 from services.demo.pipeline import GP_MAILBOXES, Pipeline, directory_document
-from services.demo.readback import group_lag
+from shared.admin import group_lag
 from shared.nhs_number import NHS_NUMBER_SYSTEM
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames

@@ -1,4 +1,5 @@
-from services.demo.readback import group_lag, read_all
+from services.demo.readback import read_all
+from shared.admin import group_lag
 from tests.support.kafka import produce
 
 
