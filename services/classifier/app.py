@@ -6,7 +6,6 @@ in between re-emits the same flags (same event ids) rather than losing them.
 """
 
 import logging
-import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,17 +21,14 @@ from services.classifier.fetch_wait import shorten_fetch_wait
 from services.classifier.flags import FlagContext
 from services.classifier.metrics import ClassifierMetrics
 from services.classifier.settings import ClassifierSettings
-from services.classifier.stall import StallWatch
 from services.classifier.state import PatientState
 from services.classifier.terminology import load_terminology
-from shared.admin import group_lag
 from shared.codec import UndecodableEvent, decode_as, encode
 from shared.dead_letter import dead_letter_for
 from shared.events import CancerFlag, ClinicalEvent
 from shared.settings import KafkaSettings
 
 SERVICE = "classifier"
-STALLED_EXIT_CODE = 70
 log = logging.getLogger("rmbc.classifier")
 
 
@@ -118,7 +114,6 @@ def create_app(settings: ClassifierSettings) -> Classifier:
         )
 
     last_offsets: dict[Any, int] = {}  # partition -> offset of the last event taken in
-    watch = StallWatch(settings.stall_seconds, time.monotonic())
 
     def behind_by_partition() -> dict[int, int]:
         """Input records not yet taken in, per assigned partition whose end is known."""
@@ -136,7 +131,6 @@ def create_app(settings: ClassifierSettings) -> Classifier:
             started = time.perf_counter()
             metrics.events.inc()
             last_offsets[event.message.tp] = event.message.offset
-            watch.progressed(time.monotonic())
             try:
                 clinical = decode_as(event.message.value, ClinicalEvent)
             except UndecodableEvent as error:
@@ -189,18 +183,6 @@ def create_app(settings: ClassifierSettings) -> Classifier:
             yield change.flags
 
     agent = app.agent(events, name="classify")(classify)
-
-    @app.timer(interval=10.0)  # type: ignore[untyped-decorator]
-    async def watch_for_stall() -> None:
-        busy = app.rebalancing or app.tables.recovery.in_recovery  # type: ignore[attr-defined]
-        # what the group has not committed: it stops shrinking when the stream stops
-        behind = await group_lag(settings.kafka, settings.app_id, settings.topics.clinical_events)
-        if watch.stalled(behind or 0, busy, time.monotonic()):
-            log.error(
-                "stream stalled: exiting for the supervisor to restart the worker",
-                extra={"behind": behind, "stall_seconds": settings.stall_seconds},
-            )
-            os._exit(STALLED_EXIT_CODE)  # no graceful stop: a stalled worker may never finish one
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:

@@ -38,11 +38,6 @@ class ClassifierSettings(BaseSettings):
         le=1500,
         description="longest the broker may hold a fetch with no new records (faust fixes 1500)",
     )
-    stall_seconds: float = Field(
-        default=60.0,
-        gt=0,
-        description="exit (for the supervisor to restart it) when input waits this long unread",
-    )
     log_level: str = Field(default="INFO", description="log level")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicNames = Field(default_factory=TopicNames)

@@ -22,7 +22,6 @@ from services.demo.stack import (
     MESH_PASSWORD,
     MESH_SHARED_KEY,
     ManagedProcess,
-    StackError,
     mesh_sandbox,
     rmbc_process,
 )
@@ -112,10 +111,6 @@ class Pipeline:
         self.mesh.env["RMBC_RUN_DIR"] = str(work_dir)  # marks every process of this run
         self.smtp = SmtpSink(spool=work_dir / "mail")
         self.services: dict[str, ManagedProcess] = {}
-        self.restarts: list[str] = []  # services the supervisor restarted after they exited
-        self._lock = threading.Lock()  # one change of self.services at a time
-        self._stopping = threading.Event()
-        self._supervisor: threading.Thread | None = None
 
     @property
     def ingest_url(self) -> str:
@@ -183,30 +178,13 @@ class Pipeline:
         self.smtp.start()
         for name in ("notifier", "classifier", "ingest"):
             self.services[name] = self.service(name).start(timeout)
-        self._supervisor = threading.Thread(target=self._supervise, name="supervisor", daemon=True)
-        self._supervisor.start()
         return self
 
     def restart(self, name: str, *, crash: bool = False, timeout: float = 90.0) -> None:
         """Stop (or SIGKILL, when `crash`) one service and start it again."""
-        with self._lock:
-            old = self.services[name]
-            old.kill() if crash else old.stop()
-            self.services[name] = self.service(name).start(timeout)
-
-    def _supervise(self, every: float = 1.0) -> None:
-        """Start again any service that exited by itself, as compose or Kubernetes would."""
-        while not self._stopping.wait(every):
-            with self._lock:
-                for name, process in list(self.services.items()):
-                    if process.running or self._stopping.is_set():
-                        continue
-                    self.restarts.append(name)
-                    try:
-                        self.services[name] = self.service(name).start()
-                    except StackError as error:  # tried again on the next round
-                        with (self.logs / "supervisor.log").open("a") as log:
-                            log.write(f"restarting {name} failed: {error}\n")
+        old = self.services[name]
+        old.kill() if crash else old.stop()
+        self.services[name] = self.service(name).start(timeout)
 
     def stop(self) -> None:
         """Stop every piece, newest first; one that fails to stop does not keep the rest running,
@@ -215,9 +193,6 @@ class Pipeline:
             self._stop_all()
 
     def _stop_all(self) -> None:
-        self._stopping.set()
-        if self._supervisor is not None:
-            self._supervisor.join()
         pieces = [
             self.services[n] for n in ("ingest", "classifier", "notifier") if n in self.services
         ]

@@ -34,6 +34,9 @@ from shared.events import AlertEvent, CancerFlag, ClinicalEvent, DeadLetter, Reg
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames
 
+# its own target (make chaos), which .ci/run runs after make test
+pytestmark = pytest.mark.chaos
+
 PATIENTS = 1000
 SEED = 7
 CNS_TEAM = "breast-cns@rmbc-chaos.invalid"
