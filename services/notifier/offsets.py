@@ -1,9 +1,14 @@
 """Which offsets may be committed: a record's offset only once all the work it started is done."""
 
 import asyncio
+import logging
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
+
+from aiokafka.errors import CommitFailedError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -36,3 +41,17 @@ class OffsetTracker:
     def forget(self, partitions: Any) -> None:
         for partition in partitions:
             self._pending.pop(partition, None)
+
+
+async def commit_done(consumer: Any, tracker: OffsetTracker) -> None:
+    """Commit each partition's done prefix. A commit refused because the group rebalanced (e.g.
+    this member was dropped across a broker restart) is not fatal: whoever holds the partitions
+    now reads them again from the last commit, and the ledger keeps that from sending twice."""
+    if not (ready := tracker.committable()):
+        return
+    try:
+        await consumer.commit(ready)
+    except CommitFailedError:
+        log.warning(
+            "commit refused after a group rebalance; records since the last commit will be read again"
+        )

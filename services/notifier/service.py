@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
 from services.notifier.channels import DeliveryChannel, MeshDocument
 from services.notifier.cns_email import cns_email
@@ -24,7 +24,7 @@ from services.notifier.facts import facts_for
 from services.notifier.gp_message import mesh_document, subject
 from services.notifier.ledger import Ledger, alert_event
 from services.notifier.metrics import NotifierMetrics
-from services.notifier.offsets import OffsetTracker
+from services.notifier.offsets import OffsetTracker, commit_done
 from services.notifier.settings import NotifierSettings
 from shared.codec import UndecodableEvent, decode, decode_as, encode
 from shared.dead_letter import dead_letter_for_record
@@ -143,7 +143,6 @@ class Notifier:
             reader = await self._load_ledger()
             follower = asyncio.create_task(self._follow_ledger(reader))
             consumer = AIOKafkaConsumer(
-                s.topics.cancer_flags,
                 **s.kafka.aiokafka_options(),
                 group_id=s.notifier_group_id,
                 enable_auto_commit=False,
@@ -151,9 +150,10 @@ class Notifier:
                 session_timeout_ms=s.notifier_session_timeout_ms,
                 heartbeat_interval_ms=min(3000, s.notifier_session_timeout_ms // 3),
             )
+            tracker = OffsetTracker()
+            consumer.subscribe([s.topics.cancer_flags], listener=_Revoked(tracker))
             await consumer.start()
             deliverer = self._deliverer()
-            tracker = OffsetTracker()
             while not stop.is_set():
                 if tracker.in_flight() >= MAX_IN_FLIGHT:
                     await asyncio.sleep(0.05)
@@ -172,8 +172,7 @@ class Notifier:
                         self.metrics.lag.labels(str(tp.partition)).set(max(0, behind))
                 if follower.done():
                     follower.result()
-                if ready := tracker.committable():
-                    await consumer.commit(ready)
+                await commit_done(consumer, tracker)
         finally:
             self.ready.clear()
             if follower is not None:
@@ -393,3 +392,16 @@ async def _replay_to_end(
     ends = await reader.end_offsets(partitions)
     while [tp for tp in partitions if await reader.position(tp) < ends[tp]]:
         apply(await reader.getmany(timeout_ms=500))
+
+
+class _Revoked(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Partitions taken away stop counting: their records are read again from the last commit."""
+
+    def __init__(self, tracker: OffsetTracker) -> None:
+        self.tracker = tracker
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        self.tracker.forget(revoked)
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        pass

@@ -204,3 +204,34 @@ async def test_an_unroutable_gp_is_recorded_and_the_cns_team_told_and_bad_flags_
     [letter] = await wait_events(kafka_settings, topics.dead_letter, lambda e: True)
     assert letter.reason.startswith("undecodable flag")
     assert mesh_inbox(mesh, mesh.gp_mailbox) == []
+
+
+async def test_a_notifier_dropped_from_its_group_rejoins_and_carries_on_without_sending_twice(
+    kafka_settings, topics, mesh, smtp_server, start
+):
+    # frozen past its session timeout (a stalled host, a broker restart), the notifier is dropped
+    # from its group; its next commit is refused, and it must rejoin, not exit
+    notifier = start(RMBC_NOTIFIER_TEST_PAUSE_AFTER_SEND_SECONDS="1")
+    flags = [flag(key=f"patient-{n}") for n in range(24)]
+    for raised in flags[:12]:
+        await send_flag(kafka_settings, topics, raised)
+    await wait_events(kafka_settings, topics.alerts, lambda e: e.outcome == "attempting", count=2)
+    notifier.process.send_signal(signal.SIGSTOP)
+    try:
+        await asyncio.sleep(9.0)  # the harness's session timeout is 6 s
+        for raised in flags[12:]:
+            await send_flag(kafka_settings, topics, raised)
+    finally:
+        notifier.process.send_signal(signal.SIGCONT)
+
+    records = await wait_events(
+        kafka_settings, topics.registry_records, lambda e: True, count=24, timeout=60
+    )
+    assert {r.flag_id for r in records} == {f.flag_id for f in flags}
+    sent = await wait_events(
+        kafka_settings, topics.alerts, lambda e: e.outcome == "sent", count=48, timeout=90
+    )
+    assert len({e.alert_id for e in sent}) == 48
+    assert notifier.process.poll() is None, "the notifier exited"
+    assert len(mesh_inbox(mesh, mesh.gp_mailbox)) == 24
+    assert len(smtp_server.envelopes) == 24

@@ -1,11 +1,12 @@
 import asyncio
 
 import pytest
+from aiokafka.errors import CommitFailedError
 from pydantic import ValidationError
 
 from services.notifier.delivery import RetryPolicy
 from services.notifier.ledger import Ledger, alert_event
-from services.notifier.offsets import OffsetTracker
+from services.notifier.offsets import OffsetTracker, commit_done
 from services.notifier.settings import NotifierSettings
 from tests.unit.notifier.factory import NOW, flag
 
@@ -72,6 +73,29 @@ async def test_a_failed_delivery_task_is_never_committed_past():
     tracker.add("p0", 5, [failed])
     with pytest.raises(RuntimeError):
         tracker.committable()
+
+
+class RefusingConsumer:
+    """A consumer whose group has moved on: every commit is refused."""
+
+    def __init__(self) -> None:
+        self.attempts: list[dict[str, int]] = []
+
+    async def commit(self, offsets: dict[str, int]) -> None:
+        self.attempts.append(offsets)
+        raise CommitFailedError("the group has already rebalanced")
+
+
+async def test_a_commit_refused_after_a_rebalance_is_survived_and_revoked_work_forgotten():
+    tracker, consumer = OffsetTracker(), RefusingConsumer()
+    tracker.add("p0", 7, [])
+    tracker.add("p1", 3, [asyncio.get_running_loop().create_future()])  # still in flight
+    await commit_done(consumer, tracker)  # must not raise: the loop carries on
+    assert consumer.attempts == [{"p0": 8}]
+    tracker.forget(["p1"])  # revoked: its records are read again from the last commit
+    assert tracker.in_flight() == 0
+    await commit_done(consumer, tracker)
+    assert consumer.attempts == [{"p0": 8}]  # nothing left to commit, nothing attempted
 
 
 def test_the_retry_delay_doubles_up_to_its_cap():
