@@ -17,12 +17,12 @@ from aiohttp.web import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.classifier.core import handle
-from services.classifier.fetch_wait import shorten_fetch_wait
 from services.classifier.flags import FlagContext
 from services.classifier.metrics import ClassifierMetrics
 from services.classifier.settings import ClassifierSettings
 from services.classifier.state import PatientState
 from services.classifier.terminology import load_terminology
+from services.classifier.worker_consumer import use_worker_consumer
 from shared.codec import UndecodableEvent, decode_as, encode
 from shared.dead_letter import dead_letter_for
 from shared.events import CancerFlag, ClinicalEvent
@@ -86,7 +86,7 @@ def create_app(settings: ClassifierSettings) -> Classifier:
         key_serializer="raw",
         value_serializer="raw",
     )
-    shorten_fetch_wait(app, settings.fetch_wait_ms)
+    use_worker_consumer(app, settings.fetch_wait_ms)
     events = app.topic(settings.topics.clinical_events, **raw)
     flags_topic = app.topic(settings.topics.cancer_flags, **raw)
     dead_letter_topic = app.topic(settings.topics.dead_letter, **raw)

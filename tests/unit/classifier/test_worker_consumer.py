@@ -1,0 +1,50 @@
+"""The worker consumer's committed-offset correction, on faust's own commit bookkeeping."""
+
+import pytest
+from aiokafka.errors import KafkaConnectionError
+from faust.types import TP
+
+from services.classifier.app import create_app
+from services.classifier.settings import ClassifierSettings
+from services.classifier.worker_consumer import believe_the_broker
+
+PARTITION = TP("rmbc.clinical-events.v1", 2)
+
+
+@pytest.fixture
+def consumer(tmp_path):
+    settings = ClassifierSettings(app_id="worker-consumer-test", data_dir=tmp_path, partitions=1)
+    app = create_app(settings).app
+    app.finalize()
+    return app.consumer  # faust's Consumer as the worker builds it; not started, no broker
+
+
+async def test_a_stale_committed_offset_stops_commits_until_the_broker_is_believed(consumer):
+    # across a broker restart: offsets up to 770 were committed on the broker, but faust kept
+    # 695 from the commit it saw fail; the stream resumed at 771 and acknowledges from there
+    consumer._committed_offset[PARTITION] = 695
+    consumer._acked[PARTITION].extend([771, 772, 773])
+    consumer._acked_index[PARTITION].update([771, 772, 773])
+    assert consumer._new_offset(PARTITION) is None  # a hole that never fills: no commit, ever
+
+    async def broker_holds(tp):
+        return {PARTITION: 771}[tp]
+
+    await believe_the_broker(consumer._committed_offset, [PARTITION], broker_holds)
+    assert consumer._committed_offset[PARTITION] == 771
+    assert consumer._new_offset(PARTITION) == 774
+
+
+async def test_when_the_broker_cannot_say_the_committed_offset_becomes_unknown():
+    committed = {PARTITION: 695}
+
+    async def broker_down(tp):
+        raise KafkaConnectionError("connection refused")
+
+    await believe_the_broker(committed, [PARTITION], broker_down)
+    assert committed == {PARTITION: None}
+
+
+def test_the_worker_consumer_corrects_failed_commits(consumer):
+    assert type(consumer)._commit_offsets.__qualname__.endswith("Consumer._commit_offsets")
+    assert type(consumer).__module__ == "services.classifier.worker_consumer"
