@@ -24,7 +24,7 @@ from bench.http_client import Connection
 from bench.stats import climbs, percentile
 from bench.workload import FLAG_POSITION, GP_PRACTICE, TRUST, interleave, nhs_number, patient_feed
 from services.demo.pipeline import GP_MAILBOXES, Pipeline, directory_document
-from services.demo.readback import topic_partitions
+from shared.admin import topic_partitions
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames
 
