@@ -58,11 +58,16 @@ def use_worker_consumer(app: faust.App, fetch_wait_ms: int) -> None:
 
         async def _commit_offsets(self, offsets: Any, start_new_transaction: bool = True) -> bool:
             done = bool(await super()._commit_offsets(offsets, start_new_transaction))
-            if offsets and not done:  # mid-rebalance perhaps: the broker still knows them
-                await believe_the_broker(self._committed_offset, offsets, self._broker_committed)
+            # recorded as committed though not done (mid-rebalance perhaps: the broker still
+            # knows these partitions, whoever holds them now)
+            recorded = [
+                tp for tp, offset in offsets.items() if self._committed_offset[tp] == offset
+            ]
+            if recorded and not done:
+                await believe_the_broker(self._committed_offset, recorded, self._broker_committed)
                 log.warning(
                     "commit failed; committed offsets re-read from the broker",
-                    extra={"partitions": len(offsets)},
+                    extra={"partitions": len(recorded)},
                 )
             return done
 

@@ -3,7 +3,8 @@
 MESH: mesh-client is synchronous (requests), so every call runs in a worker thread, each thread
 with its own client kept open: one connection (one TLS handshake) per thread rather than per
 message, and about a fifth less CPU per send against mesh-sandbox. A call that fails drops its
-thread's client, so the next one starts on a fresh connection. SMTP: aiosmtplib. Each adapter returns the transport id (MESH message id, e-mail Message-ID).
+thread's client, so the next one starts on a fresh connection. SMTP: aiosmtplib. Each adapter
+returns the transport id (MESH message id, e-mail Message-ID).
 """
 
 import asyncio

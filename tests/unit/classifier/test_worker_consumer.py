@@ -1,5 +1,7 @@
 """The worker consumer's committed-offset correction, on faust's own commit bookkeeping."""
 
+from unittest.mock import AsyncMock, patch
+
 import pytest
 from aiokafka.errors import KafkaConnectionError
 from faust.types import TP
@@ -45,6 +47,30 @@ async def test_when_the_broker_cannot_say_the_committed_offset_becomes_unknown()
     assert committed == {PARTITION: None}
 
 
-def test_the_worker_consumer_corrects_failed_commits(consumer):
-    assert type(consumer)._commit_offsets.__qualname__.endswith("Consumer._commit_offsets")
-    assert type(consumer).__module__ == "services.classifier.worker_consumer"
+async def test_a_commit_the_broker_refused_leaves_the_brokers_offset_not_the_one_tried(consumer):
+    asked = []
+
+    async def broker_holds(tp):
+        asked.append(tp)
+        return 771
+
+    with (
+        patch.object(consumer.app.producer, "flush", new=AsyncMock()),
+        patch.object(consumer, "assignment", return_value={PARTITION}),
+        patch.object(consumer, "_commit", new=AsyncMock(return_value=False)),  # refused
+        patch.object(consumer, "_broker_committed", new=broker_holds),
+    ):
+        assert await consumer._commit_offsets({PARTITION: 905}) is False
+    assert asked == [PARTITION]
+    assert consumer._committed_offset[PARTITION] == 771  # faust alone would keep 905
+
+
+async def test_a_commit_that_succeeded_asks_the_broker_nothing(consumer):
+    with (
+        patch.object(consumer.app.producer, "flush", new=AsyncMock()),
+        patch.object(consumer, "assignment", return_value={PARTITION}),
+        patch.object(consumer, "_commit", new=AsyncMock(return_value=True)),
+        patch.object(consumer, "_broker_committed", new=AsyncMock(side_effect=AssertionError)),
+    ):
+        assert await consumer._commit_offsets({PARTITION: 905}) is True
+    assert consumer._committed_offset[PARTITION] == 905
