@@ -4,7 +4,9 @@ from unittest.mock import AsyncMock, patch
 
 import pytest
 from aiokafka.errors import KafkaConnectionError
+from faust.transport.drivers.aiokafka import Consumer as FaustConsumer
 from faust.types import TP
+from intervaltree import Interval, IntervalTree
 
 from services.classifier.app import create_app
 from services.classifier.settings import ClassifierSettings
@@ -74,3 +76,26 @@ async def test_a_commit_that_succeeded_asks_the_broker_nothing(consumer):
     ):
         assert await consumer._commit_offsets({PARTITION: 905}) is True
     assert consumer._committed_offset[PARTITION] == 905
+
+
+def test_a_gap_read_again_after_a_rebalance_is_committed_whole_not_one_offset_at_a_time(consumer):
+    # after a rebalance the stream first read from its old position (797), so faust noted 689-796
+    # as a gap; then it was sought back to the committed offset and read 689 onwards again
+    def rebalanced():
+        consumer._committed_offset[PARTITION] = 688
+        consumer._gap[PARTITION] = IntervalTree([Interval(689, 797)])
+        consumer._acked[PARTITION][:] = list(range(689, 1000))
+        consumer._acked_index[PARTITION].update(range(689, 1000))
+
+    rebalanced()
+    assert FaustConsumer._new_offset(consumer, PARTITION) == 690  # faust alone: one at a time
+    rebalanced()
+    assert consumer._new_offset(PARTITION) == 1000
+    assert consumer._acked[PARTITION] == [] and not consumer._gap[PARTITION]
+
+
+def test_gap_offsets_never_acknowledged_still_count_as_done(consumer):
+    consumer._committed_offset[PARTITION] = 688
+    consumer._gap[PARTITION] = IntervalTree([Interval(689, 797)])  # compacted away, say
+    consumer._acked[PARTITION][:] = [797, 798]
+    assert consumer._new_offset(PARTITION) == 799
