@@ -33,18 +33,27 @@ async def records_to_end(
     await consumer.start()
     try:
         partitions = await topic_partitions(settings, topic)
-        if not partitions:
-            return
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            for tp, batch in (await consumer.getmany(timeout_ms=500)).items():
-                for record in batch:
-                    if record.offset < ends[tp]:
-                        yield record
+        async for record in read_to_end(consumer, partitions):
+            yield record
     finally:
         await consumer.stop()
+
+
+async def read_to_end(
+    consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
+) -> AsyncIterator[ConsumerRecord[Any, Any]]:
+    """Every record on `partitions` (assigned to this started, group-less consumer), from the
+    beginning up to their end offsets at the time of the call; the consumer stays open."""
+    if not partitions:
+        return
+    consumer.assign(partitions)
+    await consumer.seek_to_beginning(*partitions)
+    ends = await consumer.end_offsets(partitions)
+    while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+        for tp, batch in (await consumer.getmany(timeout_ms=500)).items():
+            for record in batch:
+                if record.offset < ends[tp]:
+                    yield record
 
 
 async def group_lag(settings: KafkaSettings, group_id: str, topic: str) -> int | None:

@@ -26,6 +26,7 @@ from services.notifier.ledger import Ledger, alert_event
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.offsets import OffsetTracker, commit_done
 from services.notifier.settings import NotifierSettings
+from shared.admin import read_to_end
 from shared.codec import UndecodableEvent, decode, decode_as, encode
 from shared.dead_letter import dead_letter_for_record
 from shared.events import AlertEvent, CancerFlag, DeadLetter, Envelope
@@ -105,23 +106,22 @@ class Notifier:
         await reader.start()
         try:
             partitions = await self._partitions(self.settings.topics.alerts)
-            await _replay_to_end(reader, partitions, self._apply_ledger_batch)
+            async for record in read_to_end(reader, partitions):
+                self._apply_ledger_record(record)
         except BaseException:
             await reader.stop()
             raise
         log.info("ledger loaded", extra={"alerts": len(self.ledger)})
         return reader
 
-    def _apply_ledger_batch(self, fetched: dict[Any, Any]) -> None:
-        for records in fetched.values():
-            for record in records:
-                try:
-                    event = decode(record.value)
-                except UndecodableEvent as error:
-                    log.warning("unreadable ledger event skipped", extra={"reason": str(error)})
-                    continue
-                if isinstance(event, AlertEvent):
-                    self.ledger.apply(event)
+    def _apply_ledger_record(self, record: Any) -> None:
+        try:
+            event = decode(record.value)
+        except UndecodableEvent as error:
+            log.warning("unreadable ledger event skipped", extra={"reason": str(error)})
+            return
+        if isinstance(event, AlertEvent):
+            self.ledger.apply(event)
 
     async def _partitions(self, topic: str) -> list[TopicPartition]:
         assert self._producer is not None
@@ -131,7 +131,9 @@ class Notifier:
     async def _follow_ledger(self, reader: AIOKafkaConsumer) -> None:
         """Keep the ledger current with what other processes (e.g. a redrive) record."""
         while True:
-            self._apply_ledger_batch(await reader.getmany(timeout_ms=1000))
+            for records in (await reader.getmany(timeout_ms=1000)).values():
+                for record in records:
+                    self._apply_ledger_record(record)
 
     # --- the loop -----------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -367,31 +369,10 @@ async def _read_to_end(settings: NotifierSettings, partitions: list[TopicPartiti
         **settings.kafka.aiokafka_options(), group_id=None, enable_auto_commit=False
     )
     await reader.start()
-    records: list[Any] = []
     try:
-        await _replay_to_end(
-            reader,
-            partitions,
-            lambda fetched: records.extend(r for batch in fetched.values() for r in batch),
-        )
-        return records
+        return [record async for record in read_to_end(reader, partitions)]
     finally:
         await reader.stop()
-
-
-async def _replay_to_end(
-    reader: AIOKafkaConsumer,
-    partitions: list[TopicPartition],
-    apply: Callable[[dict[Any, Any]], None],
-) -> None:
-    """Read `partitions` from the beginning up to their end offsets at the time of the call."""
-    if not partitions:
-        return
-    reader.assign(partitions)
-    await reader.seek_to_beginning(*partitions)
-    ends = await reader.end_offsets(partitions)
-    while [tp for tp in partitions if await reader.position(tp) < ends[tp]]:
-        apply(await reader.getmany(timeout_ms=500))
 
 
 class _Revoked(ConsumerRebalanceListener):  # type: ignore[misc]
