@@ -2,127 +2,37 @@
 mid-stream and restarted, it recovers its table from the changelog and its flags equal an
 uninterrupted run."""
 
-import os
-import signal
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
-from services.classifier.core import handle
-from services.classifier.flags import FlagContext
-from services.classifier.state import PatientState
-from services.classifier.terminology import load_terminology
-from shared.codec import decode_as, encode
-from shared.events import CancerFlag, ClinicalEvent
+from shared.codec import encode
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames
-from tests.scenarios.build import SCENARIOS, Case
+from tests.integration.classifier.worker import (
+    Worker,
+    flag_set,
+    free_port,
+    scenario_events,
+    uninterrupted,
+    worker_env,
+)
 from tests.support.kafka import produce, read_topic
-from tests.unit.classifier.events import clinical_event
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Worker:
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
-        self.env, self.port, self.log = env, port, log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 60.0) -> "Worker":
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "services.cli", "classifier"],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()[-3000:]
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"classifier not ready in {timeout}s:\n{self.log.read_text()[-3000:]}")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
 
 
 @pytest.fixture
 def worker(kafka_settings: KafkaSettings, topics: TopicNames, tmp_path: Path) -> Iterator[Worker]:
     port = free_port()
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
-        "RMBC_CLASSIFIER_APP_ID": f"classifier-test-{uuid.uuid4().hex[:8]}",
-        "RMBC_CLASSIFIER_WEB_PORT": str(port),
-        "RMBC_CLASSIFIER_WEB_HOST": "127.0.0.1",
-        "RMBC_CLASSIFIER_DATA_DIR": str(tmp_path / "data"),
-        "RMBC_CLASSIFIER_PARTITIONS": "1",
-        **{f"RMBC_TOPIC_{k.upper()}": v for k, v in topics.model_dump().items()},
-    }
-    process = Worker(env, port, tmp_path / "classifier.log")
+    process = Worker(
+        worker_env(kafka_settings, topics, port, tmp_path / "data"),
+        port,
+        tmp_path / "classifier.log",
+    )
     yield process
     process.stop()
-
-
-def scenario_events(count: int) -> list[ClinicalEvent]:
-    events = []
-    for number, (_, build, _) in enumerate(SCENARIOS[:count], start=1):
-        case = build(Case(number))
-        for resource in case.resources:
-            if resource["resourceType"] != "Patient":
-                events.append(clinical_event(resource, case.nhs))
-    return events
-
-
-def uninterrupted(events: list[ClinicalEvent]) -> set[tuple[str, int, str, str]]:
-    states: dict[str, PatientState] = {}
-    found = set()
-    for event in events:
-        context = FlagContext(event.patient_key, datetime.now(UTC), event.occurred_at, "x")
-        change = handle(
-            states.get(event.patient_key, PatientState()),
-            event.resource,
-            event.patient,
-            load_terminology(),
-            context,
-        )
-        states[event.patient_key] = change.state
-        found |= {(f.flag_id, f.revision, f.state, f.kind) for f in change.flags}
-    return found
-
-
-def flag_set(records: list) -> set[tuple[str, int, str, str]]:
-    flags = [decode_as(r.value, CancerFlag) for r in records]
-    return {(f.flag_id, f.revision, f.state, f.kind) for f in flags}
 
 
 async def test_flags_after_a_crash_and_restart_equal_an_uninterrupted_run(

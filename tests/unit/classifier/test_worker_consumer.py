@@ -1,5 +1,7 @@
 """The worker consumer's committed-offset correction, on faust's own commit bookkeeping."""
 
+import asyncio
+from types import SimpleNamespace
 from unittest.mock import AsyncMock, patch
 
 import pytest
@@ -15,12 +17,23 @@ from services.classifier.worker_consumer import believe_the_broker
 PARTITION = TP("rmbc.clinical-events.v1", 2)
 
 
-@pytest.fixture
-def consumer(tmp_path):
+def worker_consumer(tmp_path):
     settings = ClassifierSettings(app_id="worker-consumer-test", data_dir=tmp_path, partitions=1)
     app = create_app(settings).app
     app.finalize()
     return app.consumer  # faust's Consumer as the worker builds it; not started, no broker
+
+
+@pytest.fixture
+def consumer(tmp_path):
+    return worker_consumer(tmp_path)
+
+
+@pytest.fixture
+async def consumer_in_loop(tmp_path):
+    """Built inside the test's event loop: faust's fetch loop waits on the consumer's events,
+    which belong to the loop they were made in."""
+    return worker_consumer(tmp_path)
 
 
 async def test_a_stale_committed_offset_stops_commits_until_the_broker_is_believed(consumer):
@@ -99,3 +112,55 @@ def test_gap_offsets_never_acknowledged_still_count_as_done(consumer):
     consumer._gap[PARTITION] = IntervalTree([Interval(689, 797)])  # compacted away, say
     consumer._acked[PARTITION][:] = [797, 798]
     assert consumer._new_offset(PARTITION) == 799
+
+
+class Fetcher:
+    """Stands for faust's fetcher service: the fetch loop runs until it is stopped."""
+
+    def __init__(self) -> None:
+        self._stopped = asyncio.Event()
+
+
+async def handed_to_the_stream(consumer, offsets: list[int]) -> list[int]:
+    """Run faust's own fetch loop over one fetch of `offsets`; what it hands to the stream."""
+    fetcher, handed = Fetcher(), []
+
+    async def one_fetch(timeout):
+        for offset in offsets:
+            yield (
+                PARTITION,
+                SimpleNamespace(topic=PARTITION.topic, offset=offset, key=b"k", value=b"v"),
+            )
+        fetcher._stopped.set()
+
+    async def to_stream(message):
+        handed.append(message.offset)
+
+    with (
+        patch.object(consumer, "getmany", new=one_fetch),
+        patch.object(consumer, "callback", new=to_stream),
+    ):
+        await consumer._drain_messages(fetcher)
+    return handed
+
+
+async def test_a_record_given_up_as_partitions_were_revoked_does_not_hide_the_records_before_it(
+    consumer_in_loop,
+):
+    consumer = consumer_in_loop
+
+    # a broker restart revoked the partitions while faust's fetch loop waited to hand record 1278
+    # to a full stream; it gave the record up and still set 1278 as read. Assigned again, the
+    # stream resumes at the committed offset, 1262.
+    async def reassigned(assign):
+        consumer._read_offset[PARTITION] = 1278
+        with (
+            patch.object(consumer, "_on_partitions_assigned", new=AsyncMock()),
+            patch.object(consumer.app, "on_rebalance_return"),
+        ):
+            await assign(consumer, {PARTITION}, 3)
+
+    await reassigned(FaustConsumer.on_partitions_assigned)
+    assert await handed_to_the_stream(consumer, [1262, 1263, 1264]) == []  # faust alone: dropped
+    await reassigned(type(consumer).on_partitions_assigned)
+    assert await handed_to_the_stream(consumer, [1262, 1263, 1264]) == [1262, 1263, 1264]

@@ -1,0 +1,113 @@
+"""A broker restart while the classifier works through a backlog: every event is classified and
+every offset committed. The worker's fetch loop is then always waiting to hand a record to a full
+stream, the moment at which faust-streaming kept a stale read offset across the rebalance and went
+on to drop records (services/classifier/worker_consumer.py). The broker is this module's own: a
+restart of the session's broker would disturb every other test."""
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from services.broker import LocalBroker
+from shared.admin import group_lag
+from shared.codec import encode
+from shared.settings import KafkaSettings
+from shared.topics import TopicNames
+from tests.integration.classifier.worker import (
+    Worker,
+    flag_set,
+    free_port,
+    scenario_events,
+    uninterrupted,
+    worker_env,
+)
+from tests.scenarios.build import SCENARIOS
+from tests.support.kafka import create_topics, read_topic
+
+COPIES = 60  # about 12,000 events: a backlog of several seconds
+PARTITIONS = 3
+
+
+class FlagsSeen:
+    """The flags in a growing list of records, each record decoded once."""
+
+    def __init__(self) -> None:
+        self._flags: set[tuple[str, int, str, str]] = set()
+        self._read = 0
+
+    def seen(self, records: list[Any]) -> set[tuple[str, int, str, str]]:
+        self._flags |= flag_set(records[self._read :])
+        self._read = len(records)
+        return self._flags
+
+
+@pytest.fixture(scope="module")
+def own_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    broker = LocalBroker(tmp_path_factory.mktemp("restarted-broker"))
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="module")
+def kafka_settings(own_broker: LocalBroker) -> KafkaSettings:
+    info = own_broker.status()
+    assert info is not None
+    return KafkaSettings(bootstrap_servers=info.bootstrap, client_id="rmbc-restart-test")
+
+
+async def test_a_broker_restart_mid_backlog_loses_no_event_and_stops_no_commit(
+    own_broker: LocalBroker, kafka_settings: KafkaSettings, tmp_path: Path
+) -> None:
+    topics = TopicNames.with_suffix(uuid.uuid4().hex[:10])
+    await create_topics(kafka_settings, topics.all(), PARTITIONS)
+    events = scenario_events(len(SCENARIOS), COPIES)
+    expected = uninterrupted(events)
+    producer = AIOKafkaProducer(**kafka_settings.aiokafka_options(), acks="all", linger_ms=5)
+    await producer.start()
+    try:
+        sent = [
+            await producer.send(
+                topics.clinical_events, encode(event), key=event.patient_key.encode()
+            )
+            for event in events
+        ]
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+    port = free_port()
+    worker = Worker(
+        worker_env(kafka_settings, topics, port, tmp_path / "data", PARTITIONS),
+        port,
+        tmp_path / "classifier.log",
+    )
+    group = worker.env["RMBC_CLASSIFIER_APP_ID"]
+    flags = FlagsSeen()
+    worker.start()
+    try:
+        await read_topic(kafka_settings, topics.cancer_flags, until=lambda r: len(r) >= 50)
+        await asyncio.to_thread(own_broker.restart)
+        records = await read_topic(
+            kafka_settings,
+            topics.cancer_flags,
+            until=lambda r: flags.seen(r) >= expected,
+            timeout=120,
+        )
+        assert flags.seen(records) == expected, (
+            f"{len(expected - flags.seen(records))} flags missing, "
+            f"{len(flags.seen(records) - expected)} unexpected; log in {worker.log}"
+        )
+        deadline = time.monotonic() + 60
+        while (lag := await group_lag(kafka_settings, group, topics.clinical_events)) != 0:
+            assert time.monotonic() < deadline, f"commits stopped {lag} short; log in {worker.log}"
+            await asyncio.sleep(0.5)
+    finally:
+        worker.stop()
