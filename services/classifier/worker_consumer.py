@@ -1,4 +1,4 @@
-"""The faust worker's consumer, with corrections to faust-streaming 0.15.3.
+"""The faust worker's consumer and stream queues, with corrections to faust-streaming 0.15.3.
 
 Shorter fetch wait. faust builds its aiokafka consumer with `fetch_max_wait_ms=1500`, not
 configurable. aiokafka keeps one fetch in flight per broker and leaves out partitions that still
@@ -21,13 +21,20 @@ No read offset carried across a rebalance. faust drops a fetched record whose of
 partition's read offset (the last offset handed to the stream), taking it as read already. It
 forgets the read offsets of revoked partitions, but its fetch loop, waiting to hand a record to a
 full stream when the revocation stops the flow, gives that record up and still sets its offset as
-read. After the new assignment the records from the committed offset up to that stale offset are
-dropped wherever they are fetched before faust's seek to the committed offset (the flow resumes
-early while the table recovers). faust's seek then fixes the read offset, but a fetch that goes on
-past the seek makes faust note the dropped offsets as a gap, counted done, and drop them again when
-re-read: never classified yet committed, or never acknowledged, a hole at the head that stops all
-commits (the chaos run's remaining stall, about one broker restart in twelve). An assigned
-partition starts with no read offset here; faust's seek sets it, as faust intends.
+read. After the new assignment every record from the committed offset up to that stale offset is
+dropped when fetched. An assigned partition starts here with no read offset; faust's seek to the
+committed offset sets it, as faust intends.
+
+Records handed over are kept. After a rebalance faust resumes the stream partitions, awaits the seek
+to their committed offsets (a broker round trip) while the fetch loop already hands their records
+to the stream, and then resumes flow control, which empties the stream queues even when the flow
+was never suspended: records handed over and marked read are thrown away unprocessed. When the
+same fetch goes on past the seek, faust notes the offsets before it as a gap, counted as done, and
+drops them again when they are fetched anew: events never classified, yet committed (the chaos
+run's broker restart lost 13 flags so), or never acknowledged, a hole at the head of the
+acknowledged offsets that stops all commits (the remaining stuck commits, about one broker restart
+in twelve). Here resuming flow that was not suspended leaves the queues as they are; resuming
+after a suspension (a revocation) still empties them of the old assignment's records.
 """
 
 import logging
@@ -37,6 +44,7 @@ from typing import Any
 import faust
 from aiokafka.errors import KafkaError
 from faust.transport.drivers import aiokafka as driver
+from mode.utils.queues import FlowControlEvent
 
 log = logging.getLogger("rmbc.classifier")
 
@@ -76,8 +84,19 @@ def fill_gaps_once(acked: list[int], gap: Any) -> None:
         acked[:] = sorted(set(acked) | filled)
 
 
+class StreamFlowControl(FlowControlEvent):
+    """faust's flow control of the stream queues, emptied only by a resume that ends a suspension."""
+
+    def resume(self) -> None:
+        if self.is_active():
+            return  # nothing in the queues is from before a rebalance
+        super().resume()
+
+
 def use_worker_consumer(app: faust.App, fetch_wait_ms: int) -> None:
-    """Give the app (only this app, not the class) the corrected consumer; call before it starts."""
+    """Give the app (only this app, not the class) the corrected consumer and flow control; call
+    before it starts."""
+    app.flow_control = StreamFlowControl(loop=app.loop)
 
     class ConsumerThread(driver.AIOKafkaConsumerThread):
         def _create_worker_consumer(self, transport: Any) -> Any:

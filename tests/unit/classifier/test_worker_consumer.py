@@ -9,6 +9,7 @@ from aiokafka.errors import KafkaConnectionError
 from faust.transport.drivers.aiokafka import Consumer as FaustConsumer
 from faust.types import TP
 from intervaltree import Interval, IntervalTree
+from mode.utils.queues import FlowControlEvent, ThrowableQueue
 
 from services.classifier.app import create_app
 from services.classifier.settings import ClassifierSettings
@@ -164,3 +165,30 @@ async def test_a_record_given_up_as_partitions_were_revoked_does_not_hide_the_re
     assert await handed_to_the_stream(consumer, [1262, 1263, 1264]) == []  # faust alone: dropped
     await reassigned(type(consumer).on_partitions_assigned)
     assert await handed_to_the_stream(consumer, [1262, 1263, 1264]) == [1262, 1263, 1264]
+
+
+async def test_resuming_flow_that_was_not_suspended_keeps_the_records_handed_to_the_stream(
+    consumer_in_loop,
+):
+    # after a rebalance faust's table recovery resumes flow; it then seeks the stream partitions,
+    # fetching meanwhile, and resumes flow control again: records already in the stream's queue
+    # must still be processed
+    def handed_then_resumed(flow_control):
+        queue = ThrowableQueue(flow_control=flow_control, clear_on_resume=True)
+        flow_control.resume()
+        queue.put_nowait("record 1262")
+        flow_control.resume()
+        return queue.qsize()
+
+    faust_alone = FlowControlEvent(initially_suspended=True)
+    assert handed_then_resumed(faust_alone) == 0  # thrown away unprocessed
+    assert handed_then_resumed(consumer_in_loop.app.flow_control) == 1
+
+
+async def test_resuming_after_a_suspension_still_empties_the_queues(consumer_in_loop):
+    flow_control = consumer_in_loop.app.flow_control
+    queue = ThrowableQueue(flow_control=flow_control, clear_on_resume=True)
+    queue.put_nowait("record of the revoked assignment")
+    flow_control.suspend()
+    flow_control.resume()
+    assert queue.qsize() == 0 and flow_control.is_active()
