@@ -12,12 +12,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import Any, Protocol
 
 import aiosmtplib
 from mesh_client import MeshClient
 
+from services.notifier.cns_email import Email
 from services.notifier.settings import NotifierSettings
 
 
@@ -121,10 +121,12 @@ class SmtpChannel:
     def __init__(self, settings: NotifierSettings) -> None:
         self._settings = settings
 
-    async def send(self, payload: EmailMessage) -> str:
+    async def send(self, payload: Email) -> str:
         s = self._settings
         await aiosmtplib.send(
-            payload,
+            payload.data,
+            sender=payload.sender,
+            recipients=[payload.recipient],
             hostname=s.smtp_host,
             port=s.smtp_port,
             start_tls=s.smtp_starttls,
@@ -133,7 +135,7 @@ class SmtpChannel:
             cert_bundle=str(s.smtp_ca_file) if s.smtp_ca_file else None,
             timeout=s.notifier_send_timeout_seconds,
         )
-        return str(payload["Message-ID"])
+        return payload.message_id
 
     async def already_sent(self, alert_id: str) -> str | None:
         # SMTP has no outbox to ask; the ledger's window is kept to one call (see README).

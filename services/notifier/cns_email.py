@@ -1,12 +1,23 @@
 """The breast CNS team's e-mail (pure). The Subject line never carries a patient identifier; the
 body does, because the team must find the patient (it goes to a secure NHSmail team address)."""
 
+from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
 from email.utils import format_datetime
 
 from services.notifier.facts import Facts
 from services.notifier.gp_message import letter_html
+from services.notifier.mime import Part, multipart
+
+
+@dataclass(frozen=True)
+class Email:
+    """A whole e-mail as sent (RFC 5322 bytes) with its envelope."""
+
+    sender: str
+    recipient: str
+    message_id: str
+    data: bytes
 
 
 def subject(facts: Facts) -> str:
@@ -14,19 +25,28 @@ def subject(facts: Facts) -> str:
     return f"[rmbc {tag}] {facts.headline} - ref {facts.alert_id[:8]}"
 
 
-def cns_email(facts: Facts, *, sender: str, recipient: str, sent_at: datetime) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = recipient
-    message["Subject"] = subject(facts)
-    message["Date"] = format_datetime(sent_at)
-    message["Message-ID"] = f"<{facts.alert_id}@rmbc>"
+def cns_email(facts: Facts, *, sender: str, recipient: str, sent_at: datetime) -> Email:
+    message_id = f"<{facts.alert_id}@rmbc>"
+    headers = [
+        ("From", sender),
+        ("To", recipient),
+        ("Subject", subject(facts)),
+        ("Date", format_datetime(sent_at)),
+        ("Message-ID", message_id),
+    ]
     if facts.corrects:
-        message["References"] = f"<{facts.corrects}@rmbc>"
-        message["In-Reply-To"] = f"<{facts.corrects}@rmbc>"
-    message.set_content(plain_text(facts))
-    message.add_alternative(letter_html(facts, sent_at), subtype="html")
-    return message
+        headers += [("References", f"<{facts.corrects}@rmbc>")]
+        headers += [("In-Reply-To", f"<{facts.corrects}@rmbc>")]
+    data = multipart(
+        headers,
+        "alternative",
+        [
+            Part('text/plain; charset="utf-8"', plain_text(facts).encode()),
+            Part('text/html; charset="utf-8"', letter_html(facts, sent_at).encode()),
+        ],
+        boundary=f"=_rmbc_{facts.alert_id}",
+    )
+    return Email(sender, recipient, message_id, data)
 
 
 def plain_text(facts: Facts) -> str:

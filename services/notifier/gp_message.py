@@ -7,14 +7,13 @@ content type (`text/html`, `application/fhir+json`), and any mail library can sp
 """
 
 from datetime import datetime
-from email.message import EmailMessage
-from email.policy import SMTP
 from html import escape
 from typing import Any
 
 import orjson
 
 from services.notifier.facts import Facts
+from services.notifier.mime import Part, multipart
 
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
 ODS_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
@@ -111,17 +110,22 @@ def communication(facts: Facts, sent_at: datetime, recipient_ods: str | None) ->
 
 def mesh_document(facts: Facts, sent_at: datetime, recipient_ods: str | None) -> tuple[bytes, str]:
     """The MESH message body (a whole MIME document, headers included) and its content type."""
-    document = EmailMessage(policy=SMTP)
-    document["Subject"] = subject(facts)
-    document["Message-ID"] = f"<{facts.alert_id}@rmbc>"
-    document.set_content(letter_html(facts, sent_at), subtype="html")
-    document.add_attachment(
-        orjson.dumps(communication(facts, sent_at, recipient_ods), option=orjson.OPT_INDENT_2),
-        maintype="application",
-        subtype="fhir+json",
-        filename="communication.json",
+    document = multipart(
+        [("Subject", subject(facts)), ("Message-ID", f"<{facts.alert_id}@rmbc>")],
+        "mixed",
+        [
+            Part('text/html; charset="utf-8"', letter_html(facts, sent_at).encode()),
+            Part(
+                "application/fhir+json",
+                orjson.dumps(
+                    communication(facts, sent_at, recipient_ods), option=orjson.OPT_INDENT_2
+                ),
+                filename="communication.json",
+            ),
+        ],
+        boundary=f"=_rmbc_{facts.alert_id}",
     )
-    return document.as_bytes(), "message/rfc822"
+    return document, "message/rfc822"
 
 
 def _finding_rows(facts: Facts) -> list[tuple[str, str]]:

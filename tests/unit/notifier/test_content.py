@@ -18,6 +18,15 @@ from tests.unit.notifier.factory import (
 )
 
 
+def cns_message(facts, sender="a@b"):
+    """The CNS e-mail as its recipient's mail client reads it."""
+    sent = cns_email(facts, sender=sender, recipient=CNS_EMAIL, sent_at=NOW)
+    message = email.message_from_bytes(sent.data, policy=default)
+    assert (message["From"], message["To"]) == (sender, CNS_EMAIL) == (sent.sender, sent.recipient)
+    assert message["Message-ID"] == sent.message_id
+    return message
+
+
 def facts(f=None, earlier=(), d=None):
     f = f or flag()
     d = d or directory()
@@ -70,14 +79,14 @@ def test_a_correction_names_the_earlier_alert():
     assert correction.corrects == cns.alert_id
     html = letter_html(correction, NOW)
     assert cns.alert_id in html and "entered in error" in html
-    message = cns_email(correction, sender="a@b", recipient=CNS_EMAIL, sent_at=NOW)
+    message = cns_message(correction)
     assert message["In-Reply-To"] == f"<{cns.alert_id}@rmbc>"
     Communication.model_validate(communication(correction, NOW, None))
 
 
 def test_the_cns_email_subject_carries_no_patient_identifier():
     _, cns = facts()
-    message = cns_email(cns, sender="rmbc@x.nhs.net", recipient=CNS_EMAIL, sent_at=NOW)
+    message = cns_message(cns, sender="rmbc@x.nhs.net")
     subject = message["Subject"]
     for identifier in (NHS_NUMBER, "434 765", "Brien", "Marie", "1961"):
         assert identifier not in subject
@@ -87,13 +96,13 @@ def test_the_cns_email_subject_carries_no_patient_identifier():
 
 def test_the_cns_email_says_when_the_gp_was_not_reachable():
     [cns] = facts(flag(patient=patient(gp_practice_ods=None)))
-    message = cns_email(cns, sender="a@b", recipient=CNS_EMAIL, sent_at=NOW)
+    message = cns_message(cns)
     assert "GP NOT REACHABLE" in message.get_body(("plain",)).get_content()
     assert "GP not reachable" in message.get_body(("html",)).get_content()
 
 
 def test_a_review_alert_says_why_review_is_needed():
     [cns] = facts(flag(kind="review"))
-    message = cns_email(cns, sender="a@b", recipient=CNS_EMAIL, sent_at=NOW)
+    message = cns_message(cns)
     assert "[rmbc Review]" in message["Subject"]
     assert "provisional secondary in liver" in message.get_body(("plain",)).get_content()
