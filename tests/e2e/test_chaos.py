@@ -33,6 +33,7 @@ from shared.codec import UndecodableEvent, decode
 from shared.events import AlertEvent, CancerFlag, ClinicalEvent, DeadLetter, RegistryRecord
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames
+from tests.support.kafka import private_broker
 
 # its own target (make chaos), which .ci/run runs after make test
 pytestmark = pytest.mark.chaos
@@ -276,12 +277,8 @@ def diff(calm: dict[str, Any], chaotic: dict[str, Any]) -> str:
 
 @pytest.fixture(scope="module")
 def own_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
-    broker = LocalBroker(tmp_path_factory.mktemp("chaos-broker"))
-    broker.start()
-    try:
+    with private_broker(tmp_path_factory.mktemp("chaos-broker")) as broker:
         yield broker
-    finally:
-        broker.stop()
 
 
 def test_crashes_and_a_broker_restart_lose_nothing_and_send_nothing_twice(

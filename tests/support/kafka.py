@@ -4,10 +4,12 @@ Broker selection, once per session: KAFKA_BOOTSTRAP_SERVERS if set; else testcon
 a Docker engine answers; else the local KRaft broker from Maven Central jars. Never skipped.
 """
 
+import contextlib
 import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,6 +47,18 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     info = broker.start()
     try:
         yield info.bootstrap
+    finally:
+        broker.stop()
+
+
+@contextlib.contextmanager
+def private_broker(folder: Path) -> Iterator[LocalBroker]:
+    """A broker for one module's tests that restart it: a restart of the session's would disturb
+    every other test."""
+    broker = LocalBroker(folder)
+    broker.start()
+    try:
+        yield broker
     finally:
         broker.stop()
 

@@ -28,7 +28,7 @@ from tests.integration.classifier.worker import (
     worker_env,
 )
 from tests.scenarios.build import SCENARIOS
-from tests.support.kafka import create_topics, read_topic
+from tests.support.kafka import create_topics, private_broker, read_topic
 
 COPIES = 60  # about 12,000 events: a backlog of several seconds
 PARTITIONS = 3
@@ -49,12 +49,8 @@ class FlagsSeen:
 
 @pytest.fixture(scope="module")
 def own_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
-    broker = LocalBroker(tmp_path_factory.mktemp("restarted-broker"))
-    broker.start()
-    try:
+    with private_broker(tmp_path_factory.mktemp("restarted-broker")) as broker:
         yield broker
-    finally:
-        broker.stop()
 
 
 @pytest.fixture(scope="module")
