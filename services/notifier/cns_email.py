@@ -35,8 +35,8 @@ def cns_email(facts: Facts, *, sender: str, recipient: str, sent_at: datetime) -
         ("Message-ID", message_id),
     ]
     if facts.corrects:
-        headers += [("References", f"<{facts.corrects}@rmbc>")]
-        headers += [("In-Reply-To", f"<{facts.corrects}@rmbc>")]
+        earlier = f"<{facts.corrects}@rmbc>"
+        headers += [("References", earlier), ("In-Reply-To", earlier)]
     data = multipart(
         headers,
         "alternative",

@@ -19,14 +19,7 @@ from shared.admin import group_lag
 from shared.codec import encode
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames
-from tests.integration.classifier.worker import (
-    Worker,
-    flag_set,
-    free_port,
-    scenario_events,
-    uninterrupted,
-    worker_env,
-)
+from tests.integration.classifier.worker import Worker, flag_set, scenario_events, uninterrupted
 from tests.scenarios.build import SCENARIOS
 from tests.support.kafka import create_topics, private_broker, read_topic
 
@@ -79,13 +72,7 @@ async def test_a_broker_restart_mid_backlog_loses_no_event_and_stops_no_commit(
         await asyncio.gather(*sent)
     finally:
         await producer.stop()
-    port = free_port()
-    worker = Worker(
-        worker_env(kafka_settings, topics, port, tmp_path / "data", PARTITIONS),
-        port,
-        tmp_path / "classifier.log",
-    )
-    group = worker.env["RMBC_CLASSIFIER_APP_ID"]
+    worker = Worker.for_topics(kafka_settings, topics, tmp_path, PARTITIONS)
     flags = FlagsSeen()
     worker.start()
     try:
@@ -102,7 +89,7 @@ async def test_a_broker_restart_mid_backlog_loses_no_event_and_stops_no_commit(
             f"{len(flags.seen(records) - expected)} unexpected; log in {worker.log}"
         )
         deadline = time.monotonic() + 60
-        while (lag := await group_lag(kafka_settings, group, topics.clinical_events)) != 0:
+        while (lag := await group_lag(kafka_settings, worker.group, topics.clinical_events)) != 0:
             assert time.monotonic() < deadline, f"commits stopped {lag} short; log in {worker.log}"
             await asyncio.sleep(0.5)
     finally:

@@ -12,25 +12,13 @@ import pytest
 from shared.codec import encode
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames
-from tests.integration.classifier.worker import (
-    Worker,
-    flag_set,
-    free_port,
-    scenario_events,
-    uninterrupted,
-    worker_env,
-)
+from tests.integration.classifier.worker import Worker, flag_set, scenario_events, uninterrupted
 from tests.support.kafka import produce, read_topic
 
 
 @pytest.fixture
 def worker(kafka_settings: KafkaSettings, topics: TopicNames, tmp_path: Path) -> Iterator[Worker]:
-    port = free_port()
-    process = Worker(
-        worker_env(kafka_settings, topics, port, tmp_path / "data"),
-        port,
-        tmp_path / "classifier.log",
-    )
+    process = Worker.for_topics(kafka_settings, topics, tmp_path)
     yield process
     process.stop()
 
@@ -48,7 +36,7 @@ async def test_flags_after_a_crash_and_restart_equal_an_uninterrupted_run(
         )
     first = await read_topic(kafka_settings, topics.cancer_flags, until=lambda r: len(r) >= 3)
     assert flag_set(first) <= expected
-    await _committed(kafka_settings, worker.env["RMBC_CLASSIFIER_APP_ID"], topics.clinical_events)
+    await _committed(kafka_settings, worker.group, topics.clinical_events)
     worker.kill()
     worker.start()
     for event in events[half:]:

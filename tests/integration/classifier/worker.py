@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from services.broker import free_port  # noqa: F401 - re-exported for the tests
+from services.broker import free_port
 from services.classifier.core import handle
 from services.classifier.flags import FlagContext
 from services.classifier.state import PatientState
@@ -29,6 +29,31 @@ class Worker:
     def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
         self.env, self.port, self.log = env, port, log
         self.process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def for_topics(
+        cls, kafka: KafkaSettings, topics: TopicNames, folder: Path, partitions: int = 1
+    ) -> "Worker":
+        """A worker of its own group on `topics`, its data and log in `folder`; not started."""
+        port = free_port()
+        return cls(
+            {
+                **os.environ,
+                "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+                "RMBC_CLASSIFIER_APP_ID": f"classifier-test-{uuid.uuid4().hex[:8]}",
+                "RMBC_CLASSIFIER_WEB_PORT": str(port),
+                "RMBC_CLASSIFIER_WEB_HOST": "127.0.0.1",
+                "RMBC_CLASSIFIER_DATA_DIR": str(folder / "data"),
+                "RMBC_CLASSIFIER_PARTITIONS": str(partitions),
+                **{f"RMBC_TOPIC_{k.upper()}": v for k, v in topics.model_dump().items()},
+            },
+            port,
+            folder / "classifier.log",
+        )
+
+    @property
+    def group(self) -> str:
+        return self.env["RMBC_CLASSIFIER_APP_ID"]
 
     def start(self, timeout: float = 60.0) -> "Worker":
         with self.log.open("ab") as out:
@@ -97,18 +122,3 @@ def uninterrupted(events: list[ClinicalEvent]) -> set[tuple[str, int, str, str]]
 def flag_set(records: list) -> set[tuple[str, int, str, str]]:
     flags = [decode_as(r.value, CancerFlag) for r in records]
     return {(f.flag_id, f.revision, f.state, f.kind) for f in flags}
-
-
-def worker_env(
-    kafka: KafkaSettings, topics: TopicNames, port: int, data_dir: Path, partitions: int = 1
-) -> dict[str, str]:
-    return {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-        "RMBC_CLASSIFIER_APP_ID": f"classifier-test-{uuid.uuid4().hex[:8]}",
-        "RMBC_CLASSIFIER_WEB_PORT": str(port),
-        "RMBC_CLASSIFIER_WEB_HOST": "127.0.0.1",
-        "RMBC_CLASSIFIER_DATA_DIR": str(data_dir),
-        "RMBC_CLASSIFIER_PARTITIONS": str(partitions),
-        **{f"RMBC_TOPIC_{k.upper()}": v for k, v in topics.model_dump().items()},
-    }
