@@ -7,7 +7,7 @@ resources.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -68,11 +68,9 @@ def extract(resource: dict[str, Any], terms: Terminology) -> Fact | None:
 
 def _condition(resource: dict[str, Any], terms: Terminology) -> Fact:
     meaning = _first_meaning(resource.get("code"), terms)
-    base = _base(resource)
     certainty = _status(resource.get("verificationStatus"), terms.verification_status)
-    clinical = _status(resource.get("clinicalStatus"), terms.clinical_status)
     if meaning is None:
-        return replace(base, kind="irrelevant", certainty=certainty or "confirmed")
+        return _fact(resource, kind="irrelevant", certainty=certainty or "confirmed")
     scope, site = meaning.scope, meaning.site
     body_codes = _codes(resource.get("bodySite"))
     laterality = next((terms.laterality(c) for c in body_codes if terms.laterality(c)), None)
@@ -80,17 +78,16 @@ def _condition(resource: dict[str, Any], terms: Terminology) -> Fact:
         refined = next((terms.body_site(c) for c in body_codes if terms.body_site(c)), None)
         if refined is not None:
             scope, site = refined.scope, refined.site
-    onset = _date(_onset(resource)) or _date(resource.get("recordedDate"))
-    return replace(
-        base,
+    return _fact(
+        resource,
         kind=meaning.kind,
         certainty=certainty or "confirmed",
-        status=clinical,
+        status=_status(resource.get("clinicalStatus"), terms.clinical_status),
         scope=scope,
         site=site,
         ambiguous=meaning.ambiguous,
         laterality=laterality,
-        date=onset or base.updated,
+        date=_date(_onset(resource)) or _date(resource.get("recordedDate")),
         abatement=_date(
             resource.get("abatementDateTime")
             or (resource.get("abatementPeriod") or {}).get("start")
@@ -102,16 +99,9 @@ def _condition(resource: dict[str, Any], terms: Terminology) -> Fact:
 
 
 def _observation(resource: dict[str, Any], terms: Terminology) -> Fact:
-    base = _base(resource)
     certainty = terms.observation_status.get(str(resource.get("status")), "unconfirmed")
     codings = _codings(resource.get("code"))
     values = _codings(resource.get("valueCodeableConcept"))
-    effective = (
-        _date(resource.get("effectiveDateTime"))
-        or _date((resource.get("effectivePeriod") or {}).get("start"))
-        or _date(resource.get("issued"))
-        or base.updated
-    )
     coded = {terms.coded(c.get("system"), c.get("code")) for c in codings}
     for table, kind in (
         ((terms.disease_status_codes, terms.disease_status_values), "disease_status"),
@@ -123,14 +113,14 @@ def _observation(resource: dict[str, Any], terms: Terminology) -> Fact:
             if value is None:
                 break
             matched = next(v for v in values if v.get("code") in meanings)
-            return replace(
-                base,
+            return _fact(
+                resource,
                 kind=kind,
                 certainty=certainty,
                 value=value,
                 scope="distant" if value == "M1" else None,
                 site="unknown" if value == "M1" else None,
-                date=effective,
+                date=_effective(resource),
                 system=matched.get("system"),
                 code=matched.get("code"),
             )
@@ -138,32 +128,40 @@ def _observation(resource: dict[str, Any], terms: Terminology) -> Fact:
     for coding in [*values, *codings]:
         meaning = terms.condition_meaning(coding.get("system"), coding.get("code"))
         if meaning is not None and meaning.kind in ("distant_finding", "regional_finding"):
-            return _observation_finding(base, meaning, certainty, effective)
-    return replace(base, kind="irrelevant", certainty=certainty)
+            return _fact(
+                resource,
+                kind=meaning.kind,
+                certainty=certainty,
+                scope=meaning.scope,
+                site=meaning.site,
+                date=_effective(resource),
+                system=meaning.system,
+                code=meaning.code,
+            )
+    return _fact(resource, kind="irrelevant", certainty=certainty)
 
 
-def _observation_finding(base: Fact, meaning: Meaning, certainty: str, when: date | None) -> Fact:
-    return replace(
-        base,
-        kind=meaning.kind,
-        certainty=certainty,
-        scope=meaning.scope,
-        site=meaning.site,
-        date=when,
-        system=meaning.system,
-        code=meaning.code,
+def _effective(resource: dict[str, Any]) -> date | None:
+    return (
+        _date(resource.get("effectiveDateTime"))
+        or _date((resource.get("effectivePeriod") or {}).get("start"))
+        or _date(resource.get("issued"))
     )
 
 
-def _base(resource: dict[str, Any]) -> Fact:
+def _fact(resource: dict[str, Any], **facts: Any) -> Fact:
+    """This version's Fact. A relevant fact without a date of its own is dated by the version's
+    lastUpdated; an irrelevant one keeps no date."""
     meta = resource.get("meta") or {}
     version_id = meta.get("versionId")
+    version = version_key(resource)
+    if facts["kind"] != "irrelevant" and facts.get("date") is None:
+        facts["date"] = _date(version[1]) if version[1] else None
     return Fact(
         key=f"{resource.get('resourceType')}/{resource.get('id')}",
-        version=version_key(resource),
+        version=version,
         version_id=str(version_id) if version_id is not None else None,
-        kind="irrelevant",
-        certainty="confirmed",
+        **facts,
     )
 
 

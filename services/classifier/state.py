@@ -5,6 +5,7 @@ Stored as compact JSON (well under 1 KB for a typical patient). Applying the sam
 changes nothing, and versions may arrive in any order: the highest version key wins.
 """
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from typing import Any
@@ -35,9 +36,49 @@ class Emitted:
     evidence: tuple[str, ...]
 
 
+class Records(Mapping[str, Record]):
+    """Records by resource key, each decoded from its stored row on first use. Most events are
+    routine observations that touch no record, so decoding every row for each would be waste."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self, entries: dict[str, "Record | dict[str, Any]"] | None = None) -> None:
+        self._entries = entries if entries is not None else {}  # a Record, or its row undecoded
+
+    @classmethod
+    def from_rows(cls, rows: list[dict[str, Any]]) -> "Records":
+        return cls({row["k"]: row for row in rows})
+
+    def __getitem__(self, key: str) -> Record:
+        entry = self._entries[key]
+        if isinstance(entry, Record):
+            return entry
+        record = self._entries[key] = _record_from_row(entry)
+        return record
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"Records({dict(self)!r})"
+
+    def with_record(self, record: Record) -> "Records":
+        return Records({**self._entries, record.fact.key: record})
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The stored form; rows never decoded are written back as they were read."""
+        return [e if isinstance(e, dict) else _record_row(e) for e in self._entries.values()]
+
+
 @dataclass(frozen=True, slots=True)
 class PatientState:
-    records: dict[str, Record] = field(default_factory=dict)
+    records: Records = field(default_factory=Records)
     patient: dict[str, Any] = field(default_factory=dict)
     emitted: dict[int, Emitted] = field(default_factory=dict)
 
@@ -53,7 +94,7 @@ class PatientState:
             record = Record(latest, _history(current.history, fact))
             if record == current:
                 return None
-        return replace(self, records={**self.records, fact.key: record})
+        return replace(self, records=self.records.with_record(record))
 
     def with_patient(self, context: PatientContext) -> "PatientState | None":
         known = {k: v for k, v in context.model_dump(mode="json").items() if v is not None}
@@ -66,7 +107,7 @@ class PatientState:
     def to_bytes(self) -> bytes:
         return orjson.dumps(
             {
-                "r": [_record_row(r) for r in self.records.values()],
+                "r": self.records.rows(),
                 "p": self.patient,
                 "f": {str(n): _emitted_row(e) for n, e in self.emitted.items()},
             }
@@ -77,9 +118,8 @@ class PatientState:
         if not data:
             return cls()
         raw = orjson.loads(data)
-        records = [_record_from_row(row) for row in raw.get("r", [])]
         return cls(
-            records={r.fact.key: r for r in records},
+            records=Records.from_rows(raw.get("r", [])),
             patient=raw.get("p", {}),
             emitted={int(n): _emitted_from_row(row) for n, row in raw.get("f", {}).items()},
         )

@@ -5,6 +5,7 @@ import random
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 
 from services.classifier.core import handle, reflag
@@ -12,7 +13,7 @@ from services.classifier.flags import FlagContext
 from services.classifier.offline import classify_resources
 from services.classifier.state import PatientState
 from services.classifier.terminology import load_terminology
-from shared.events import CancerFlag
+from shared.events import CancerFlag, PatientContext
 from tests.scenarios.build import ICD, SCENARIOS, Case
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
@@ -160,6 +161,39 @@ def test_state_survives_a_round_trip_and_reclassifies_identically() -> None:
     state, _ = feed(case.resources)
     restored = PatientState.from_bytes(state.to_bytes())
     assert reflag(restored, FlagContext("p", NOW, NOW, "c")).flags == []
+
+
+@pytest.mark.parametrize(
+    ("name", "build", "expected"), SCENARIOS[::3], ids=[n for n, *_ in SCENARIOS[::3]]
+)
+def test_state_stored_after_every_event_gives_what_state_in_memory_gives(
+    name, build, expected
+) -> None:
+    """As the stream does (load the bytes, apply, store the bytes), with routine observations and
+    a change of GP practice between: records read back and never decoded are stored unchanged."""
+    case = build(Case(1))
+    for number in range(3):
+        case.observation(f"bp{number}", ("http://loinc.org", "8480-6"), "0", "2021-01-01")
+    resources = case.resources[::2] + case.resources[1::2]
+    moved = {len(resources) - 2: PatientContext(gp_practice_ods="B86001")}
+    context = FlagContext("p", NOW, NOW, "c")
+    in_memory, flags_in_memory = PatientState(), []
+    stored: bytes | None = None
+    flags_stored: list[CancerFlag] = []
+    for number, resource in enumerate(resources):
+        patient = moved.get(number)
+        change = handle(in_memory, resource, patient, load_terminology(), context)
+        in_memory, flags_in_memory = change.state, flags_in_memory + change.flags
+        change = handle(
+            PatientState.from_bytes(stored), resource, patient, load_terminology(), context
+        )
+        flags_stored += change.flags
+        if change.changed:
+            stored = change.state.to_bytes()
+    assert flags_stored == flags_in_memory
+    assert orjson.loads(stored) == orjson.loads(in_memory.to_bytes())
+    assert PatientState.from_bytes(stored) == in_memory
+    assert in_memory.patient == {"gp_practice_ods": "B86001"}
 
 
 def test_cancer_of_unknown_primary_after_breast_cancer_asks_the_cns_team_to_review_it() -> None:
