@@ -1,8 +1,8 @@
 """The stream: a faust app keyed by patient, one table row of compact state per patient.
 
-Per event: decode -> apply to the patient's state -> reclassify -> send the flag changes (and wait
-for the broker's ack) -> store the new state. Flags go out before the state is stored, so a crash
-in between re-emits the same flags (same event ids) rather than losing them.
+Per event: decode -> apply to the patient's state -> reclassify -> send the flag changes -> once the
+broker acknowledges them, store the new state and let the event go for commit (`in_flight`). A
+crash in between re-emits the same flags (same event ids) rather than losing them.
 """
 
 import logging
@@ -16,8 +16,9 @@ import faust
 from aiohttp.web import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from services.classifier.core import handle
+from services.classifier.core import Change, handle
 from services.classifier.flags import FlagContext
+from services.classifier.in_flight import InFlight, Settle
 from services.classifier.metrics import ClassifierMetrics
 from services.classifier.settings import ClassifierSettings
 from services.classifier.state import PatientState
@@ -29,6 +30,7 @@ from shared.events import CancerFlag, ClinicalEvent
 from shared.settings import KafkaSettings
 
 SERVICE = "classifier"
+MAX_PATIENTS_IN_FLIGHT = 1000
 log = logging.getLogger("rmbc.classifier")
 
 
@@ -126,7 +128,17 @@ def create_app(settings: ClassifierSettings) -> Classifier:
                 behind[tp.partition] = max(0, highwater - last_offsets.get(tp, -1) - 1)
         return behind
 
+    async def stop_for(error: BaseException) -> None:
+        log.error("a flag was not delivered: stopping, its event is replayed on restart")
+        await app.crash(error)
+
+    in_flight = InFlight(on_failure=stop_for, limit=MAX_PATIENTS_IN_FLIGHT)
+
+    def stored(key: bytes) -> PatientState:
+        return PatientState.from_bytes(table.get(key))
+
     async def classify(stream: Any) -> AsyncIterator[list[CancerFlag]]:
+        stream = stream.noack()  # each event is let go once what it caused is stored
         async for event in stream.events():
             started = time.perf_counter()
             metrics.events.inc()
@@ -135,6 +147,7 @@ def create_app(settings: ClassifierSettings) -> Classifier:
                 clinical = decode_as(event.message.value, ClinicalEvent)
             except UndecodableEvent as error:
                 await dead_letter(event, str(error))
+                await stream.ack(event)
                 yield []
                 continue
             key = event.message.key
@@ -142,11 +155,12 @@ def create_app(settings: ClassifierSettings) -> Classifier:
                 # the key decides the partition, and with it whose state the event meets
                 problem = "missing key" if key is None else "key is not the event's patient_key"
                 await dead_letter(event, f"{problem}: records are keyed by the patient key")
+                await stream.ack(event)
                 yield []
                 continue
             try:
                 change = handle(
-                    PatientState.from_bytes(table.get(key)),
+                    in_flight.state(key, stored),
                     clinical.resource,
                     clinical.patient,
                     terms,
@@ -160,12 +174,13 @@ def create_app(settings: ClassifierSettings) -> Classifier:
             except Exception as error:  # a rule bug must not stop every other patient
                 log.exception("classification failed", extra={"event_id": clinical.event_id})
                 await dead_letter(event, f"classification failed: {type(error).__name__}: {error}")
+                await stream.ack(event)
                 yield []
                 continue
+            deliveries = [
+                await flags_topic.send(key=key, value=encode(flag)) for flag in change.flags
+            ]
             for flag in change.flags:
-                await (
-                    await flags_topic.send(key=clinical.patient_key.encode(), value=encode(flag))
-                )
                 metrics.flags.labels(flag.state, flag.kind).inc()
                 log.info(
                     "flag %s",
@@ -177,10 +192,23 @@ def create_app(settings: ClassifierSettings) -> Classifier:
                         "correlation_id": clinical.correlation_id,
                     },
                 )
-            if change.changed:
-                table[key] = change.state.to_bytes()
+            if deliveries or (change.changed and in_flight.is_held(key)):
+                in_flight.hold(key, change.state, deliveries, settler(stream, event, key, change))
+                await in_flight.room()
+            else:
+                if change.changed:
+                    table[key] = change.state.to_bytes()
+                await stream.ack(event)
             metrics.latency.observe(time.perf_counter() - started)
             yield change.flags
+
+    def settler(stream: Any, event: Any, key: bytes, change: Change) -> Settle:
+        async def settle() -> None:
+            if change.changed:
+                table[key] = change.state.to_bytes()  # in the event's context: its partition
+            await stream.ack(event)
+
+        return settle
 
     agent = app.agent(events, name="classify")(classify)
 

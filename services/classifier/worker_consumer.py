@@ -35,8 +35,15 @@ run's broker restart lost 13 flags so), or never acknowledged, a hole at the hea
 acknowledged offsets that stops all commits (the remaining stuck commits, about one broker restart
 in twelve). Here resuming flow that was not suspended leaves the queues as they are; resuming
 after a suspension (a revocation) still empties them of the old assignment's records.
+
+Nothing committed past an event still out. The stream lets an event go only once the flags it
+caused are delivered (`in_flight`), so later events of other patients can be let go first. faust
+commits the run of consecutive acknowledged offsets that starts within one of the committed offset:
+with N still out, N+1 and N+2 done, it would commit N+3, and a crash would lose N. The offsets
+after the lowest one still out wait until it is done.
 """
 
+import bisect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
@@ -82,6 +89,27 @@ def fill_gaps_once(acked: list[int], gap: Any) -> None:
         gap.chop(0, max(max(filled), highest + 1))  # as faust chops it
     if filled or len(set(acked)) != len(acked):
         acked[:] = sorted(set(acked) | filled)
+
+
+def first_unacknowledged(messages: Iterable[Any], tp: Any) -> int | None:
+    """The lowest offset of `tp` handed to the stream and not yet acknowledged."""
+    return min((m.offset for m in messages if m.tp == tp and not m.acked), default=None)
+
+
+def hold_back(acked: list[int], pending: int | None) -> list[int]:
+    """Take the acknowledged offsets above `pending` out of `acked` (sorted) and return them.
+
+    The stream acknowledges an event once the flags it caused are delivered, so later events can
+    be acknowledged first. faust commits the run of consecutive acknowledged offsets that starts
+    within one of the committed offset: with offset N still out, [N+1, N+2] would commit N+3
+    and lose N on a crash. Nothing past an offset still out may count."""
+    if pending is None:
+        return []
+    acked.sort()
+    cut = bisect.bisect_left(acked, pending)
+    later = acked[cut:]
+    del acked[cut:]
+    return later
 
 
 class StreamFlowControl(FlowControlEvent):
@@ -130,7 +158,12 @@ def use_worker_consumer(app: faust.App, fetch_wait_ms: int) -> None:
 
         def _new_offset(self, tp: Any) -> int | None:
             fill_gaps_once(self._acked[tp], self._gap[tp])
-            offset: int | None = super()._new_offset(tp)
+            pending = first_unacknowledged(self._unacked_messages, tp)
+            later = hold_back(self._acked[tp], pending)
+            try:
+                offset: int | None = super()._new_offset(tp) if self._acked[tp] else None
+            finally:
+                self._acked[tp].extend(later)
             return offset
 
         async def _broker_committed(self, tp: Any) -> int | None:

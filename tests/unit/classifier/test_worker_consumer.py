@@ -115,6 +115,32 @@ def test_gap_offsets_never_acknowledged_still_count_as_done(consumer):
     assert consumer._new_offset(PARTITION) == 799
 
 
+class Handed:
+    """A message handed to the stream (faust tracks them in a WeakSet until acknowledged)."""
+
+    def __init__(self, offset: int, acked: bool = False) -> None:
+        self.tp, self.offset, self.acked = PARTITION, offset, acked
+
+
+def test_an_event_still_out_holds_back_the_commit_of_later_ones(consumer):
+    # 100 waits for its flag's delivery; 101 and 102, other patients, are done already
+    def acknowledged_out_of_order():
+        consumer._committed_offset[PARTITION] = 100
+        consumer._acked[PARTITION][:] = [101, 102]
+        consumer._acked_index[PARTITION].update([101, 102])
+
+    out = Handed(100)
+    consumer._unacked_messages.add(out)
+    acknowledged_out_of_order()
+    assert FaustConsumer._new_offset(consumer, PARTITION) == 103  # faust alone: 100 is lost
+    acknowledged_out_of_order()
+    assert consumer._new_offset(PARTITION) is None
+    assert consumer._acked[PARTITION] == [101, 102]  # kept for later
+    out.acked = True
+    consumer._acked[PARTITION].append(100)
+    assert consumer._new_offset(PARTITION) == 103
+
+
 class Fetcher:
     """Stands for faust's fetcher service: the fetch loop runs until it is stopped."""
 
