@@ -30,7 +30,7 @@ def apply(
     updated = state
     if patient is not None:
         updated = updated.with_patient(patient) or updated
-    fact = extract(resource, terms)
+    fact = extract(resource, terms, state.records)
     if fact is not None:
         updated = updated.with_fact(fact) or updated
     return None if updated is state else updated

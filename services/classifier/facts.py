@@ -7,6 +7,7 @@ resources.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -56,21 +57,23 @@ def version_key(resource: dict[str, Any]) -> VersionKey:
     return number, _instant(meta.get("lastUpdated"))
 
 
-def extract(resource: dict[str, Any], terms: Terminology) -> Fact | None:
-    """The facts of a Condition or Observation version; None for other resource types."""
+def extract(resource: dict[str, Any], terms: Terminology, held: Container[str] = ()) -> Fact | None:
+    """The facts of a Condition or Observation version. None for other resource types, and for a
+    version the rules have no use for of a resource not in `held` (the keys of the patient's
+    records): a routine observation, most of the feed, then costs no more than its codes."""
     kind = resource.get("resourceType")
     if kind == "Condition":
-        return _condition(resource, terms)
+        return _condition(resource, terms, held)
     if kind == "Observation":
-        return _observation(resource, terms)
+        return _observation(resource, terms, held)
     return None
 
 
-def _condition(resource: dict[str, Any], terms: Terminology) -> Fact:
+def _condition(resource: dict[str, Any], terms: Terminology, held: Container[str]) -> Fact | None:
     meaning = _first_meaning(resource.get("code"), terms)
     certainty = _status(resource.get("verificationStatus"), terms.verification_status)
     if meaning is None:
-        return _fact(resource, kind="irrelevant", certainty=certainty or "confirmed")
+        return _irrelevant(resource, certainty or "confirmed", held)
     scope, site = meaning.scope, meaning.site
     body_codes = _codes(resource.get("bodySite"))
     laterality = next((terms.laterality(c) for c in body_codes if terms.laterality(c)), None)
@@ -98,7 +101,7 @@ def _condition(resource: dict[str, Any], terms: Terminology) -> Fact:
     )
 
 
-def _observation(resource: dict[str, Any], terms: Terminology) -> Fact:
+def _observation(resource: dict[str, Any], terms: Terminology, held: Container[str]) -> Fact | None:
     certainty = terms.observation_status.get(str(resource.get("status")), "unconfirmed")
     codings = _codings(resource.get("code"))
     values = _codings(resource.get("valueCodeableConcept"))
@@ -138,7 +141,7 @@ def _observation(resource: dict[str, Any], terms: Terminology) -> Fact:
                 system=meaning.system,
                 code=meaning.code,
             )
-    return _fact(resource, kind="irrelevant", certainty=certainty)
+    return _irrelevant(resource, certainty, held)
 
 
 def _effective(resource: dict[str, Any]) -> date | None:
@@ -147,6 +150,18 @@ def _effective(resource: dict[str, Any]) -> date | None:
         or _date((resource.get("effectivePeriod") or {}).get("start"))
         or _date(resource.get("issued"))
     )
+
+
+def _irrelevant(resource: dict[str, Any], certainty: str, held: Container[str]) -> Fact | None:
+    """A version with nothing for the rules: it matters only as news of a resource on record (a
+    correction), or when it voids the resource."""
+    if certainty != "void" and _key(resource) not in held:
+        return None
+    return _fact(resource, kind="irrelevant", certainty=certainty)
+
+
+def _key(resource: dict[str, Any]) -> str:
+    return f"{resource.get('resourceType')}/{resource.get('id')}"
 
 
 def _fact(resource: dict[str, Any], **facts: Any) -> Fact:
@@ -158,7 +173,7 @@ def _fact(resource: dict[str, Any], **facts: Any) -> Fact:
     if facts["kind"] != "irrelevant" and facts.get("date") is None:
         facts["date"] = _date(version[1]) if version[1] else None
     return Fact(
-        key=f"{resource.get('resourceType')}/{resource.get('id')}",
+        key=_key(resource),
         version=version,
         version_id=str(version_id) if version_id is not None else None,
         **facts,

@@ -72,6 +72,25 @@ def test_an_entered_in_error_correction_retracts_the_raised_flag() -> None:
     assert flags[1].metastatic_sites == ["bone"] and flags[0].flag_id == flags[1].flag_id
 
 
+def test_a_secondary_recoded_as_something_else_retracts_its_flag() -> None:
+    # the new version has no code the rules know: it still replaces the version on record
+    case = Case(1).remitted_primary().condition("met", (ICD, "C79.5"), "2021-04-02")
+    case.condition("met", (ICD, "M85.8"), "2021-04-02", version=2)
+    state, flags = feed(case.resources)
+    assert [(f.state, f.revision) for f in flags] == [("raised", 1), ("retracted", 2)]
+    assert state.records["Condition/met-1"].fact.kind == "irrelevant"
+
+
+def test_a_routine_observation_leaves_the_state_as_it_was() -> None:
+    case = Case(1).remitted_primary()
+    case.observation("bp", ("http://loinc.org", "8480-6"), "0", "2021-01-01")
+    state, _ = feed(case.resources[:-1])
+    change = handle(
+        state, case.resources[-1], None, load_terminology(), FlagContext("p", NOW, NOW, "c")
+    )
+    assert not change.changed and change.state is state and "Observation/bp-1" not in state.records
+
+
 def test_a_replayed_version_emits_nothing() -> None:
     case = Case(1).remitted_primary().condition("met", (ICD, "C79.5"), "2021-04-02")
     state, flags = feed(case.resources)
