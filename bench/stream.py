@@ -87,7 +87,11 @@ async def follow(ports: list[int], total: int, timeout: float) -> float:
 def workers_rate(
     kafka: KafkaSettings, work_dir: Path, partitions: int, patients: int, routine: int
 ) -> dict[str, float]:
-    """Start the workers one by one until every partition is assigned, then fill the topic."""
+    """Start the workers, wait until they share every partition, then fill the topic.
+
+    Each worker is started once it answers (/healthz), not once it holds partitions: faust's
+    sticky assignor gives a third worker of four partitions none (two each stay with the first
+    two) until the fourth joins."""
     run = uuid.uuid4().hex[:8]
     topics = TopicNames.with_suffix(f"bench-stream-{run}")
     values = clinical_event_values(1, patients, routine)
@@ -107,7 +111,7 @@ def workers_rate(
                 "RMBC_CLASSIFIER_WEB_PORT": str(port),
                 "RMBC_CLASSIFIER_DATA_DIR": str(work_dir / f"{run}-{number}"),
             }
-            url = f"http://127.0.0.1:{port}/readyz"
+            url = f"http://127.0.0.1:{port}/healthz"
             log_dir = work_dir / f"logs-{run}-{number}"
             processes.append(rmbc_process("classifier", worker_env, log_dir, url).start(120))
         asyncio.run(wait_assigned(ports, partitions, timeout=120))
