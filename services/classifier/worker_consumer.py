@@ -161,7 +161,7 @@ def use_worker_consumer(app: faust.App, fetch_wait_ms: int) -> None:
             pending = first_unacknowledged(self._unacked_messages, tp)
             later = hold_back(self._acked[tp], pending)
             try:
-                offset: int | None = super()._new_offset(tp) if self._acked[tp] else None
+                offset: int | None = super()._new_offset(tp)
             finally:
                 self._acked[tp].extend(later)
             return offset
