@@ -36,6 +36,16 @@ acknowledged offsets that stops all commits (the remaining stuck commits, about 
 in twelve). Here resuming flow that was not suspended leaves the queues as they are; resuming
 after a suspension (a revocation) still empties them of the old assignment's records.
 
+A partition never committed is read again from its beginning. After a rebalance faust seeks every
+partition to its committed offset, to read again what the last assignment fetched and did not
+process. aiokafka's seek to the committed offset leaves a partition with none where it is: its
+first records, fetched and given up, were never read (a new group's first traffic meeting a worker
+joining). Here an input partition with no committed offset goes back to its first offset, which is
+where `consumer_auto_offset_reset="earliest"` starts it; changelog partitions are the tables' own.
+
+Each record handed to the stream once and in order (`handoff`): only a partition's next offset,
+from a batch fetched since the last seek landed, reaches the stream.
+
 Nothing committed past an event still out. The stream lets an event go only once the flags it
 caused are delivered (`in_flight`), so later events of other patients can be let go first. faust
 commits the run of consecutive acknowledged offsets that starts within one of the committed offset:
@@ -45,13 +55,15 @@ after the lowest one still out wait until it is done.
 
 import bisect
 import logging
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, MutableMapping
+from typing import Any, cast
 
 import faust
 from aiokafka.errors import KafkaError
 from faust.transport.drivers import aiokafka as driver
 from mode.utils.queues import FlowControlEvent
+
+from services.classifier.handoff import Handoff, Verdict
 
 log = logging.getLogger("rmbc.classifier")
 
@@ -112,6 +124,34 @@ def hold_back(acked: list[int], pending: int | None) -> list[int]:
     return later
 
 
+async def seek_to_committed(
+    consumer: Any, is_input: Callable[[Any], bool], sought: Callable[[dict[Any, int]], None]
+) -> dict[Any, int | None]:
+    """Seek each assigned partition of an aiokafka `consumer` to its committed offset, and an
+    input partition with none to its first offset; returns the committed offsets, as aiokafka's
+    seek_to_committed does (which seeks only offsets above 0). The broker is asked first and the
+    seeks made together, then `sought(targets)`: a batch fetched in between holds records of
+    partitions sought and not yet sought alike."""
+    assigned = consumer.assignment()
+    committed: dict[Any, int | None] = {tp: await consumer.committed(tp) for tp in assigned}
+    targets = {tp: offset for tp, offset in committed.items() if offset is not None and offset >= 0}
+    never = [tp for tp in assigned if tp not in targets and is_input(tp)]
+    if never:
+        targets |= await consumer.beginning_offsets(never)
+    for tp, offset in targets.items():
+        consumer.seek(tp, offset)
+    sought(targets)
+    return committed
+
+
+class Batch(dict[Any, Any]):
+    """Fetched records, and how many seeks had landed when they were fetched."""
+
+    def __init__(self, records: Mapping[Any, Any], fetched_under: int) -> None:
+        super().__init__(records)
+        self.fetched_under = fetched_under
+
+
 class StreamFlowControl(FlowControlEvent):
     """faust's flow control of the stream queues, emptied only by a resume that ends a suspension."""
 
@@ -132,9 +172,74 @@ def use_worker_consumer(app: faust.App, fetch_wait_ms: int) -> None:
             consumer._fetch_max_wait_ms = fetch_wait_ms  # read when the consumer starts
             return consumer
 
+        @property
+        def handoff(self) -> Handoff:
+            return cast(Consumer, self.consumer).handoff
+
+        async def seek_to_committed(self) -> Any:
+            handoff = self.handoff
+            return await self.call_thread(
+                seek_to_committed, self._ensure_consumer(), handoff.is_input, handoff.sought
+            )
+
+        async def _fetch_records(self, *args: Any, **kwargs: Any) -> Batch:
+            records = await super()._fetch_records(*args, **kwargs)
+            return Batch(records, self.handoff.landed)  # no await since the fetch
+
+        async def read_again(self, tp: Any, offset: int) -> None:
+            async def seek() -> None:
+                self._ensure_consumer().seek(tp, offset)
+                self.handoff.sought({tp: offset})
+
+            await self.call_thread(seek)
+
     class Consumer(driver.Consumer):
+        handoff: Handoff
+        _fetched_under = 0
+
         def _new_consumer_thread(self) -> Any:
+            self.handoff = Handoff(is_input=lambda tp: not self._is_changelog_tp(tp))
             return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+        async def _wait_next_records(self, timeout: float) -> Any:
+            records, active = await super()._wait_next_records(timeout)
+            self._fetched_under = getattr(records, "fetched_under", -1)
+            return records, active
+
+        async def getmany(self, timeout: float) -> AsyncIterator[Any]:
+            async for tp, message in super().getmany(timeout):
+                expected = self.handoff.next_offset(tp)
+                verdict = self.handoff.admit(tp, message.offset, self._fetched_under)
+                if verdict is Verdict.READ_AGAIN:
+                    assert expected is not None  # a partition awaiting a seek is dropped instead
+                    log.warning(
+                        "records fetched were never handed to the stream: reading them again",
+                        extra={
+                            "partition": tp.partition,
+                            "offset": expected,
+                            "next": message.offset,
+                        },
+                    )
+                    await cast(ConsumerThread, self._thread).read_again(tp, expected)
+                elif verdict is Verdict.PASS_PAST_GAP:
+                    log.error(
+                        "records are gone from the log: going on past them",
+                        extra={
+                            "partition": tp.partition,
+                            "offset": expected,
+                            "next": message.offset,
+                        },
+                    )
+                if verdict in (Verdict.PASS, Verdict.PASS_PAST_GAP):
+                    yield tp, message
+
+        async def perform_seek(self) -> None:
+            self.handoff.seeking(self.assignment())
+            await super().perform_seek()
+
+        async def on_partitions_revoked(self, revoked: Any) -> None:
+            self.handoff.revoked(revoked)
+            await super().on_partitions_revoked(revoked)
 
         async def _commit_offsets(self, offsets: Any, start_new_transaction: bool = True) -> bool:
             done = bool(await super()._commit_offsets(offsets, start_new_transaction))
@@ -152,6 +257,7 @@ def use_worker_consumer(app: faust.App, fetch_wait_ms: int) -> None:
             return done
 
         async def on_partitions_assigned(self, assigned: Any, generation_id: int = 0) -> None:
+            self.handoff.assigned(assigned)
             for tp in assigned:
                 self._read_offset.pop(tp, None)
             await super().on_partitions_assigned(assigned, generation_id)

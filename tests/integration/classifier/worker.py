@@ -51,6 +51,16 @@ class Worker:
             folder / "classifier.log",
         )
 
+    def another(self, folder: Path) -> "Worker":
+        """One more worker of this one's group, its data and log in `folder`; not started."""
+        folder.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        env = self.env | {
+            "RMBC_CLASSIFIER_WEB_PORT": str(port),
+            "RMBC_CLASSIFIER_DATA_DIR": str(folder / "data"),
+        }
+        return Worker(env, port, folder / "classifier.log")
+
     @property
     def group(self) -> str:
         return self.env["RMBC_CLASSIFIER_APP_ID"]

@@ -1,0 +1,79 @@
+"""Which fetched records of the classifier's input partitions reach the stream: each offset once and
+in order, from where the last seek put its partition.
+
+faust hands records to the stream from batches fetched earlier, while rebalances and seeks move the
+partitions under them. Observed with workers joining a group under load: the rest of a batch fetched
+before the seek that follows a rebalance was handed over after it, ahead of the records the seek
+went back for, which faust then dropped as read; and records fetched before that seek were never
+read again. Each was an event never classified, with consumer lag 0. Here a record reaches the
+stream only if it is its partition's next offset, in a batch fetched since the last seek landed.
+A record beyond the next offset means records before it were never handed over: the partition is
+read again from the next offset (a few times at most: records gone from the log, by retention, are
+not coming back).
+
+The seeks land in the consumer's thread and the records are judged in the app's loop: `landed`
+counts the seeks, and a batch carries the count it was fetched under.
+"""
+
+from collections.abc import Callable, Iterable, Mapping
+from enum import Enum
+from typing import Any
+
+MAX_READS_AGAIN = 3
+
+
+class Verdict(Enum):
+    PASS = "pass"  # the partition's next record: hand it to the stream
+    DROP = "drop"  # fetched before the last seek, before any, or handed over already
+    READ_AGAIN = "read again"  # records before it were never handed over: seek to the next offset
+    PASS_PAST_GAP = "pass past a gap"  # read again and still not there: gone from the log
+
+
+class Handoff:
+    def __init__(self, is_input: Callable[[Any], bool]) -> None:
+        self.is_input = is_input
+        self.landed = 0
+        self._next: dict[Any, int | None] = {}  # None: a seek is on its way
+        self._reads_again: dict[Any, tuple[int, int]] = {}  # partition -> (next offset, tries)
+
+    def assigned(self, partitions: Iterable[Any]) -> None:
+        for tp in partitions:
+            if self.is_input(tp):
+                self._next[tp] = None  # faust seeks every assigned partition
+
+    def revoked(self, partitions: Iterable[Any]) -> None:
+        for tp in partitions:
+            self._next.pop(tp, None)
+            self._reads_again.pop(tp, None)
+
+    def seeking(self, partitions: Iterable[Any]) -> None:
+        for tp in partitions:
+            if tp in self._next:
+                self._next[tp] = None
+
+    def sought(self, targets: Mapping[Any, int]) -> None:
+        """The consumer now fetches each partition from its target; call in the consumer's thread
+        right after the seeks, with no await between."""
+        for tp, offset in targets.items():
+            if tp in self._next:
+                self._next[tp] = offset
+        self.landed += 1
+
+    def next_offset(self, tp: Any) -> int | None:
+        return self._next.get(tp)
+
+    def admit(self, tp: Any, offset: int, fetched_under: int) -> Verdict:
+        if not self.is_input(tp):
+            return Verdict.PASS  # a changelog: the tables place and read it themselves
+        expected = self._next.get(tp)
+        if fetched_under != self.landed or expected is None or offset < expected:
+            return Verdict.DROP
+        if offset > expected:
+            target, tries = self._reads_again.get(tp, (expected, 0))
+            tries = tries + 1 if target == expected else 1
+            if tries <= MAX_READS_AGAIN:
+                self._reads_again[tp] = (expected, tries)
+                return Verdict.READ_AGAIN
+        self._reads_again.pop(tp, None)
+        self._next[tp] = offset + 1
+        return Verdict.PASS if offset == expected else Verdict.PASS_PAST_GAP
