@@ -5,7 +5,6 @@ faust-streaming lost records (services/classifier/worker_consumer.py). The broke
 own: a restart of the session's broker would disturb every other test."""
 
 import asyncio
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,11 +14,17 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from services.broker import LocalBroker
-from shared.admin import group_lag
 from shared.codec import encode
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames
-from tests.integration.classifier.worker import Worker, flag_set, scenario_events, uninterrupted
+from tests.integration.classifier.worker import (
+    Worker,
+    assert_same_flags,
+    flag_set,
+    scenario_events,
+    uninterrupted,
+    wait_all_committed,
+)
 from tests.scenarios.build import SCENARIOS
 from tests.support.kafka import create_topics, private_broker, read_topic
 
@@ -84,13 +89,9 @@ async def test_a_broker_restart_mid_backlog_loses_no_event_and_stops_no_commit(
             until=lambda r: flags.seen(r) >= expected,
             timeout=120,
         )
-        assert flags.seen(records) == expected, (
-            f"{len(expected - flags.seen(records))} flags missing, "
-            f"{len(flags.seen(records) - expected)} unexpected; log in {worker.log}"
+        assert_same_flags(flags.seen(records), expected, worker.log)
+        await wait_all_committed(
+            kafka_settings, worker.group, topics.clinical_events, worker.log, timeout=60
         )
-        deadline = time.monotonic() + 60
-        while (lag := await group_lag(kafka_settings, worker.group, topics.clinical_events)) != 0:
-            assert time.monotonic() < deadline, f"commits stopped {lag} short; log in {worker.log}"
-            await asyncio.sleep(0.5)
     finally:
         worker.stop()

@@ -5,18 +5,23 @@ the seek after it must read them again, also on partitions the group has not com
 a rebalance skipped the records it had fetched, with consumer lag 0)."""
 
 import asyncio
-import time
 import uuid
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
-from shared.admin import group_lag
 from shared.codec import encode
 from shared.events import ClinicalEvent
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames
-from tests.integration.classifier.worker import Worker, flag_set, scenario_events, uninterrupted
+from tests.integration.classifier.worker import (
+    Worker,
+    assert_same_flags,
+    flag_set,
+    scenario_events,
+    uninterrupted,
+    wait_all_committed,
+)
 from tests.scenarios.build import SCENARIOS
 from tests.support.kafka import create_topics, read_topic
 
@@ -68,14 +73,10 @@ async def test_workers_joining_while_the_feed_flows_miss_no_event(
             timeout=60,
         )
         logs = [str(w.log) for w in workers]
-        assert flag_set(records) == expected, (
-            f"{len(expected - flag_set(records))} flags missing, "
-            f"{len(flag_set(records) - expected)} unexpected; logs in {logs}"
+        assert_same_flags(flag_set(records), expected, logs)
+        await wait_all_committed(
+            kafka_settings, first.group, topics.clinical_events, logs, timeout=30
         )
-        deadline = time.monotonic() + 30
-        while (lag := await group_lag(kafka_settings, first.group, topics.clinical_events)) != 0:
-            assert time.monotonic() < deadline, f"commits stopped {lag} short; logs in {logs}"
-            await asyncio.sleep(0.5)
     finally:
         for worker in workers:
             worker.stop()

@@ -1,6 +1,7 @@
 """The classifier worker as a real process, and the scenario events with the flags an
 uninterrupted run of the pure core makes of them: shared by the classifier's integration tests."""
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from services.classifier.core import handle
 from services.classifier.flags import FlagContext
 from services.classifier.state import PatientState
 from services.classifier.terminology import load_terminology
+from shared.admin import group_lag
 from shared.codec import decode_as
 from shared.events import CancerFlag, ClinicalEvent
 from shared.settings import KafkaSettings
@@ -132,3 +134,21 @@ def uninterrupted(events: list[ClinicalEvent]) -> set[tuple[str, int, str, str]]
 def flag_set(records: list) -> set[tuple[str, int, str, str]]:
     flags = [decode_as(r.value, CancerFlag) for r in records]
     return {(f.flag_id, f.revision, f.state, f.kind) for f in flags}
+
+
+def assert_same_flags(
+    seen: set[tuple[str, int, str, str]], expected: set[tuple[str, int, str, str]], logs: object
+) -> None:
+    assert seen == expected, (
+        f"{len(expected - seen)} flags missing, {len(seen - expected)} unexpected; logs in {logs}"
+    )
+
+
+async def wait_all_committed(
+    kafka: KafkaSettings, group: str, topic: str, logs: object, timeout: float
+) -> None:
+    """Until `group` has committed every record of `topic`: commits did not stop."""
+    deadline = time.monotonic() + timeout
+    while (lag := await group_lag(kafka, group, topic)) != 0:
+        assert time.monotonic() < deadline, f"commits stopped {lag} short; logs in {logs}"
+        await asyncio.sleep(0.5)
