@@ -59,6 +59,17 @@ def broker_credentials(kafka: KafkaSettings) -> faust.types.auth.CredentialsT | 
     return None
 
 
+def readiness(assigned_partitions: int, recovering: bool) -> tuple[int, str]:
+    """/readyz: ready once the worker holds partitions and its table is restored. A worker whose
+    table recovery does not end classifies nothing, and says so here."""
+    ready = assigned_partitions > 0 and not recovering
+    body = (
+        f'{{"ready":{str(ready).lower()},"assigned_partitions":{assigned_partitions},'
+        f'"recovering":{str(recovering).lower()}}}'
+    )
+    return (200 if ready else 503), body
+
+
 def create_app(settings: ClassifierSettings) -> Classifier:
     raw: dict[str, Any] = {
         "key_type": bytes,
@@ -219,9 +230,8 @@ def create_app(settings: ClassifierSettings) -> Classifier:
     @app.page("/readyz")
     async def readyz(web: Any, request: Any) -> Any:
         assigned = app.consumer.assignment() if app.started else set()
-        ready = bool(assigned)
-        body = f'{{"ready":{str(ready).lower()},"assigned_partitions":{len(assigned)}}}'
-        return Response(text=body, status=200 if ready else 503, content_type="application/json")
+        status, body = readiness(len(assigned), recovering=bool(app.in_recovery))
+        return Response(text=body, status=status, content_type="application/json")
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:

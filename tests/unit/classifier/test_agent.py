@@ -1,11 +1,12 @@
 """The faust agent through its test context: flags only on change, undecodable events dead-lettered."""
 
+import json
 from collections.abc import Iterator
 from unittest.mock import AsyncMock, patch
 
 import pytest
 
-from services.classifier.app import Classifier, create_app
+from services.classifier.app import Classifier, create_app, readiness
 from services.classifier.settings import ClassifierSettings
 from shared.codec import decode_as, encode
 from shared.events import CancerFlag, DeadLetter
@@ -66,3 +67,18 @@ async def test_an_undecodable_event_is_dead_lettered_and_the_agent_carries_on(cl
     letter = decode_as(dead.call_args.kwargs["value"], DeadLetter)
     assert letter.service == "classifier" and "not JSON" in letter.reason
     assert [f.kind for f in sent_flags(flags)] == ["de_novo_metastatic"]
+
+
+@pytest.mark.parametrize(
+    ("assigned", "recovering", "status"), [(0, False, 503), (3, True, 503), (3, False, 200)]
+)
+def test_a_worker_is_ready_only_with_partitions_and_its_table_restored(
+    assigned: int, recovering: bool, status: int
+) -> None:
+    code, body = readiness(assigned, recovering)
+    assert code == status
+    assert json.loads(body) == {
+        "ready": status == 200,
+        "assigned_partitions": assigned,
+        "recovering": recovering,
+    }
