@@ -237,6 +237,7 @@ def create_app(settings: ClassifierSettings) -> Classifier:
     async def metrics_page(web: Any, request: Any) -> Any:
         for partition, behind in behind_by_partition().items():
             metrics.lag.labels(str(partition)).set(behind)
+        metrics.recovering.set(1 if app.in_recovery else 0)
         return Response(
             body=generate_latest(metrics.registry),
             headers={"Content-Type": CONTENT_TYPE_LATEST},

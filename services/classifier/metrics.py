@@ -29,3 +29,8 @@ class ClassifierMetrics:
             ["partition"],
             registry=self.registry,
         )
+        self.recovering = Gauge(
+            "rmbc_classifier_recovering",
+            "1 while the worker's table is being restored: it classifies nothing meanwhile",
+            registry=self.registry,
+        )

@@ -66,6 +66,7 @@ async def test_an_undecodable_event_goes_to_the_dead_letter_topic(
         metrics = (await client.get(f"http://127.0.0.1:{worker.port}/metrics", timeout=5)).text
     assert "rmbc_classifier_dead_letters_total 1.0" in metrics
     assert 'rmbc_classifier_consumer_lag{partition="0"} 0.0' in metrics  # it took in everything
+    assert "rmbc_classifier_recovering 0.0" in metrics  # its table restored
 
 
 async def _committed(settings: KafkaSettings, group: str, topic: str, timeout: float = 30) -> None:
