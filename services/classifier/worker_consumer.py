@@ -210,28 +210,20 @@ def use_worker_consumer(app: faust.App, fetch_wait_ms: int) -> None:
             async for tp, message in super().getmany(timeout):
                 expected = self.handoff.next_offset(tp)
                 verdict = self.handoff.admit(tp, message.offset, self._fetched_under)
-                if verdict is Verdict.READ_AGAIN:
-                    assert expected is not None  # a partition awaiting a seek is dropped instead
-                    log.warning(
-                        "records fetched were never handed to the stream: reading them again",
-                        extra={
-                            "partition": tp.partition,
-                            "offset": expected,
-                            "next": message.offset,
-                        },
-                    )
-                    await cast(ConsumerThread, self._thread).read_again(tp, expected)
-                elif verdict is Verdict.PASS_PAST_GAP:
-                    log.error(
-                        "records are gone from the log: going on past them",
-                        extra={
-                            "partition": tp.partition,
-                            "offset": expected,
-                            "next": message.offset,
-                        },
-                    )
-                if verdict in (Verdict.PASS, Verdict.PASS_PAST_GAP):
+                if verdict is Verdict.PASS:
                     yield tp, message
+                elif verdict is not Verdict.DROP:
+                    where = {"partition": tp.partition, "offset": expected, "next": message.offset}
+                    if verdict is Verdict.READ_AGAIN:
+                        assert expected is not None  # a partition awaiting a seek is dropped
+                        log.warning(
+                            "records fetched were never handed to the stream: reading them again",
+                            extra=where,
+                        )
+                        await cast(ConsumerThread, self._thread).read_again(tp, expected)
+                    else:
+                        log.error("records are gone from the log: going on past them", extra=where)
+                        yield tp, message
 
         async def perform_seek(self) -> None:
             self.handoff.seeking(self.assignment())
