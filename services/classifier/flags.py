@@ -16,7 +16,7 @@ import orjson
 from services.classifier.facts import Fact
 from services.classifier.rules import Classification, Episode, classify
 from services.classifier.state import Emitted, PatientState
-from shared.events import CancerFlag, Evidence, PatientContext, PrimaryTumour, stable_id
+from shared.events import CancerFlag, Evidence, PrimaryTumour, stable_id
 
 SOURCE = "classifier"
 
@@ -34,7 +34,6 @@ def diff(
 ) -> tuple[PatientState, list[CancerFlag]]:
     emitted = dict(state.emitted)
     flags: list[CancerFlag] = []
-    patient = state.patient_context()
     primary = primary_tumour(result.primary)
     for number, episode in enumerate(result.episodes, start=1):
         content = _content(episode, primary)
@@ -56,7 +55,6 @@ def diff(
                     number,
                     revision,
                     previous,
-                    patient,
                     state,
                     "evidence no longer confirmed",
                 )
@@ -65,7 +63,7 @@ def diff(
         revision += 1
         evidence = _evidence(episode)
         flags.append(
-            _flag(context, number, revision, state_name, content, patient, primary, evidence)
+            _flag(context, number, revision, state_name, content, state, primary, evidence)
         )
         keys = tuple(dict.fromkeys(i.fact.key for i in episode.items))
         emitted[number] = Emitted(revision, state_name, digest, _stored(content), keys)
@@ -74,10 +72,10 @@ def diff(
         if previous.state == "retracted":
             continue
         reason = _retraction_reason(previous, state)
-        flag = _retraction(context, number, previous.revision + 1, previous, patient, state, reason)
+        flag = _retraction(context, number, previous.revision + 1, previous, state, reason)
         flags.append(flag)
         emitted[number] = replace(previous, revision=flag.revision, state="retracted")
-    return replace(state, emitted=emitted), flags
+    return state.with_emitted(emitted), flags
 
 
 def _stored(content: dict[str, Any]) -> dict[str, Any]:
@@ -85,23 +83,25 @@ def _stored(content: dict[str, Any]) -> dict[str, Any]:
     return {**content, "primary": None}
 
 
-def primary_tumour(fact: Fact | None) -> PrimaryTumour | None:
+def primary_tumour(fact: Fact | None) -> dict[str, Any] | None:
+    """The original primary in a flag's JSON form (`PrimaryTumour`). A plain dict: the flag's
+    content digest needs it for every change, the model only when a flag is emitted."""
     if fact is None:
         return None
     icd10 = "C50.9"
     if fact.code and fact.code.upper().startswith("C50"):
         undotted = fact.code.upper().replace(".", "")
         icd10 = f"C50.{undotted[3]}" if len(undotted) > 3 else "C50.9"
-    return PrimaryTumour(
-        icd10=icd10,
-        snomed=fact.code if fact.system == "http://snomed.info/sct" else None,
-        laterality=fact.laterality,
-        diagnosis_date=fact.date,
-        reference=fact.reference,
-    )
+    return {
+        "icd10": icd10,
+        "snomed": fact.code if fact.system == "http://snomed.info/sct" else None,
+        "laterality": fact.laterality,
+        "diagnosis_date": fact.date.isoformat() if fact.date else None,
+        "reference": fact.reference,
+    }
 
 
-def _content(episode: Episode, primary: PrimaryTumour | None) -> dict[str, Any]:
+def _content(episode: Episode, primary: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "kind": episode.kind,
         "recurrence": episode.recurrence,
@@ -112,7 +112,7 @@ def _content(episode: Episode, primary: PrimaryTumour | None) -> dict[str, Any]:
         "episode_date": episode.date.isoformat() if episode.date else None,
         "needs_review": episode.needs_review,
         "review_reason": episode.review_reason,
-        "primary": primary.model_dump(mode="json") if primary else None,
+        "primary": primary,
     }
 
 
@@ -147,8 +147,8 @@ def _flag(
     revision: int,
     state_name: str,
     content: dict[str, Any],
-    patient: PatientContext,
-    primary: PrimaryTumour | None,
+    state: PatientState,
+    primary: dict[str, Any] | None,
     evidence: list[Evidence],
     reason: str | None = None,
 ) -> CancerFlag:
@@ -175,8 +175,8 @@ def _flag(
         episode_date=date.fromisoformat(content["episode_date"])
         if content["episode_date"]
         else None,
-        primary=primary,
-        patient=patient,
+        primary=PrimaryTumour.model_validate(primary) if primary else None,
+        patient=state.patient_context(),
         evidence=evidence,
         reason=reason,
     )
@@ -187,7 +187,6 @@ def _retraction(
     number: int,
     revision: int,
     previous: Emitted,
-    patient: PatientContext,
     state: PatientState,
     reason: str,
 ) -> CancerFlag:
@@ -203,7 +202,7 @@ def _retraction(
     ]
     primary = primary_tumour(classify(state.records.values()).primary)
     return _flag(
-        context, number, revision, "retracted", previous.content, patient, primary, evidence, reason
+        context, number, revision, "retracted", previous.content, state, primary, evidence, reason
     )
 
 

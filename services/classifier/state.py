@@ -5,8 +5,8 @@ Stored as compact JSON (well under 1 KB for a typical patient). Applying the sam
 changes nothing, and versions may arrive in any order: the highest version key wins.
 """
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
@@ -23,6 +23,8 @@ HistoryEntry = tuple[VersionKey, str | None, date | None]
 class Record:
     fact: Fact
     history: tuple[HistoryEntry, ...] = ()
+    row: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    """The stored row this record was decoded from, written back as it is (encoding is dear)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,10 @@ class Records(Mapping[str, Record]):
 
     def rows(self) -> list[dict[str, Any]]:
         """The stored form; rows never decoded are written back as they were read."""
-        return [e if isinstance(e, dict) else _record_row(e) for e in self._entries.values()]
+        return [
+            e if isinstance(e, dict) else e.row if e.row is not None else _record_row(e)
+            for e in self._entries.values()
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +99,15 @@ class PatientState:
             record = Record(latest, _history(current.history, fact))
             if record == current:
                 return None
-        return replace(self, records=self.records.with_record(record))
+        return PatientState(self.records.with_record(record), self.patient, self.emitted)
 
     def with_patient(self, context: PatientContext) -> "PatientState | None":
         known = {k: v for k, v in context.model_dump(mode="json").items() if v is not None}
         merged = {**self.patient, **known}
-        return None if merged == self.patient else replace(self, patient=merged)
+        return None if merged == self.patient else PatientState(self.records, merged, self.emitted)
+
+    def with_emitted(self, emitted: dict[int, Emitted]) -> "PatientState":
+        return PatientState(self.records, self.patient, emitted)
 
     def patient_context(self) -> PatientContext:
         return PatientContext.model_validate(self.patient)
@@ -177,23 +185,37 @@ _WORD_FOR = {short: word for word, short in _WORDS.items()}
 _ABBREVIATED = ("kind", "status", "scope")
 
 
+def _encoder(name: str) -> Callable[[Any], Any] | None:
+    if name == "system":
+        return lambda system: _SYSTEMS.get(system, system)
+    if name in _ABBREVIATED:
+        return lambda word: _WORDS.get(word, word)
+    if name in ("date", "abatement"):
+        return date.isoformat
+    return None
+
+
+_NO_DEFAULT = object()
+_ROW_FIELDS = [
+    (name, _SHORT[name], _DEFAULTS.get(name, _NO_DEFAULT), _encoder(name))
+    for name in _FACT_FIELDS
+    if name != "version_id"
+]
+
+
 def _record_row(record: Record) -> dict[str, Any]:
+    fact = record.fact
     row: dict[str, Any] = {}
-    for name in _FACT_FIELDS:
-        value = getattr(record.fact, name)
-        if value is None or (name != "version_id" and _DEFAULTS.get(name, object()) == value):
+    for name, short, default, encode in _ROW_FIELDS:
+        value = getattr(fact, name)
+        if value is None or value == default:
             continue
-        if name == "system":
-            value = _SYSTEMS.get(value, value)
-        elif name in _ABBREVIATED:
-            value = _WORDS.get(value, value)
-        elif name == "version_id" and value == str(record.fact.version[0]):
-            continue
-        row[_SHORT[name]] = value.isoformat() if isinstance(value, date) else value
-    if record.history and (len(record.history) > 1 or record.history[0][1] or record.history[0][2]):
-        row["h"] = [
-            [e[0][0], e[0][1], e[1], e[2].isoformat() if e[2] else None] for e in record.history
-        ]
+        row[short] = encode(value) if encode is not None else value
+    if fact.version_id is not None and fact.version_id != str(fact.version[0]):
+        row["i"] = fact.version_id
+    history = record.history
+    if history and (len(history) > 1 or history[0][1] or history[0][2]):
+        row["h"] = [[e[0][0], e[0][1], e[1], e[2].isoformat() if e[2] else None] for e in history]
     return row
 
 
@@ -224,7 +246,7 @@ def _record_from_row(row: dict[str, Any]) -> Record:
         history = ((fact.version, fact.status, fact.abatement),)
     else:
         history = ()
-    return Record(fact, history)
+    return Record(fact, history, row)
 
 
 _CONTENT_DEFAULTS: dict[str, Any] = {

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 _DATA = Path(__file__).with_name("terminology.json")
+MEANINGS_KEPT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +47,25 @@ class Terminology:
         self.clinical_status: dict[str, str] = data["clinical_status"]
         self.verification_status: dict[str, str] = data["verification_status"]
         self.observation_status: dict[str, str] = data["observation_status"]
+        self._meanings: dict[tuple[str | None, str | None], Meaning | None] = {}
 
     def family(self, system: str | None) -> str | None:
         return self._family.get(system or "")
 
     def condition_meaning(self, system: str | None, code: str | None) -> Meaning | None:
-        """What a Condition.code coding (or an Observation value) means, or None."""
+        """What a Condition.code coding (or an Observation value) means, or None. A feed uses
+        few codes again and again; the cache is emptied when full, so odd input cannot grow it."""
+        key = (system, code)
+        try:
+            return self._meanings[key]
+        except KeyError:
+            pass
+        if len(self._meanings) >= MEANINGS_KEPT:
+            self._meanings.clear()
+        meaning = self._meanings[key] = self._look_up(system, code)
+        return meaning
+
+    def _look_up(self, system: str | None, code: str | None) -> Meaning | None:
         if not code:
             return None
         family = self.family(system)

@@ -2,7 +2,7 @@
 that retract, provisional evidence that only asks for review, and the size of the state."""
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
@@ -13,7 +13,7 @@ from services.classifier.flags import FlagContext
 from services.classifier.offline import classify_resources
 from services.classifier.state import PatientState
 from services.classifier.terminology import load_terminology
-from shared.events import CancerFlag, PatientContext
+from shared.events import CancerFlag, PatientContext, PrimaryTumour
 from tests.scenarios.build import ICD, SCENARIOS, Case
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
@@ -156,6 +156,19 @@ def test_a_flag_carries_its_evidence_with_rules_codes_and_dates() -> None:
     assert {"3", "5", "7"} <= rules
     assert any(e.code == "C79.5" and str(e.date) == "2021-04-02" for e in flag.evidence)
     assert flag.primary and flag.primary.icd10 == "C50.4" and flag.primary.laterality == "left"
+
+
+def test_a_flags_content_digest_is_unchanged_so_stored_flags_are_not_emitted_again() -> None:
+    """The digest decides whether a flag changed; a new form of it would re-send every flag."""
+    case = Case(1).remitted_primary().condition("met", (ICD, "C79.5"), "2021-04-02")
+    state, (flag,) = feed(case.resources)
+    assert state.emitted[1].digest == "0c9a6cbbaac17161"
+    assert flag.primary == PrimaryTumour(
+        icd10="C50.4",
+        laterality="left",
+        diagnosis_date=date(2018, 3, 10),
+        reference="Condition/primary-1/_history/2",
+    )
 
 
 def test_flag_ids_are_deterministic_per_patient_and_episode() -> None:
