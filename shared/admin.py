@@ -76,3 +76,26 @@ async def group_lag(settings: KafkaSettings, group_id: str, topic: str) -> int |
     finally:
         await consumer.stop()
         await admin.close()
+
+
+async def lag_by_partition(
+    settings: KafkaSettings, group_id: str, partitions: list[TopicPartition]
+) -> dict[TopicPartition, int]:
+    """The group's lag per partition as the broker sees it: the log end minus the committed
+    offset (the log start where it never committed). Records a member fetched but did not
+    process still count, and so does a partition it never fetched at all."""
+    if not partitions:
+        return {}
+    admin = AIOKafkaAdminClient(**settings.aiokafka_options())
+    consumer = AIOKafkaConsumer(**settings.aiokafka_options(), group_id=None)
+    await admin.start()
+    await consumer.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group_id, partitions=partitions)
+        committed = {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
+        ends = await consumer.end_offsets(partitions)
+        starts = await consumer.beginning_offsets(partitions)
+    finally:
+        await consumer.stop()
+        await admin.close()
+    return {tp: max(0, ends[tp] - committed.get(tp, starts[tp])) for tp in partitions}

@@ -5,6 +5,7 @@ broker acknowledges them, store the new state and let the event go for commit (`
 crash in between re-emits the same flags (same event ids) rather than losing them.
 """
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from typing import Any
 
 import faust
 from aiohttp.web import Response
+from aiokafka.errors import KafkaError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.classifier.core import Change, handle
@@ -24,6 +26,7 @@ from services.classifier.settings import ClassifierSettings
 from services.classifier.state import PatientState
 from services.classifier.terminology import load_terminology
 from services.classifier.worker_consumer import use_worker_consumer
+from shared.admin import lag_by_partition
 from shared.codec import UndecodableEvent, decode_as, encode
 from shared.dead_letter import dead_letter_for
 from shared.events import CancerFlag, ClinicalEvent
@@ -31,6 +34,7 @@ from shared.settings import KafkaSettings
 
 SERVICE = "classifier"
 MAX_PATIENTS_IN_FLIGHT = 1000
+LAG_READ_SECONDS = 5.0
 log = logging.getLogger("rmbc.classifier")
 
 
@@ -126,18 +130,19 @@ def create_app(settings: ClassifierSettings) -> Classifier:
             extra={"reason": reason, "partition": message.partition, "offset": message.offset},
         )
 
-    last_offsets: dict[Any, int] = {}  # partition -> offset of the last event taken in
-
-    def behind_by_partition() -> dict[int, int]:
-        """Input records not yet taken in, per assigned partition whose end is known."""
-        behind: dict[int, int] = {}
-        for tp in app.consumer.assignment() if app.started else ():
-            if tp.topic != settings.topics.clinical_events:
-                continue  # the table's changelog partitions are standbys, not input
-            highwater = app.consumer.highwater(tp)
-            if highwater is not None:  # None before the partition's first fetch
-                behind[tp.partition] = max(0, highwater - last_offsets.get(tp, -1) - 1)
-        return behind
+    async def read_lag() -> dict[int, int] | None:
+        """Input records the group has not committed, per assigned partition; None when the
+        broker does not answer in time."""
+        assigned = app.consumer.assignment() if app.started else set()
+        inputs = sorted(tp for tp in assigned if tp.topic == settings.topics.clinical_events)
+        try:
+            behind = await asyncio.wait_for(
+                lag_by_partition(settings.kafka, app.conf.id, inputs), LAG_READ_SECONDS
+            )
+        except (TimeoutError, OSError, KafkaError) as error:
+            log.warning("consumer lag not read from the broker", extra={"error": repr(error)})
+            return None
+        return {tp.partition: records for tp, records in behind.items()}
 
     async def stop_for(error: BaseException) -> None:
         log.error("a flag was not delivered: stopping, its event is replayed on restart")
@@ -153,7 +158,6 @@ def create_app(settings: ClassifierSettings) -> Classifier:
         async for event in stream.events():
             started = time.perf_counter()
             metrics.events.inc()
-            last_offsets[event.message.tp] = event.message.offset
             try:
                 clinical = decode_as(event.message.value, ClinicalEvent)
             except UndecodableEvent as error:
@@ -235,8 +239,10 @@ def create_app(settings: ClassifierSettings) -> Classifier:
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
-        for partition, behind in behind_by_partition().items():
-            metrics.lag.labels(str(partition)).set(behind)
+        behind = await read_lag()
+        metrics.lag.clear()  # revoked partitions, or a lag that could not be read: no figure
+        for partition, records in (behind or {}).items():
+            metrics.lag.labels(str(partition)).set(records)
         metrics.recovering.set(1 if app.in_recovery else 0)
         return Response(
             body=generate_latest(metrics.registry),

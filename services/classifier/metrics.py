@@ -25,7 +25,7 @@ class ClassifierMetrics:
         )
         self.lag = Gauge(
             "rmbc_classifier_consumer_lag",
-            "Clinical events behind the end of each input partition",
+            "Clinical events the group has not committed, per assigned input partition (log end - committed)",
             ["partition"],
             registry=self.registry,
         )

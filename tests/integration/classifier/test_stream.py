@@ -2,6 +2,7 @@
 mid-stream and restarted, it recovers its table from the changelog and its flags equal an
 uninterrupted run."""
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,18 +63,22 @@ async def test_an_undecodable_event_goes_to_the_dead_letter_topic(
     await produce(kafka_settings, topics.clinical_events, b"not an event", b"k")
     letters = await read_topic(kafka_settings, topics.dead_letter, until=lambda r: len(r) >= 1)
     assert b"not JSON" in letters[0].value
+    committed = 'rmbc_classifier_consumer_lag{partition="0"} 0.0'  # the broker's view
+    deadline = time.monotonic() + 30
     async with httpx.AsyncClient() as client:
-        metrics = (await client.get(f"http://127.0.0.1:{worker.port}/metrics", timeout=5)).text
+        while True:
+            metrics = (await client.get(f"http://127.0.0.1:{worker.port}/metrics", timeout=10)).text
+            if committed in metrics or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
     assert "rmbc_classifier_dead_letters_total 1.0" in metrics
-    assert 'rmbc_classifier_consumer_lag{partition="0"} 0.0' in metrics  # it took in everything
+    assert committed in metrics, metrics  # the dead letter's offset committed
     assert "rmbc_classifier_recovering 0.0" in metrics  # its table restored
 
 
 async def _committed(settings: KafkaSettings, group: str, topic: str, timeout: float = 30) -> None:
     """Wait until the worker committed some offsets, so the restart must recover its table from
     the changelog rather than rebuild it by reprocessing everything."""
-    import asyncio
-
     from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(**settings.aiokafka_options())
