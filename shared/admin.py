@@ -88,9 +88,9 @@ async def lag_by_partition(
         return {}
     admin = AIOKafkaAdminClient(**settings.aiokafka_options())
     consumer = AIOKafkaConsumer(**settings.aiokafka_options(), group_id=None)
-    await admin.start()
-    await consumer.start()
-    try:
+    try:  # both closed even when a caller's timeout cancels a start
+        await admin.start()
+        await consumer.start()
         offsets = await admin.list_consumer_group_offsets(group_id, partitions=partitions)
         committed = {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
         ends = await consumer.end_offsets(partitions)

@@ -8,7 +8,6 @@ crash in between re-emits the same flags (same event ids) rather than losing the
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +28,7 @@ from services.classifier.worker_consumer import use_worker_consumer
 from shared.admin import lag_by_partition
 from shared.codec import UndecodableEvent, decode_as, encode
 from shared.dead_letter import dead_letter_for
-from shared.events import CancerFlag, ClinicalEvent
+from shared.events import ClinicalEvent
 from shared.settings import KafkaSettings
 
 SERVICE = "classifier"
@@ -145,7 +144,10 @@ def create_app(settings: ClassifierSettings) -> Classifier:
         return {tp.partition: records for tp, records in behind.items()}
 
     async def stop_for(error: BaseException) -> None:
-        log.error("a flag was not delivered: stopping, its event is replayed on restart")
+        log.error(
+            "an event was not carried through: stopping, it is replayed on restart",
+            extra={"error": type(error).__name__},
+        )
         await app.crash(error)
 
     in_flight = InFlight(on_failure=stop_for, limit=MAX_PATIENTS_IN_FLIGHT)
@@ -153,69 +155,76 @@ def create_app(settings: ClassifierSettings) -> Classifier:
     def stored(key: bytes) -> PatientState:
         return PatientState.from_bytes(table.get(key))
 
-    async def classify(stream: Any) -> AsyncIterator[list[CancerFlag]]:
+    async def classify(stream: Any) -> None:
+        # The agent yields nothing: a yielding agent costs faust a formatted debug line and a
+        # sink dispatch per event.
         stream = stream.noack()  # each event is let go once what it caused is stored
         async for event in stream.events():
             started = time.perf_counter()
             metrics.events.inc()
             try:
-                clinical = decode_as(event.message.value, ClinicalEvent)
-            except UndecodableEvent as error:
-                await dead_letter(event, str(error))
-                await stream.ack(event)
-                yield []
-                continue
-            key = event.message.key
-            if key != clinical.patient_key.encode():
-                # the key decides the partition, and with it whose state the event meets
-                problem = "missing key" if key is None else "key is not the event's patient_key"
-                await dead_letter(event, f"{problem}: records are keyed by the patient key")
-                await stream.ack(event)
-                yield []
-                continue
-            try:
-                change = handle(
-                    in_flight.state(key, stored),
-                    clinical.resource,
-                    clinical.patient,
-                    terms,
-                    FlagContext(
-                        patient_key=clinical.patient_key,
-                        now=datetime.now(UTC),
-                        occurred_at=clinical.occurred_at,
-                        correlation_id=clinical.correlation_id,
-                    ),
-                )
-            except Exception as error:  # a rule bug must not stop every other patient
-                log.exception("classification failed", extra={"event_id": clinical.event_id})
-                await dead_letter(event, f"classification failed: {type(error).__name__}: {error}")
-                await stream.ack(event)
-                yield []
-                continue
-            deliveries = [
-                await flags_topic.send(key=key, value=encode(flag)) for flag in change.flags
-            ]
-            for flag in change.flags:
-                metrics.flags.labels(flag.state, flag.kind).inc()
-                log.info(
-                    "flag %s",
-                    flag.state,
-                    extra={
-                        "flag_id": flag.flag_id,
-                        "kind": flag.kind,
-                        "revision": flag.revision,
-                        "correlation_id": clinical.correlation_id,
-                    },
-                )
-            if deliveries or (change.changed and in_flight.is_held(key)):
-                in_flight.hold(key, change.state, deliveries, settler(stream, event, key, change))
-                await in_flight.room()
-            else:
-                if change.changed:
-                    table[key] = change.state.to_bytes()
-                await stream.ack(event)
-            metrics.latency.observe(time.perf_counter() - started)
-            yield change.flags
+                await take(stream, event)
+            except Exception as error:
+                # Neither classified nor let go (a flag the producer refused, say). faust would
+                # restart the agent and go on with later events, this one never committed and
+                # its flags never sent until some restart: stop now, so the restart is now.
+                await stop_for(error)
+                raise
+            finally:
+                metrics.latency.observe(time.perf_counter() - started)
+
+    async def take(stream: Any, event: Any) -> None:
+        try:
+            clinical = decode_as(event.message.value, ClinicalEvent)
+        except UndecodableEvent as error:
+            await dead_letter(event, str(error))
+            await stream.ack(event)
+            return
+        key = event.message.key
+        if key != clinical.patient_key.encode():
+            # the key decides the partition, and with it whose state the event meets
+            problem = "missing key" if key is None else "key is not the event's patient_key"
+            await dead_letter(event, f"{problem}: records are keyed by the patient key")
+            await stream.ack(event)
+            return
+        try:
+            change = handle(
+                in_flight.state(key, stored),
+                clinical.resource,
+                clinical.patient,
+                terms,
+                FlagContext(
+                    patient_key=clinical.patient_key,
+                    now=datetime.now(UTC),
+                    occurred_at=clinical.occurred_at,
+                    correlation_id=clinical.correlation_id,
+                ),
+            )
+        except Exception as error:  # a rule bug must not stop every other patient
+            log.exception("classification failed", extra={"event_id": clinical.event_id})
+            await dead_letter(event, f"classification failed: {type(error).__name__}: {error}")
+            await stream.ack(event)
+            return
+        deliveries = [await flags_topic.send(key=key, value=encode(flag)) for flag in change.flags]
+        for flag in change.flags:
+            metrics.flags.labels(flag.state, flag.kind).inc()
+            log.info(
+                "flag %s",
+                flag.state,
+                extra={
+                    "flag_id": flag.flag_id,
+                    "kind": flag.kind,
+                    "revision": flag.revision,
+                    "correlation_id": clinical.correlation_id,
+                },
+            )
+        if deliveries or (change.changed and in_flight.is_held(key)):
+            in_flight.hold(key, change.state, deliveries, settler(stream, event, key, change))
+            await in_flight.room()
+        else:
+            if change.changed:
+                table[key] = change.state.to_bytes()
+            await stream.ack(event)
 
     def settler(stream: Any, event: Any, key: bytes, change: Change) -> Settle:
         async def settle() -> None:

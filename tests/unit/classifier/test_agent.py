@@ -1,10 +1,12 @@
 """The faust agent through its test context: flags only on change, undecodable events dead-lettered."""
 
+import asyncio
 import json
 from collections.abc import Iterator
 from unittest.mock import AsyncMock, patch
 
 import pytest
+from aiokafka.errors import KafkaError
 
 from services.classifier.app import Classifier, create_app, readiness
 from services.classifier.settings import ClassifierSettings
@@ -32,6 +34,19 @@ def acked() -> AsyncMock:
     return AsyncMock(side_effect=lambda *args, **kwargs: delivered())
 
 
+async def processed(classifier: Classifier, count: int) -> None:
+    """Wait until the agent has finished `count` events: it yields nothing, so the test context's
+    put returns once an event is taken in, not once it is processed."""
+    for _ in range(500):
+        done = classifier.metrics.registry.get_sample_value(
+            "rmbc_classifier_processing_seconds_count"
+        )
+        if (done or 0) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the agent did not finish {count} events")
+
+
 def sent_flags(send: AsyncMock) -> list[CancerFlag]:
     return [decode_as(call.kwargs["value"], CancerFlag) for call in send.call_args_list]
 
@@ -44,12 +59,14 @@ async def test_a_recurrence_is_raised_once_and_a_replay_emits_nothing(classifier
         async with classifier.agent.test_context() as agent:
             for value in events:
                 await agent.put(value, key=case.nhs.encode())
+            await processed(classifier, len(events))
             flags = sent_flags(send)
             assert [(f.state, f.kind, f.metastatic_sites) for f in flags] == [
                 ("raised", "recurrence", ["bone"])
             ]
             for value in events:
                 await agent.put(value, key=case.nhs.encode())
+            await processed(classifier, 2 * len(events))
             assert len(sent_flags(send)) == 1
 
 
@@ -64,9 +81,31 @@ async def test_an_undecodable_event_is_dead_lettered_and_the_agent_carries_on(cl
             await agent.put(b"{not json", key=b"x")
             for resource in case.resources:
                 await agent.put(encode(clinical_event(resource, case.nhs)), key=case.nhs.encode())
+            await processed(classifier, 1 + len(case.resources))
     letter = decode_as(dead.call_args.kwargs["value"], DeadLetter)
     assert letter.service == "classifier" and "not JSON" in letter.reason
     assert [f.kind for f in sent_flags(flags)] == ["de_novo_metastatic"]
+
+
+async def test_an_event_whose_flag_the_producer_refuses_stops_the_worker_for_a_replay(
+    classifier,
+) -> None:
+    """Going on would leave the event uncommitted and its flag unsent until some later restart."""
+    case = Case(3).remitted_primary().condition("met", (ICD, "C79.5"), "2021-04-02")
+    refused = AsyncMock(side_effect=KafkaError("no broker"))
+    crash = AsyncMock()
+    with (
+        patch.object(classifier.flags_topic, "send", new=refused),
+        patch.object(classifier.app, "crash", new=crash),
+    ):
+        async with classifier.agent.test_context() as agent:
+            with pytest.raises(KafkaError):  # the test context re-raises the agent's crash
+                for resource in case.resources:
+                    event = encode(clinical_event(resource, case.nhs))
+                    await agent.put(event, key=case.nhs.encode())
+    assert refused.await_count == 1
+    (error,) = crash.await_args.args
+    assert isinstance(error, KafkaError)
 
 
 @pytest.mark.parametrize(
