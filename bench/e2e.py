@@ -3,6 +3,7 @@
 The feed (`bench.workload`) is offered open loop: every tick (about 20 ms) one transaction Bundle
 with the resources due, whether or not earlier requests have been answered, on as many keep-alive
 connections as needed. A patient's resources are about 200 ms apart, so they stay in order.
+Each load starts on an idle pipeline (the classifier and the notifier have committed everything).
 Latency is from ingest's 2xx for the last of a patient's flagging resources to the registry record's
 timestamp on `rmbc.registry-records.v1` (the notifier's producer time; same machine clock).
 """
@@ -31,6 +32,7 @@ from shared.topics import TopicNames
 TICK = 0.02
 SPACING = 0.2  # seconds between one patient's consecutive resources
 ROUTINE = 17  # routine observations per patient: 20 resources, one registry record
+SETTLE_SECONDS = 90.0
 SUSTAINED_P50_MS = 1000.0  # a short run can hide a growing queue; a median over 1 s is one
 
 
@@ -275,10 +277,19 @@ async def measure(
         await offer.run(50, 2, watch)  # warm up: connections, metadata, first flags
         for _ in range(repeats):
             for rate in loads:
+                await settled(pipeline)
                 fixed[rate].append(await offer.run(rate, seconds, watch))
         for rate in ramp:
+            await settled(pipeline)
             result = await offer.run(rate, seconds, watch)
             stepped.append(result)
             if not result.sustained:
                 break
     return {"fixed": fixed, "ramp": stepped}
+
+
+async def settled(pipeline: Pipeline, timeout: float = SETTLE_SECONDS) -> None:
+    """Each load starts on an idle pipeline: an overloaded step before it leaves events queued
+    (routine observations after the flagging one), and the next step's latency would be theirs."""
+    if not await pipeline.drained(timeout, quiet=1.0):
+        print(f"  (the pipeline had not drained {timeout:.0f}s after the last load)", flush=True)

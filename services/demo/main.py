@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import sys
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -30,7 +29,6 @@ from services.demo.pipeline import GP_MAILBOXES, Pipeline, directory_document
 from services.demo.readback import read_all
 from services.demo.report import agreement, percentiles, render_text
 from services.demo.stack import MESH_PASSWORD, MESH_SHARED_KEY, StackError
-from shared.admin import group_lag
 from shared.codec import UndecodableEvent, decode, decode_as
 from shared.events import AlertEvent, CancerFlag, ClinicalEvent, RegistryRecord
 from shared.settings import KafkaSettings
@@ -93,7 +91,7 @@ def run(
             )
         )
         say("waiting for the pipeline to drain")
-        asyncio.run(_drain(kafka, pipeline, args.drain_timeout))
+        asyncio.run(_drain(pipeline, args.drain_timeout))
         letters = _collect_gp_letters(pipeline, args.output / "gp-letters")
         mails = pipeline.smtp.mails
         _keep_examples(pipeline, args.output / "cns-emails")
@@ -191,24 +189,11 @@ def _as_dict(value: Any) -> dict[str, Any]:
     return dict(vars(value))
 
 
-async def _drain(kafka: KafkaSettings, pipeline: Pipeline, timeout: float) -> None:
-    """Until the classifier and notifier have committed everything and outputs stop changing."""
-    deadline = time.monotonic() + timeout
-    groups = [
-        (pipeline.app_id, pipeline.topics.clinical_events),
-        (f"{pipeline.app_id}-notifier", pipeline.topics.cancer_flags),
-    ]
-    quiet_since: float | None = None
-    while time.monotonic() < deadline:
-        lags = [await group_lag(kafka, group, topic) for group, topic in groups]
-        if all(lag == 0 for lag in lags):
-            quiet_since = quiet_since or time.monotonic()
-            if time.monotonic() - quiet_since > 3.0:
-                return
-        else:
-            quiet_since = None
-        await asyncio.sleep(0.5)
-    raise StackError(f"the pipeline did not drain within {timeout:.0f}s; logs in {pipeline.logs}")
+async def _drain(pipeline: Pipeline, timeout: float) -> None:
+    if not await pipeline.drained(timeout):
+        raise StackError(
+            f"the pipeline did not drain within {timeout:.0f}s; logs in {pipeline.logs}"
+        )
 
 
 async def _read_outputs(kafka: KafkaSettings, topics: TopicNames) -> dict[str, list[Any]]:

@@ -10,6 +10,7 @@ import json
 import secrets
 import signal
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from services.demo.stack import (
     mesh_sandbox,
     rmbc_process,
 )
+from shared.admin import group_lag
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames
 
@@ -185,6 +187,26 @@ class Pipeline:
         old = self.services[name]
         old.kill() if crash else old.stop()
         self.services[name] = self.service(name).start(timeout)
+
+    async def drained(self, timeout: float, quiet: float = 3.0) -> bool:
+        """Wait until the classifier and the notifier have committed everything and stayed so
+        for `quiet` seconds; False if that did not happen within `timeout`."""
+        groups = [
+            (self.app_id, self.topics.clinical_events),
+            (f"{self.app_id}-notifier", self.topics.cancer_flags),
+        ]
+        deadline = time.monotonic() + timeout
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            lags = [await group_lag(self.kafka, group, topic) for group, topic in groups]
+            if all(lag == 0 for lag in lags):
+                quiet_since = quiet_since or time.monotonic()
+                if time.monotonic() - quiet_since >= quiet:
+                    return True
+            else:
+                quiet_since = None
+            await asyncio.sleep(0.5)
+        return False
 
     def stop(self) -> None:
         """Stop every piece, newest first; one that fails to stop does not keep the rest running,

@@ -28,7 +28,7 @@ from services.demo.feeder import Answer, feed
 from services.demo.pipeline import GP_MAILBOXES, Pipeline, directory_document
 from services.demo.readback import read_all
 from services.demo.stack import MESH_PASSWORD, MESH_SHARED_KEY
-from shared.admin import group_lag, topic_partitions
+from shared.admin import topic_partitions
 from shared.codec import UndecodableEvent, decode
 from shared.events import AlertEvent, CancerFlag, ClinicalEvent, DeadLetter, RegistryRecord
 from shared.settings import KafkaSettings
@@ -121,21 +121,8 @@ def run_cohort(
 
 async def drain(pipeline: Pipeline, timeout: float) -> None:
     """Until the classifier and the notifier have committed everything, and stay so for 3 s."""
-    kafka, topics = pipeline.kafka, pipeline.topics
-    groups = [(pipeline.app_id, topics.clinical_events), (f"{pipeline.app_id}-notifier", topics.cancer_flags)]  # fmt: skip
-    deadline = time.monotonic() + timeout
-    quiet_since: float | None = None
-    while time.monotonic() < deadline:
-        lags = [await group_lag(kafka, group, topic) for group, topic in groups]
-        if all(lag == 0 for lag in lags):
-            quiet_since = quiet_since or time.monotonic()
-            if time.monotonic() - quiet_since >= 3.0:
-                return
-        else:
-            quiet_since = None
-        await asyncio.sleep(0.5)
-    raise AssertionError(
-        f"not drained within {timeout:.0f}s (lags {lags}); logs in {pipeline.logs}"
+    assert await pipeline.drained(timeout), (
+        f"not drained within {timeout:.0f}s; logs in {pipeline.logs}"
     )
 
 
