@@ -58,24 +58,16 @@ async def read_to_end(
 
 async def group_lag(settings: KafkaSettings, group_id: str, topic: str) -> int | None:
     """How many records of `topic` the group has not committed yet; None before its first commit."""
-    admin = AIOKafkaAdminClient(**settings.aiokafka_options())
-    consumer = AIOKafkaConsumer(**settings.aiokafka_options(), group_id=None)
-    await admin.start()
-    await consumer.start()
+    partitions = await topic_partitions(settings, topic)
+    if not partitions:
+        return 0
     try:
-        try:
-            offsets = await admin.list_consumer_group_offsets(group_id)
-        except GroupCoordinatorNotAvailableError:
-            return None  # no coordinator yet: the group has never committed
-        committed = {tp: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
-        partitions = await topic_partitions(settings, topic)
-        ends = await consumer.end_offsets(partitions)
-        if not committed:
-            return None if any(ends.values()) else 0
-        return int(sum(max(0, end - committed.get(tp, 0)) for tp, end in ends.items()))
-    finally:
-        await consumer.stop()
-        await admin.close()
+        committed, ends, _ = await _group_offsets(settings, group_id, partitions)
+    except GroupCoordinatorNotAvailableError:
+        return None  # no coordinator yet: the group has never committed
+    if not committed:
+        return None if any(ends.values()) else 0
+    return int(sum(max(0, end - committed.get(tp, 0)) for tp, end in ends.items()))
 
 
 async def lag_by_partition(
@@ -86,16 +78,28 @@ async def lag_by_partition(
     process still count, and so does a partition it never fetched at all."""
     if not partitions:
         return {}
+    committed, ends, starts = await _group_offsets(settings, group_id, partitions)
+    return {tp: max(0, ends[tp] - committed.get(tp, starts[tp])) for tp in partitions}
+
+
+Offsets = dict[TopicPartition, int]
+
+
+async def _group_offsets(
+    settings: KafkaSettings, group_id: str, partitions: list[TopicPartition]
+) -> tuple[Offsets, Offsets, Offsets]:
+    """The group's committed offsets on `partitions` (only where it committed), and the
+    partitions' log ends and log starts."""
     admin = AIOKafkaAdminClient(**settings.aiokafka_options())
     consumer = AIOKafkaConsumer(**settings.aiokafka_options(), group_id=None)
     try:  # both closed even when a caller's timeout cancels a start
         await admin.start()
         await consumer.start()
         offsets = await admin.list_consumer_group_offsets(group_id, partitions=partitions)
-        committed = {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
         ends = await consumer.end_offsets(partitions)
         starts = await consumer.beginning_offsets(partitions)
     finally:
         await consumer.stop()
         await admin.close()
-    return {tp: max(0, ends[tp] - committed.get(tp, starts[tp])) for tp in partitions}
+    committed = {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
+    return committed, ends, starts

@@ -129,11 +129,13 @@ def create_app(settings: ClassifierSettings) -> Classifier:
             extra={"reason": reason, "partition": message.partition, "offset": message.offset},
         )
 
+    def assigned() -> set[Any]:
+        return app.consumer.assignment() if app.started else set()
+
     async def read_lag() -> dict[int, int] | None:
         """Input records the group has not committed, per assigned partition; None when the
         broker does not answer in time."""
-        assigned = app.consumer.assignment() if app.started else set()
-        inputs = sorted(tp for tp in assigned if tp.topic == settings.topics.clinical_events)
+        inputs = [tp for tp in assigned() if tp.topic == settings.topics.clinical_events]
         try:
             behind = await asyncio.wait_for(
                 lag_by_partition(settings.kafka, app.conf.id, inputs), LAG_READ_SECONDS
@@ -242,8 +244,7 @@ def create_app(settings: ClassifierSettings) -> Classifier:
 
     @app.page("/readyz")
     async def readyz(web: Any, request: Any) -> Any:
-        assigned = app.consumer.assignment() if app.started else set()
-        status, body = readiness(len(assigned), recovering=bool(app.in_recovery))
+        status, body = readiness(len(assigned()), recovering=bool(app.in_recovery))
         return Response(text=body, status=status, content_type="application/json")
 
     @app.page("/metrics")
