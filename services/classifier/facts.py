@@ -105,17 +105,16 @@ def _observation(resource: dict[str, Any], terms: Terminology, held: Container[s
     certainty = terms.observation_status.get(str(resource.get("status")), "unconfirmed")
     codings = _codings(resource.get("code"))
     values = _codings(resource.get("valueCodeableConcept"))
-    coded = {terms.coded(c.get("system"), c.get("code")) for c in codings}
-    for table, kind in (
-        ((terms.disease_status_codes, terms.disease_status_values), "disease_status"),
-        ((terms.m_category_codes, terms.m_category_values), "m_category"),
+    kinds = {terms.observation_kind(c.get("system"), c.get("code")) for c in codings}
+    for kind, meanings in (
+        ("disease_status", terms.disease_status_values),
+        ("m_category", terms.m_category_values),
     ):
-        codes, meanings = table
-        if coded & codes:
-            value = next((meanings[v["code"]] for v in values if v.get("code") in meanings), None)
-            if value is None:
+        if kind in kinds:
+            matched = next((v for v in values if v.get("code") in meanings), None)
+            if matched is None:
                 break
-            matched = next(v for v in values if v.get("code") in meanings)
+            value = meanings[matched["code"]]
             return _fact(
                 resource,
                 kind=kind,

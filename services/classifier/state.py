@@ -81,11 +81,42 @@ class Records(Mapping[str, Record]):
         ]
 
 
+class StoredEmitted(Mapping[int, Emitted]):
+    """The emitted flags as stored, decoded on first use: only an event that changes a record
+    compares flags, and most events change none."""
+
+    __slots__ = ("_decoded", "_rows")
+
+    def __init__(self, rows: dict[str, list[Any]]) -> None:
+        self._rows = rows
+        self._decoded: dict[int, Emitted] | None = None
+
+    def _flags(self) -> dict[int, Emitted]:
+        if self._decoded is None:
+            self._decoded = {int(n): _emitted_from_row(row) for n, row in self._rows.items()}
+        return self._decoded
+
+    def __getitem__(self, number: int) -> Emitted:
+        return self._flags()[number]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._flags())
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __repr__(self) -> str:
+        return repr(self._flags())
+
+    def rows(self) -> dict[str, list[Any]]:
+        return self._rows
+
+
 @dataclass(frozen=True, slots=True)
 class PatientState:
     records: Records = field(default_factory=Records)
     patient: dict[str, Any] = field(default_factory=dict)
-    emitted: dict[int, Emitted] = field(default_factory=dict)
+    emitted: Mapping[int, Emitted] = field(default_factory=dict)
 
     def with_fact(self, fact: Fact) -> "PatientState | None":
         """The state with this version applied, or None when it changes nothing (a replay)."""
@@ -106,7 +137,7 @@ class PatientState:
         merged = {**self.patient, **known}
         return None if merged == self.patient else PatientState(self.records, merged, self.emitted)
 
-    def with_emitted(self, emitted: dict[int, Emitted]) -> "PatientState":
+    def with_emitted(self, emitted: Mapping[int, Emitted]) -> "PatientState":
         return PatientState(self.records, self.patient, emitted)
 
     def patient_context(self) -> PatientContext:
@@ -117,7 +148,7 @@ class PatientState:
             {
                 "r": self.records.rows(),
                 "p": self.patient,
-                "f": {str(n): _emitted_row(e) for n, e in self.emitted.items()},
+                "f": _emitted_rows(self.emitted),
             }
         )
 
@@ -129,7 +160,7 @@ class PatientState:
         return cls(
             records=Records.from_rows(raw.get("r", [])),
             patient=raw.get("p", {}),
-            emitted={int(n): _emitted_from_row(row) for n, row in raw.get("f", {}).items()},
+            emitted=StoredEmitted(raw.get("f", {})),
         )
 
 
@@ -260,6 +291,12 @@ _CONTENT_DEFAULTS: dict[str, Any] = {
     "review_reason": None,
     "primary": None,
 }
+
+
+def _emitted_rows(emitted: Mapping[int, Emitted]) -> dict[str, list[Any]]:
+    if isinstance(emitted, StoredEmitted):
+        return emitted.rows()
+    return {str(n): _emitted_row(e) for n, e in emitted.items()}
 
 
 def _emitted_row(emitted: Emitted) -> list[Any]:

@@ -40,10 +40,14 @@ class Terminology:
             code: BodySite(**entry) for code, entry in data["body_site_sites"].items()
         }
         self._laterality: dict[str, str] = data["laterality"]
-        self.disease_status_codes = frozenset(data["disease_status"]["codes"])
         self.disease_status_values: dict[str, str] = data["disease_status"]["values"]
-        self.m_category_codes = frozenset(data["m_category"]["codes"])
         self.m_category_values: dict[str, str] = data["m_category"]["values"]
+        self._observation_kinds = {
+            (system, code): kind
+            for kind in ("disease_status", "m_category")
+            for family, code in (entry.split("|", 1) for entry in data[kind]["codes"])
+            for system in systems[family]
+        }
         self.clinical_status: dict[str, str] = data["clinical_status"]
         self.verification_status: dict[str, str] = data["verification_status"]
         self.observation_status: dict[str, str] = data["observation_status"]
@@ -104,10 +108,9 @@ class Terminology:
     def laterality(self, code: str) -> str | None:
         return self._laterality.get(code)
 
-    def coded(self, system: str | None, code: str | None) -> str | None:
-        """`family|code`, e.g. `loinc|97509-4`, for lookups in the observation code sets."""
-        family = self.family(system)
-        return f"{family}|{code}" if family and code else None
+    def observation_kind(self, system: str | None, code: str | None) -> str | None:
+        """"disease_status" or "m_category" when an Observation.code coding names one."""
+        return self._observation_kinds.get((system, code))
 
 
 @cache
