@@ -1,18 +1,18 @@
 """The classifier's one entry point, shared by the stream and `rmbc classify`: apply a resource
 version to a patient's state, reclassify, and return the flag changes."""
 
-from dataclasses import dataclass
 from typing import Any
 
 from services.classifier.facts import extract
 from services.classifier.flags import FlagContext, diff
+from services.classifier.immutable import immutable
 from services.classifier.rules import Classification, classify
 from services.classifier.state import PatientState
 from services.classifier.terminology import Terminology
 from shared.events import CancerFlag, PatientContext
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Change:
     state: PatientState
     flags: list[CancerFlag]

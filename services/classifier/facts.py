@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Container
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from services.classifier.immutable import immutable
 from services.classifier.terminology import Meaning, Terminology
 
 CONDITION_RELATED = "http://hl7.org/fhir/StructureDefinition/condition-related"
@@ -20,7 +20,7 @@ VersionKey = tuple[int, str]
 """(numeric meta.versionId or -1, meta.lastUpdated as UTC ISO text or "")."""
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Fact:
     """What one resource's version says, in the rules' terms."""
 

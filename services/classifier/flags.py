@@ -7,13 +7,14 @@ away. Nothing is emitted when nothing changed.
 """
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
 import orjson
 
 from services.classifier.facts import Fact
+from services.classifier.immutable import immutable
 from services.classifier.rules import Classification, Episode, classify
 from services.classifier.state import Emitted, PatientState
 from shared.events import CancerFlag, Evidence, PrimaryTumour, stable_id
@@ -21,7 +22,7 @@ from shared.events import CancerFlag, Evidence, PrimaryTumour, stable_id
 SOURCE = "classifier"
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class FlagContext:
     patient_key: str
     now: datetime

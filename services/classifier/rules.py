@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from services.classifier.facts import Fact
+from services.classifier.immutable import immutable
 from services.classifier.state import Record
 
 DE_NOVO_WINDOW = timedelta(days=90)
 SECONDARY_KINDS = frozenset({"secondary", "distant_finding", "regional_finding"})
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Item:
     """One piece of evidence that places disease at a date."""
 
@@ -32,7 +33,7 @@ class Item:
     ambiguous: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Support:
     """Evidence that is not an item but shaped the decision (the primary, a remission)."""
 
@@ -60,7 +61,7 @@ class Episode:
         return self.items[0].date
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Classification:
     primary: Fact | None
     episodes: list[Episode]

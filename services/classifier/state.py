@@ -6,20 +6,21 @@ changes nothing, and versions may arrive in any order: the highest version key w
 """
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from datetime import date
 from typing import Any
 
 import orjson
 
 from services.classifier.facts import Fact, VersionKey
+from services.classifier.immutable import immutable
 from shared.events import PatientContext
 
 HistoryEntry = tuple[VersionKey, str | None, date | None]
 """(version key, clinical status meaning, abatement date) of one Condition version."""
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Record:
     fact: Fact
     history: tuple[HistoryEntry, ...] = ()
@@ -27,7 +28,7 @@ class Record:
     """The stored row this record was decoded from, written back as it is (encoding is dear)."""
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Emitted:
     """The last flag emitted for one episode: enough to detect change and to retract it."""
 
@@ -112,7 +113,7 @@ class StoredEmitted(Mapping[int, Emitted]):
         return self._rows
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class PatientState:
     records: Records = field(default_factory=Records)
     patient: dict[str, Any] = field(default_factory=dict)

@@ -1,16 +1,17 @@
 """The codes the classifier understands, loaded from `terminology.json` (data, not if-chains)."""
 
 import json
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from services.classifier.immutable import immutable
 
 _DATA = Path(__file__).with_name("terminology.json")
 MEANINGS_KEPT = 10_000
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Meaning:
     kind: str
     scope: str | None = None
@@ -21,7 +22,7 @@ class Meaning:
     code: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class BodySite:
     scope: str
     site: str
@@ -109,7 +110,7 @@ class Terminology:
         return self._laterality.get(code)
 
     def observation_kind(self, system: str | None, code: str | None) -> str | None:
-        """"disease_status" or "m_category" when an Observation.code coding names one."""
+        """ "disease_status" or "m_category" when an Observation.code coding names one."""
         return self._observation_kinds.get((system, code))
 
 
