@@ -1,8 +1,11 @@
 """A patient's compact state: the facts of each resource's latest version, a short version
 history (for status flips and remissions), demographics, and the flags already emitted.
 
-Stored as compact JSON (well under 1 KB for a typical patient). Applying the same version twice
-changes nothing, and versions may arrive in any order: the highest version key wins.
+Stored as compact JSON (well under 1 KB for a typical patient), in two documents on two lines: a
+head of record keys and demographics, which every event reads, and a body of record rows and
+emitted flags, read only by an event that changes a record (most of a feed changes none). Applying
+the same version twice changes nothing, and versions may arrive in any order: the highest version
+key wins.
 """
 
 from collections.abc import Callable, Iterator, Mapping
@@ -39,25 +42,71 @@ class Emitted:
     evidence: tuple[str, ...]
 
 
+class StoredBody:
+    """The part of a stored state that only an event changing a record needs: the record rows and
+    the emitted flags. Read once, on first use; written back as it was while nothing in it changed."""
+
+    __slots__ = ("_by_key", "_data", "_read")
+
+    def __init__(self, data: bytes | None = None, read: dict[str, Any] | None = None) -> None:
+        self._data, self._read = data, read
+        self._by_key: dict[str, dict[str, Any]] | None = None
+
+    def read(self) -> dict[str, Any]:
+        if self._read is None:
+            self._read = orjson.loads(self._data or b"{}")
+        return self._read
+
+    def row(self, keys: list[str], key: str) -> dict[str, Any]:
+        """The row of `key`; `keys` are the stored keys, in the order of the stored rows."""
+        if self._by_key is None:
+            self._by_key = dict(zip(keys, self.read().get("r", []), strict=True))
+        return self._by_key[key]
+
+    def encoded(self) -> bytes | None:
+        """The body as stored, when it was read from bytes."""
+        return self._data
+
+
+class _Unread:
+    """A record whose row is still in the stored body."""
+
+
+_UNREAD = _Unread()
+
+
 class Records(Mapping[str, Record]):
     """Records by resource key, each decoded from its stored row on first use. Most events are
-    routine observations that touch no record, so decoding every row for each would be waste."""
+    routine observations that touch no record: they need the keys, never the rows."""
 
-    __slots__ = ("_entries",)
+    __slots__ = ("_as_stored", "_body", "_entries", "_stored_keys")
 
-    def __init__(self, entries: dict[str, "Record | dict[str, Any]"] | None = None) -> None:
-        self._entries = entries if entries is not None else {}  # a Record, or its row undecoded
+    def __init__(
+        self,
+        entries: "dict[str, Record | dict[str, Any] | _Unread] | None" = None,
+        body: StoredBody | None = None,
+        stored_keys: list[str] | None = None,
+        as_stored: bool = False,
+    ) -> None:
+        self._entries = entries if entries is not None else {}  # a Record, its row, or unread
+        self._body, self._stored_keys, self._as_stored = body, stored_keys, as_stored
 
     @classmethod
-    def from_rows(cls, rows: list[dict[str, Any]]) -> "Records":
-        return cls({row["k"]: row for row in rows})
+    def stored(cls, keys: list[str], body: StoredBody) -> "Records":
+        return cls(dict.fromkeys(keys, _UNREAD), body, keys, as_stored=True)
 
     def __getitem__(self, key: str) -> Record:
         entry = self._entries[key]
         if isinstance(entry, Record):
             return entry
-        record = self._entries[key] = _record_from_row(entry)
+        if isinstance(entry, _Unread):
+            entry = self._row(key)
+        record = self._entries[key] = _record_from_row(key, entry)
         return record
+
+    def _row(self, key: str) -> dict[str, Any]:
+        assert self._body is not None and self._stored_keys is not None
+        return self._body.row(self._stored_keys, key)
 
     def __contains__(self, key: object) -> bool:
         return key in self._entries
@@ -72,29 +121,39 @@ class Records(Mapping[str, Record]):
         return f"Records({dict(self)!r})"
 
     def with_record(self, record: Record) -> "Records":
-        return Records({**self._entries, record.fact.key: record})
+        entries = {**self._entries, record.fact.key: record}
+        return Records(entries, self._body, self._stored_keys)
+
+    def unchanged_body(self) -> StoredBody | None:
+        """The stored body these records came from, if they are exactly its records."""
+        return self._body if self._as_stored else None
 
     def rows(self) -> list[dict[str, Any]]:
-        """The stored form; rows never decoded are written back as they were read."""
-        return [
-            e if isinstance(e, dict) else e.row if e.row is not None else _record_row(e)
-            for e in self._entries.values()
-        ]
+        """The stored form, in key order; rows never decoded are written back as they were read."""
+        return [self._stored_row(key, entry) for key, entry in self._entries.items()]
+
+    def _stored_row(self, key: str, entry: "Record | dict[str, Any] | _Unread") -> dict[str, Any]:
+        if isinstance(entry, _Unread):
+            return self._row(key)
+        if isinstance(entry, dict):
+            return entry
+        return entry.row if entry.row is not None else _record_row(entry)
 
 
 class StoredEmitted(Mapping[int, Emitted]):
     """The emitted flags as stored, decoded on first use: only an event that changes a record
     compares flags, and most events change none."""
 
-    __slots__ = ("_decoded", "_rows")
+    __slots__ = ("_body", "_decoded")
 
-    def __init__(self, rows: dict[str, list[Any]]) -> None:
-        self._rows = rows
+    def __init__(self, body: StoredBody) -> None:
+        self._body = body
         self._decoded: dict[int, Emitted] | None = None
 
     def _flags(self) -> dict[int, Emitted]:
         if self._decoded is None:
-            self._decoded = {int(n): _emitted_from_row(row) for n, row in self._rows.items()}
+            rows = self.rows().items()
+            self._decoded = {int(n): _emitted_from_row(row) for n, row in rows}
         return self._decoded
 
     def __getitem__(self, number: int) -> Emitted:
@@ -104,17 +163,24 @@ class StoredEmitted(Mapping[int, Emitted]):
         return iter(self._flags())
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._flags())
 
     def __repr__(self) -> str:
         return repr(self._flags())
 
     def rows(self) -> dict[str, list[Any]]:
-        return self._rows
+        rows: dict[str, list[Any]] = self._body.read().get("f", {})
+        return rows
+
+    def from_body(self, body: StoredBody) -> bool:
+        return self._body is body
 
 
 @immutable
 class PatientState:
+    """Stored as two JSON documents on two lines: a head that every event reads (record keys,
+    demographics) and a body that only an event changing a record reads (record rows, flags)."""
+
     records: Records = field(default_factory=Records)
     patient: dict[str, Any] = field(default_factory=dict)
     emitted: Mapping[int, Emitted] = field(default_factory=dict)
@@ -145,24 +211,38 @@ class PatientState:
         return PatientContext.model_validate(self.patient)
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps(
-            {
-                "r": self.records.rows(),
-                "p": self.patient,
-                "f": _emitted_rows(self.emitted),
-            }
-        )
+        head = orjson.dumps({"k": list(self.records), "p": self.patient})
+        return head + b"\n" + self._body_bytes()
+
+    def _body_bytes(self) -> bytes:
+        stored = self.records.unchanged_body()
+        emitted = self.emitted
+        if stored is not None and isinstance(emitted, StoredEmitted) and emitted.from_body(stored):
+            encoded = stored.encoded()
+            if encoded is not None:
+                return encoded  # demographics changed, nothing else: the body as it was read
+        return orjson.dumps({"r": self.records.rows(), "f": _emitted_rows(emitted)})
 
     @classmethod
     def from_bytes(cls, data: bytes | None) -> "PatientState":
         if not data:
             return cls()
+        head_end = data.find(b"\n")  # JSON as orjson writes it has no raw newline
+        if head_end < 0:
+            return cls._from_single_document(data)
+        head = orjson.loads(data[:head_end])
+        keys: list[str] = head.get("k", [])
+        body = StoredBody(data[head_end + 1 :])
+        return cls(Records.stored(keys, body), head.get("p", {}), StoredEmitted(body))
+
+    @classmethod
+    def _from_single_document(cls, data: bytes) -> "PatientState":
+        """The form stored before the head and body were split: one document, keys in the rows."""
         raw = orjson.loads(data)
-        return cls(
-            records=Records.from_rows(raw.get("r", [])),
-            patient=raw.get("p", {}),
-            emitted=StoredEmitted(raw.get("f", {})),
-        )
+        rows = raw.get("r", [])
+        keys = [row.pop("k") for row in rows]
+        body = StoredBody(read={"r": rows, "f": raw.get("f", {})})
+        return cls(Records.stored(keys, body), raw.get("p", {}), StoredEmitted(body))
 
 
 def _history(history: tuple[HistoryEntry, ...], fact: Fact) -> tuple[HistoryEntry, ...]:
@@ -231,7 +311,7 @@ _NO_DEFAULT = object()
 _ROW_FIELDS = [
     (name, _SHORT[name], _DEFAULTS.get(name, _NO_DEFAULT), _encoder(name))
     for name in _FACT_FIELDS
-    if name != "version_id"
+    if name not in ("key", "version_id")  # the key is in the head
 ]
 
 
@@ -251,8 +331,8 @@ def _record_row(record: Record) -> dict[str, Any]:
     return row
 
 
-def _record_from_row(row: dict[str, Any]) -> Record:
-    values: dict[str, Any] = dict(_DEFAULTS)
+def _record_from_row(key: str, row: dict[str, Any]) -> Record:
+    values: dict[str, Any] = dict(_DEFAULTS, key=key)
     for short, value in row.items():
         name = _LONG.get(short)
         if name is None:
