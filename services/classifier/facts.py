@@ -76,7 +76,7 @@ def _condition(resource: dict[str, Any], terms: Terminology, held: Container[str
         return _irrelevant(resource, certainty or "confirmed", held)
     scope, site = meaning.scope, meaning.site
     body_codes = _codes(resource.get("bodySite"))
-    laterality = next((terms.laterality(c) for c in body_codes if terms.laterality(c)), None)
+    laterality = next((side for c in body_codes if (side := terms.laterality(c))), None)
     if meaning.refine_by_body_site:
         refined = next((terms.body_site(c) for c in body_codes if terms.body_site(c)), None)
         if refined is not None:
@@ -186,8 +186,8 @@ def _first_meaning(concept: Any, terms: Terminology) -> Meaning | None:
         for c in _codings(concept)
         if (m := terms.condition_meaning(c.get("system"), c.get("code"))) is not None
     ]
-    if not meanings:
-        return None
+    if len(meanings) < 2:
+        return meanings[0] if meanings else None
     rank = {"secondary": 0, "distant_finding": 1, "regional_finding": 1}
     return min(meanings, key=lambda m: (rank.get(m.kind, 2), terms.family(m.system) != "icd10"))
 
@@ -239,6 +239,11 @@ def _date(value: Any) -> date | None:
 def _instant(value: Any) -> str:
     if not isinstance(value, str) or not value:
         return ""
+    if len(value) == 20 and value[19] == "Z":  # UTC to the second, as most senders write it
+        try:
+            return datetime.fromisoformat(value[:19]).isoformat()
+        except ValueError:
+            return value
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
