@@ -52,7 +52,9 @@ class Plan:
         self.e2e_loads = [100.0, 500.0, 1000.0]
         self.e2e_seconds = 4.0 if quick else 10.0
         self.e2e_repeats = 1 if quick else 3
-        self.e2e_ramp = [1500.0, 2000.0] if quick else [1500.0, 2000.0, 2500.0, 3000.0, 4000.0]
+        self.e2e_ramp = (
+            [750.0, 1500.0] if quick else [750.0, 1250.0, 1500.0, 2000.0, 3000.0, 4000.0]
+        )
         self.scale_sizes = [100_000, 1_000_000]
 
 
