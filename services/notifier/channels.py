@@ -8,6 +8,7 @@ returns the transport id (MESH message id, e-mail Message-ID).
 """
 
 import asyncio
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -120,6 +121,8 @@ class MeshChannel:
 class SmtpChannel:
     def __init__(self, settings: NotifierSettings) -> None:
         self._settings = settings
+        # aiosmtplib would otherwise look the name up (a thread, perhaps DNS) for every e-mail
+        self._local_hostname = settings.smtp_local_hostname or socket.getfqdn()
 
     async def send(self, payload: Email) -> str:
         s = self._settings
@@ -134,6 +137,7 @@ class SmtpChannel:
             password=s.smtp_password.get_secret_value() if s.smtp_password else None,
             cert_bundle=str(s.smtp_ca_file) if s.smtp_ca_file else None,
             timeout=s.notifier_send_timeout_seconds,
+            local_hostname=self._local_hostname,
         )
         return payload.message_id
 

@@ -55,6 +55,10 @@ class NotifierSettings(BaseSettings):
     smtp_password: SecretStr | None = Field(default=None, description="SMTP AUTH password.")
     smtp_from: str = Field(description="From address of the CNS e-mails.")
     smtp_ca_file: Path | None = Field(default=None, description="CA bundle for STARTTLS.")
+    smtp_local_hostname: str | None = Field(
+        default=None,
+        description="Name given in EHLO; default this host's fully qualified name, looked up once.",
+    )
 
     directory_file: Path = Field(description="JSON directory: GP ODS -> MESH, trust -> CNS.")
 

@@ -21,11 +21,13 @@ from aiosmtpd.controller import Controller
 class _Capture:
     def __init__(self) -> None:
         self.envelopes: list[Any] = []
+        self.hello_names: list[str] = []
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
             self.envelopes.append(envelope)
+            self.hello_names.append(session.host_name)
         return "250 OK"
 
 
@@ -40,6 +42,12 @@ class SmtpServer:
     def envelopes(self) -> list[Any]:
         with self._capture.lock:
             return list(self._capture.envelopes)
+
+    @property
+    def hello_names(self) -> list[str]:
+        """The name each e-mail's client gave in EHLO."""
+        with self._capture.lock:
+            return list(self._capture.hello_names)
 
     @property
     def messages(self) -> list[Message]:
