@@ -164,6 +164,9 @@ def create_app(settings: ClassifierSettings) -> Classifier:
         async for event in stream.events():
             started = time.perf_counter()
             metrics.events.inc()
+            published = event.message.timestamp  # seconds; None or -1 from an old client
+            if published and published > 0:
+                metrics.age.observe(max(0.0, time.time() - published))
             try:
                 await take(stream, event)
             except Exception as error:

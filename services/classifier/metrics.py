@@ -23,6 +23,12 @@ class ClassifierMetrics:
             "Time to classify one event and emit its flags",
             registry=self.registry,
         )
+        self.age = Histogram(
+            "rmbc_classifier_event_age_seconds",
+            "Time from ingest publishing an event to the classifier taking it in",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+            registry=self.registry,
+        )
         self.lag = Gauge(
             "rmbc_classifier_consumer_lag",
             "Clinical events the group has not committed, per assigned input partition (log end - committed)",

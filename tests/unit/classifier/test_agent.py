@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from unittest.mock import AsyncMock, patch
 
@@ -85,6 +86,20 @@ async def test_an_undecodable_event_is_dead_lettered_and_the_agent_carries_on(cl
     letter = decode_as(dead.call_args.kwargs["value"], DeadLetter)
     assert letter.service == "classifier" and "not JSON" in letter.reason
     assert [f.kind for f in sent_flags(flags)] == ["de_novo_metastatic"]
+
+
+async def test_an_events_age_is_counted_from_its_publication_to_its_intake(classifier) -> None:
+    """What waits before the classifier (a slow broker, a starved fetch) shows, beside its lag."""
+    case = Case(4).primary("2020-02-01")
+    with patch.object(classifier.flags_topic, "send", new=acked()):
+        async with classifier.agent.test_context() as agent:
+            event = encode(clinical_event(case.resources[0], case.nhs))
+            await agent.put(event, key=case.nhs.encode(), timestamp=time.time() - 20)
+            await processed(classifier, 1)
+    sample = classifier.metrics.registry.get_sample_value
+    assert sample("rmbc_classifier_event_age_seconds_count") == 1
+    assert sample("rmbc_classifier_event_age_seconds_bucket", {"le": "10.0"}) == 0
+    assert sample("rmbc_classifier_event_age_seconds_bucket", {"le": "30.0"}) == 1
 
 
 async def test_an_event_whose_flag_the_producer_refuses_stops_the_worker_for_a_replay(
