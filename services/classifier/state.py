@@ -83,12 +83,12 @@ class Records(Mapping[str, Record]):
 
     def __init__(
         self,
-        entries: "dict[str, Record | dict[str, Any] | _Unread] | None" = None,
+        entries: "dict[str, Record | _Unread] | None" = None,
         body: StoredBody | None = None,
         stored_keys: list[str] | None = None,
         as_stored: bool = False,
     ) -> None:
-        self._entries = entries if entries is not None else {}  # a Record, its row, or unread
+        self._entries = entries if entries is not None else {}
         self._body, self._stored_keys, self._as_stored = body, stored_keys, as_stored
 
     @classmethod
@@ -99,9 +99,7 @@ class Records(Mapping[str, Record]):
         entry = self._entries[key]
         if isinstance(entry, Record):
             return entry
-        if isinstance(entry, _Unread):
-            entry = self._row(key)
-        record = self._entries[key] = _record_from_row(key, entry)
+        record = self._entries[key] = _record_from_row(key, self._row(key))
         return record
 
     def _row(self, key: str) -> dict[str, Any]:
@@ -132,11 +130,9 @@ class Records(Mapping[str, Record]):
         """The stored form, in key order; rows never decoded are written back as they were read."""
         return [self._stored_row(key, entry) for key, entry in self._entries.items()]
 
-    def _stored_row(self, key: str, entry: "Record | dict[str, Any] | _Unread") -> dict[str, Any]:
+    def _stored_row(self, key: str, entry: "Record | _Unread") -> dict[str, Any]:
         if isinstance(entry, _Unread):
             return self._row(key)
-        if isinstance(entry, dict):
-            return entry
         return entry.row if entry.row is not None else _record_row(entry)
 
 
