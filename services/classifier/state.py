@@ -46,9 +46,12 @@ class StoredBody:
     """The part of a stored state that only an event changing a record needs: the record rows and
     the emitted flags. Read once, on first use; written back as it was while nothing in it changed."""
 
-    __slots__ = ("_by_key", "_data", "_read")
+    __slots__ = ("_by_key", "_data", "_read", "keys")
 
-    def __init__(self, data: bytes | None = None, read: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, keys: list[str], data: bytes | None = None, read: dict[str, Any] | None = None
+    ) -> None:
+        self.keys = keys  # the stored records' keys, in the order of their rows
         self._data, self._read = data, read
         self._by_key: dict[str, dict[str, Any]] | None = None
 
@@ -57,10 +60,9 @@ class StoredBody:
             self._read = orjson.loads(self._data or b"{}")
         return self._read
 
-    def row(self, keys: list[str], key: str) -> dict[str, Any]:
-        """The row of `key`; `keys` are the stored keys, in the order of the stored rows."""
+    def row(self, key: str) -> dict[str, Any]:
         if self._by_key is None:
-            self._by_key = dict(zip(keys, self.read().get("r", []), strict=True))
+            self._by_key = dict(zip(self.keys, self.read().get("r", []), strict=True))
         return self._by_key[key]
 
     def encoded(self) -> bytes | None:
@@ -79,21 +81,20 @@ class Records(Mapping[str, Record]):
     """Records by resource key, each decoded from its stored row on first use. Most events are
     routine observations that touch no record: they need the keys, never the rows."""
 
-    __slots__ = ("_as_stored", "_body", "_entries", "_stored_keys")
+    __slots__ = ("_as_stored", "_body", "_entries")
 
     def __init__(
         self,
         entries: "dict[str, Record | _Unread] | None" = None,
         body: StoredBody | None = None,
-        stored_keys: list[str] | None = None,
         as_stored: bool = False,
     ) -> None:
         self._entries = entries if entries is not None else {}
-        self._body, self._stored_keys, self._as_stored = body, stored_keys, as_stored
+        self._body, self._as_stored = body, as_stored
 
     @classmethod
-    def stored(cls, keys: list[str], body: StoredBody) -> "Records":
-        return cls(dict.fromkeys(keys, _UNREAD), body, keys, as_stored=True)
+    def stored(cls, body: StoredBody) -> "Records":
+        return cls(dict.fromkeys(body.keys, _UNREAD), body, as_stored=True)
 
     def __getitem__(self, key: str) -> Record:
         entry = self._entries[key]
@@ -103,8 +104,8 @@ class Records(Mapping[str, Record]):
         return record
 
     def _row(self, key: str) -> dict[str, Any]:
-        assert self._body is not None and self._stored_keys is not None
-        return self._body.row(self._stored_keys, key)
+        assert self._body is not None
+        return self._body.row(key)
 
     def __contains__(self, key: object) -> bool:
         return key in self._entries
@@ -120,7 +121,7 @@ class Records(Mapping[str, Record]):
 
     def with_record(self, record: Record) -> "Records":
         entries = {**self._entries, record.fact.key: record}
-        return Records(entries, self._body, self._stored_keys)
+        return Records(entries, self._body)
 
     def unchanged_body(self) -> StoredBody | None:
         """The stored body these records came from, if they are exactly its records."""
@@ -227,9 +228,8 @@ class PatientState:
         if head_end < 0:
             return cls._from_single_document(data)
         head = orjson.loads(data[:head_end])
-        keys: list[str] = head.get("k", [])
-        body = StoredBody(data[head_end + 1 :])
-        return cls(Records.stored(keys, body), head.get("p", {}), StoredEmitted(body))
+        body = StoredBody(head.get("k", []), data[head_end + 1 :])
+        return cls(Records.stored(body), head.get("p", {}), StoredEmitted(body))
 
     @classmethod
     def _from_single_document(cls, data: bytes) -> "PatientState":
@@ -237,8 +237,8 @@ class PatientState:
         raw = orjson.loads(data)
         rows = raw.get("r", [])
         keys = [row.pop("k") for row in rows]
-        body = StoredBody(read={"r": rows, "f": raw.get("f", {})})
-        return cls(Records.stored(keys, body), raw.get("p", {}), StoredEmitted(body))
+        body = StoredBody(keys, read={"r": rows, "f": raw.get("f", {})})
+        return cls(Records.stored(body), raw.get("p", {}), StoredEmitted(body))
 
 
 def _history(history: tuple[HistoryEntry, ...], fact: Fact) -> tuple[HistoryEntry, ...]:
