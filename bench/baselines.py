@@ -35,6 +35,10 @@ def parse_rate(payloads: list[bytes], resources_each: int, seconds: float) -> fl
 def validation_rate(
     model: Any, payloads: list[bytes], resources_each: int, seconds: float
 ) -> float:
+    null_check = model.__pydantic_decorators__.model_validators["reject_null_complex_elements"]
+    if null_check.func.__module__ != "fhir_core.fhirabstractmodel":
+        raise RuntimeError("the baseline must be fhir.resources as published, not ingest's models")
+
     def work() -> int:
         for payload in payloads:
             model.model_validate_json(payload)

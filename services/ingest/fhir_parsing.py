@@ -1,4 +1,4 @@
-"""FHIR R4 parsing and validation. The only module of rmbc that imports `fhir.resources`.
+"""FHIR R4 parsing and validation, with the R4B models of `services.ingest.fhir_models`.
 
 UK Core is FHIR R4 (4.0.1); `fhir.resources` 8.x has no pydantic-v2 R4 package, so the R4B models
 (identical for Patient, Condition, Observation, Bundle and MessageHeader as far as rmbc uses them)
@@ -12,14 +12,15 @@ their resources) plus one validation per entry resource, which is both faster th
 whole Bundle model and gives each entry its own FHIRPath in the answer.
 """
 
+import re
 from datetime import date, datetime
 from typing import Any
 
 import orjson
-from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from services.ingest.errors import InvalidInput, Issue
+from services.ingest.fhir_models import get_fhir_model_class
 from shared.nhs_number import NHS_NUMBER_SYSTEM, is_valid_nhs_number
 
 CLINICAL_TYPES = ("Condition", "Observation", "Patient")
@@ -53,6 +54,7 @@ ENTRY_METHODS = frozenset({"POST", "PUT"})
 MAX_JSON_DEPTH = 64
 
 _MODELS: dict[str, Any] = {}
+_WHITESPACE = re.compile(r"\s")
 
 
 def _model(resource_type: str) -> Any:
@@ -103,6 +105,22 @@ def json_depth(value: Any) -> int:
     return depth
 
 
+def holds_null(value: Any) -> bool:
+    """Whether a null sits anywhere in `value`. Finding none is the common case, so this walk
+    builds no paths; `_null_issues` names where the nulls are only when there are some."""
+    if value is None:
+        return True
+    pending = [value] if isinstance(value, (dict, list)) else []
+    while pending:
+        container = pending.pop()
+        for child in container.values() if isinstance(container, dict) else container:
+            if child is None:
+                return True
+            if isinstance(child, (dict, list)):
+                pending.append(child)
+    return False
+
+
 def _too_deep(max_depth: int) -> InvalidInput:
     return InvalidInput(
         [Issue("too-costly", f"The JSON nests deeper than {max_depth} levels")], status=413
@@ -134,7 +152,10 @@ def bundle_shell_issues(raw: dict[str, Any], max_entries: int | None = None) -> 
     entries = raw.get("entry", [])
     if not isinstance(entries, list):
         return [Issue("structure", "Bundle.entry must be an array", "Bundle.entry")]
-    shell = {**raw, "entry": [_without_resource(e) for e in entries]} if entries else raw
+    if all(is_plain_entry(entry) for entry in entries):
+        shell = {key: value for key, value in raw.items() if key != "entry"}
+    else:
+        shell = {**raw, "entry": [_without_resource(e) for e in entries]}
     issues = _model_issues(_model("Bundle"), shell, "Bundle")
     if issues:
         return issues
@@ -173,6 +194,35 @@ def bundle_shell_issues(raw: dict[str, Any], max_entries: int | None = None) -> 
     return issues
 
 
+_PLAIN_ENTRY_KEYS = frozenset({"fullUrl", "resource", "request"})
+_PLAIN_REQUEST_KEYS = frozenset({"method", "url"})
+
+
+def is_plain_entry(entry: Any) -> bool:
+    """An entry of the usual shape, which the Bundle model would pass: a fullUrl, a resource and
+    a POST or PUT request, each a plain token. Validating a hundred such entries through the model
+    costs about a third of validating their resources; any other entry goes through the model."""
+    if not isinstance(entry, dict) or not entry.keys() <= _PLAIN_ENTRY_KEYS:
+        return False
+    if "fullUrl" in entry and not _token(entry["fullUrl"]):
+        return False
+    request = entry.get("request")
+    if request is None:
+        return "request" not in entry
+    return (
+        isinstance(request, dict)
+        and request.keys() == _PLAIN_REQUEST_KEYS
+        and isinstance(request["method"], str)
+        and request["method"] in ENTRY_METHODS
+        and _token(request["url"])
+    )
+
+
+def _token(value: Any) -> bool:
+    """A non-empty string without whitespace: a valid FHIR uri."""
+    return isinstance(value, str) and value != "" and not _WHITESPACE.search(value)
+
+
 def message_header_issues(raw: Any, at: str) -> list[Issue]:
     if not isinstance(raw, dict) or raw.get("resourceType") != "MessageHeader":
         return [
@@ -184,6 +234,8 @@ def message_header_issues(raw: Any, at: str) -> list[Issue]:
 def _null_issues(raw: dict[str, Any], at: str, limit: int = 5) -> list[Issue]:
     """FHIR JSON has no nulls (an absent element is left out); the R4B models would let them
     through as "absent" while the dict that travels on still holds them."""
+    if not holds_null(raw):
+        return []
     issues: list[Issue] = []
     pending: list[tuple[Any, str]] = [(raw, at)]
     while pending and len(issues) < limit:

@@ -7,11 +7,12 @@ from typing import Any
 import orjson
 import pytest
 from fastapi.testclient import TestClient
+from fhir.resources.R4B.bundle import Bundle as R4BBundle
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.ingest.auth import Refusal, TokenVerifier, token_hashes
-from services.ingest.fhir_parsing import json_depth
+from services.ingest.fhir_parsing import holds_null, is_plain_entry, json_depth
 from services.ingest.hl7_intake import interpret
 from tests.unit.ingest import hl7_samples
 from tests.unit.ingest.fakes import RecordingPublisher
@@ -89,6 +90,59 @@ def assert_answered(response: Any) -> None:
 @given(json_values)
 def test_the_depth_check_agrees_with_a_recursive_definition(value: Any) -> None:
     assert json_depth(value) == reference_depth(value)
+
+
+def reference_holds_null(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(reference_holds_null(v) for v in value.values())
+    if isinstance(value, list):
+        return any(reference_holds_null(v) for v in value)
+    return value is None
+
+
+@PROPERTY
+@given(json_values)
+def test_the_null_scan_agrees_with_a_recursive_definition(value: Any) -> None:
+    assert holds_null(value) == reference_holds_null(value)
+
+
+uri_like = st.text(max_size=20) | st.sampled_from(["urn:uuid:0c6e", "Condition/c1", "Condition"])
+entry_shapes = st.fixed_dictionaries(
+    {"resource": st.just({"resourceType": "Condition"})},
+    optional={
+        "fullUrl": uri_like | json_values,
+        "request": st.fixed_dictionaries(
+            {},
+            optional={
+                "method": st.sampled_from(["POST", "PUT", "GET", "post", "PO ST", ""])
+                | json_values,
+                "url": uri_like | json_values,
+                "ifMatch": st.just('W/"1"'),
+            },
+        )
+        | json_values,
+        "search": st.just({"mode": "match"}),
+    },
+)
+
+
+def odd_entries(value: Any) -> list[Any]:
+    return [
+        value,
+        {"fullUrl": value},
+        {"request": value},
+        {"request": {"method": value, "url": "Condition"}},
+        {"request": {"method": "POST", "url": value}},
+    ]
+
+
+@PROPERTY
+@given(entry_shapes | json_values.map(odd_entries).flatmap(st.sampled_from))
+def test_an_entry_taken_as_plain_is_one_the_bundle_model_accepts(entry: Any) -> None:
+    """The shortcut past the Bundle model is only ever taken for an entry the model passes."""
+    if is_plain_entry(entry):
+        shell = {key: value for key, value in entry.items() if key != "resource"}
+        R4BBundle.model_validate({"resourceType": "Bundle", "type": "batch", "entry": [shell]})
 
 
 @PROPERTY

@@ -124,3 +124,12 @@ def test_pydantic_locations_become_fhirpath():
         "Bundle.entry[3].resource.subject"
     )
     assert fhir_path("Condition", ("resource_type",)) == "Condition.resourceType"
+
+
+def test_an_unknown_element_in_one_entry_among_plain_ones_is_named_at_its_entry():
+    raw = bundle("transaction", [condition(), condition("c2"), condition("c3")])
+    raw["entry"][2]["request"]["ifNoneExist"] = "identifier=x"
+    raw["entry"][1]["searchMode"] = "match"
+    assert [(i.code, i.expression) for i in bundle_shell_issues(raw)] == [
+        ("structure", "Bundle.entry[1].searchMode")
+    ]

@@ -1,0 +1,102 @@
+"""The R4B model classes ingest validates with, with two of fhir_core's checks made cheaper.
+
+fhir_core runs two checks of its own on each element of each resource, and each works out again,
+from the element's class, what it has to look at:
+- before validation, `reject_null_complex_elements` looks through every field for lists of
+  complex types (a fifth of the instructions of ingest's whole path);
+- after construction (twice per element), `validate_after_model_construction` finds the required
+  primitive elements and the choice elements ([x]) (a tenth).
+Here that is worked out once per class. Whenever the quick look finds anything (a null in such a
+list, a required element without a value, a choice with more or fewer than allowed), the element
+goes to the library's own check, so the answer, and any error, are the library's.
+
+pydantic binds a model's validators when the model class is created, so the replacements are put in
+place before the first R4B model class is built: importing this module does it. The ingest process
+imports `fhir.resources` only through here; `tests/unit/ingest/test_fhir_models.py` holds both
+promises (the same answers, and in effect in a fresh ingest process).
+"""
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fhir_core.fhirabstractmodel import FHIRAbstractModel
+from fhir_core.utils import is_list_type, is_primitive_type
+
+library_check = FHIRAbstractModel.reject_null_complex_elements.__func__
+library_after_check: Callable[[FHIRAbstractModel], FHIRAbstractModel] = vars(FHIRAbstractModel)[
+    "validate_after_model_construction"
+]
+
+
+@functools.cache
+def complex_lists(model: type[FHIRAbstractModel]) -> tuple[tuple[str | None, str], ...]:
+    """(alias, name) of each field of `model` that is a list of a complex type."""
+    return tuple(
+        (field.alias, name)
+        for name, field in model.model_fields.items()
+        if is_list_type(field) and not is_primitive_type(field) and not name.endswith("__ext")
+    )
+
+
+def reject_null_complex_elements(cls: type[FHIRAbstractModel], data: Any) -> Any:
+    """fhir_core's check, asked only when a list of a complex type holds a null."""
+    if isinstance(data, dict):
+        for alias, name in complex_lists(cls):
+            value = data.get(alias if alias and alias in data else name)
+            if isinstance(value, list) and any(item is None for item in value):
+                return library_check(cls, data)
+    return data
+
+
+@dataclass(frozen=True)
+class AfterChecks:
+    """What fhir_core's after-construction check of one class looks at, worked out once."""
+
+    required: tuple[str, ...]  # fields that must hold a value (or an extension saying why not)
+    choices: tuple[tuple[tuple[str, ...], bool], ...]  # each choice's fields, and if required
+
+
+_AFTER_CHECKS: dict[type, AfterChecks] = {}
+
+
+def after_checks(model: FHIRAbstractModel) -> AfterChecks:
+    cls = type(model)
+    checks = _AFTER_CHECKS.get(cls)
+    if checks is None:
+        aliases = cls.get_alias_mapping()
+        extras: Any = {name: field.json_schema_extra for name, field in cls.model_fields.items()}
+        checks = _AFTER_CHECKS[cls] = AfterChecks(
+            required=tuple(aliases[name] for name, _ in model.get_required_fields()),
+            choices=tuple(
+                (tuple(choice), extras[choice[0]]["one_of_many_required"] is True)
+                for choice in model.get_one_of_many_fields().values()
+            ),
+        )
+    return checks
+
+
+def validate_after_model_construction(self: FHIRAbstractModel) -> FHIRAbstractModel:
+    """fhir_core's check, asked only when an element is missing or a choice is not one of."""
+    checks = after_checks(self)
+    for name in checks.required:
+        if getattr(self, name, None) is None:
+            return library_after_check(self)
+    for choice, required in checks.choices:
+        present = sum(getattr(self, name, None) is not None for name in choice)
+        if present > 1 or (required and present == 0):
+            return library_after_check(self)
+    return self
+
+
+replacements = {
+    "reject_null_complex_elements": classmethod(reject_null_complex_elements),
+    "validate_after_model_construction": validate_after_model_construction,
+}
+for name, replacement in replacements.items():
+    setattr(FHIRAbstractModel, name, replacement)
+
+from fhir.resources.R4B import get_fhir_model_class  # noqa: E402  (after the replacement)
+
+__all__ = ["get_fhir_model_class"]
