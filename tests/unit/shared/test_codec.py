@@ -31,6 +31,19 @@ def test_an_event_survives_encode_and_decode_unchanged() -> None:
     assert decode(encode(event)) == event
 
 
+@pytest.mark.parametrize(
+    "value",
+    [0.1, 1e-7, 1e22, -0.0, 12.0, 2**63 - 1, -(2**63), "é", "\u2028", "😀", "\x01\x7f", '/\\"',
+     [1, [2, {"z": 3, "a": 4}]], True, {}],
+)  # fmt: skip
+def test_an_event_is_written_as_orjson_writes_its_json_form(value: object) -> None:
+    event = clinical_event().model_copy(
+        update={"resource": {"resourceType": "Condition", "id": "c1", "note": value}}
+    )
+    assert encode(event) == orjson.dumps(event.model_dump(mode="json"))
+    assert decode(encode(event)) == event
+
+
 def test_decode_as_refuses_an_event_of_another_type() -> None:
     with pytest.raises(UndecodableEvent, match="expected CancerFlag, got ClinicalEvent"):
         decode_as(encode(clinical_event()), CancerFlag)
