@@ -5,6 +5,7 @@ Field descriptions are the documentation (they appear in the committed JSON sche
 """
 
 import datetime as dt
+import hashlib
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
@@ -13,11 +14,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 1
 _ID_NAMESPACE = uuid.UUID("6f1f7f2e-4c56-4b5e-9a51-1d2c8f0b7a10")
+_NAMESPACE_BYTES = _ID_NAMESPACE.bytes
 
 
 def stable_id(*parts: str) -> str:
-    """A deterministic id: the same parts always give the same id, so a replay makes the same id."""
-    return str(uuid.uuid5(_ID_NAMESPACE, "\x1f".join(parts)))
+    """A deterministic id: the same parts always give the same id, so a replay makes the same id.
+
+    The name-based UUID (version 5) of `uuid.uuid5`, written out without building a UUID object
+    (a third of the time; ingest makes two or three per resource)."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + "\x1f".join(parts).encode()).digest()[:16])
+    digest[6] = digest[6] & 0x0F | 0x50  # version 5
+    digest[8] = digest[8] & 0x3F | 0x80  # the RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class Frozen(BaseModel):

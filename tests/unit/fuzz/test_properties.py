@@ -1,5 +1,6 @@
 """Property-based tests (hypothesis, derandomized): what holds for every input, not just samples."""
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from services.ingest.auth import Refusal, TokenVerifier, token_hashes
 from services.ingest.fhir_parsing import holds_null, is_plain_entry, json_depth
 from services.ingest.hl7_intake import interpret
+from shared.events import stable_id
 from tests.unit.ingest import hl7_samples
 from tests.unit.ingest.fakes import RecordingPublisher
 from tests.unit.ingest.samples import condition
@@ -90,6 +92,13 @@ def assert_answered(response: Any) -> None:
 @given(json_values)
 def test_the_depth_check_agrees_with_a_recursive_definition(value: Any) -> None:
     assert json_depth(value) == reference_depth(value)
+
+
+@PROPERTY
+@given(st.lists(st.text(max_size=40), min_size=1, max_size=5))
+def test_a_stable_id_is_the_name_based_uuid_of_its_parts(parts: list[str]) -> None:
+    namespace = uuid.UUID("6f1f7f2e-4c56-4b5e-9a51-1d2c8f0b7a10")
+    assert stable_id(*parts) == str(uuid.uuid5(namespace, "\x1f".join(parts)))
 
 
 def reference_holds_null(value: Any) -> bool:
