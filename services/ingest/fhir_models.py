@@ -66,11 +66,11 @@ def after_checks(model: FHIRAbstractModel) -> AfterChecks:
     checks = _AFTER_CHECKS.get(cls)
     if checks is None:
         aliases = cls.get_alias_mapping()
-        extras: Any = {name: field.json_schema_extra for name, field in cls.model_fields.items()}
+        fields: Any = cls.model_fields
         checks = _AFTER_CHECKS[cls] = AfterChecks(
             required=tuple(aliases[name] for name, _ in model.get_required_fields()),
             choices=tuple(
-                (tuple(choice), extras[choice[0]]["one_of_many_required"] is True)
+                (tuple(choice), fields[choice[0]].json_schema_extra["one_of_many_required"] is True)
                 for choice in model.get_one_of_many_fields().values()
             ),
         )
