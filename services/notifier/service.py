@@ -8,6 +8,7 @@ import asyncio
 import base64
 import functools
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +35,10 @@ from shared.events import AlertEvent, CancerFlag, DeadLetter, Envelope
 log = logging.getLogger(__name__)
 SERVICE = "notifier"
 MAX_IN_FLIGHT = 1000
+FINAL_COMMIT_SECONDS = 5.0
+# Reading the ledger back as each event lands costs a fetch per event; what another process (a
+# redrive) records is wanted within seconds, so the follower takes what a second brought at once.
+LEDGER_FOLLOW_SECONDS = 1.0
 
 
 def utc_now() -> datetime:
@@ -131,9 +136,10 @@ class Notifier:
     async def _follow_ledger(self, reader: AIOKafkaConsumer) -> None:
         """Keep the ledger current with what other processes (e.g. a redrive) record."""
         while True:
-            for records in (await reader.getmany(timeout_ms=1000)).values():
+            for records in (await reader.getmany(timeout_ms=0)).values():
                 for record in records:
                     self._apply_ledger_record(record)
+            await asyncio.sleep(LEDGER_FOLLOW_SECONDS)
 
     # --- the loop -----------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -156,6 +162,7 @@ class Notifier:
             consumer.subscribe([s.topics.cancer_flags], listener=_Revoked(tracker))
             await consumer.start()
             deliverer = self._deliverer()
+            next_commit = 0.0
             while not stop.is_set():
                 if tracker.in_flight() >= MAX_IN_FLIGHT:
                     await asyncio.sleep(0.05)
@@ -174,7 +181,15 @@ class Notifier:
                         self.metrics.lag.labels(str(tp.partition)).set(max(0, behind))
                 if follower.done():
                     follower.result()
-                await commit_done(consumer, tracker)
+                if time.monotonic() >= next_commit:
+                    # a commit is a round trip the loop waits for: once per interval, not once
+                    # per fetch (about once per flag under load)
+                    await commit_done(consumer, tracker)
+                    next_commit = time.monotonic() + s.notifier_commit_interval_seconds
+            try:  # what is done is committed on the way out, if the broker answers in time
+                await asyncio.wait_for(commit_done(consumer, tracker), FINAL_COMMIT_SECONDS)
+            except TimeoutError:
+                log.warning("last commit not answered; records since are read again on restart")
         finally:
             self.ready.clear()
             if follower is not None:

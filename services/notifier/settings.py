@@ -31,6 +31,12 @@ class NotifierSettings(BaseSettings):
     notifier_session_timeout_ms: int = Field(
         default=10000, ge=6000, description="Kafka consumer group session timeout."
     )
+    notifier_commit_interval_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="Commit consumed flags at most this often (and on a clean stop); a crash "
+        "reads up to this much again, which the send ledger turns into nothing.",
+    )
     notifier_test_pause_after_send_seconds: float = Field(
         default=0.0,
         ge=0,

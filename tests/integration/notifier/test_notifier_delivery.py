@@ -11,6 +11,7 @@ from email.policy import default
 import pytest
 
 from services.notifier.decisions import alert_id
+from shared.admin import lag_by_partition, topic_partitions
 from shared.codec import decode
 from tests.integration.notifier.harness import (
     RMBC,
@@ -253,3 +254,27 @@ async def test_a_notifier_dropped_from_its_group_rejoins_and_carries_on_without_
     assert notifier.process.poll() is None, "the notifier exited"
     assert len(mesh_inbox(mesh, mesh.gp_mailbox)) - letters_before == 24
     assert len(smtp_server.envelopes) - mails_before == 24
+
+
+async def test_a_clean_stop_commits_every_flag_handled_since_the_last_periodic_commit(
+    kafka_settings, topics, start
+):
+    # flags handled since the last periodic commit are committed on the way out, so a restart
+    # does not read them again
+    notifier = start(RMBC_NOTIFIER_COMMIT_INTERVAL_SECONDS="600")
+    group = notifier.env["RMBC_NOTIFIER_GROUP_ID"]
+    flags = [flag(key=f"stop-{n}") for n in range(6)]
+    for raised in flags:
+        await send_flag(kafka_settings, topics, raised)
+        await asyncio.sleep(0.1)
+    ids = {f.flag_id for f in flags}
+    await wait_events(
+        kafka_settings,
+        topics.alerts,
+        lambda e: e.flag_id in ids and e.outcome == "sent",
+        count=2 * len(flags),
+    )
+    notifier.process.terminate()
+    assert notifier.process.wait(15) == 0
+    partitions = await topic_partitions(kafka_settings, topics.cancer_flags)
+    assert await lag_by_partition(kafka_settings, group, partitions) == dict.fromkeys(partitions, 0)
