@@ -197,6 +197,7 @@ class Notifier:
             for client in (consumer, reader):
                 if client is not None:
                     await client.stop()
+            await self._close_channels()
             if self._producer is not None:
                 await self._producer.stop()
 
@@ -296,6 +297,10 @@ class Notifier:
             facts, sender=self.settings.smtp_from, recipient=delivery.recipient, sent_at=now
         )
 
+    async def _close_channels(self) -> None:
+        for channel in self.channels.values():
+            await channel.close()
+
     async def _dead_letter(self, event: DeadLetter) -> None:
         await self._publish(self.settings.topics.dead_letter, None, event)
         self.metrics.dead_letters.inc()
@@ -334,6 +339,7 @@ class Notifier:
         finally:
             if reader is not None:
                 await reader.stop()
+            await self._close_channels()
             if self._producer is not None:
                 await self._producer.stop()
         return counts

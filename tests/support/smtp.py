@@ -1,14 +1,15 @@
 """A real SMTP server (aiosmtpd) that captures what it receives.
 
 Fixtures: `smtp_server` (per test: host, port, `messages` parsed, `envelopes` raw, `env()` for a
-notifier subprocess) and `dead_smtp_port` (a port where nothing listens).
+notifier subprocess), `start_smtp_server` (the same with server options, e.g. an idle timeout)
+and `dead_smtp_port` (a port where nothing listens). Recipients starting `refused` are refused.
 """
 
 import email
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import Message
 from email.policy import default
@@ -22,7 +23,18 @@ class _Capture:
     def __init__(self) -> None:
         self.envelopes: list[Any] = []
         self.hello_names: list[str] = []
+        self.rcpt_peers: list[Any] = []  # the client address (one per connection) of each RCPT
         self.lock = threading.Lock()
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        with self.lock:
+            self.rcpt_peers.append(session.peer)
+        if address.startswith("refused"):
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
@@ -48,6 +60,12 @@ class SmtpServer:
         """The name each e-mail's client gave in EHLO."""
         with self._capture.lock:
             return list(self._capture.hello_names)
+
+    @property
+    def rcpt_peers(self) -> list[Any]:
+        """The client address of each RCPT: one address per connection."""
+        with self._capture.lock:
+            return list(self._capture.rcpt_peers)
 
     @property
     def messages(self) -> list[Message]:
@@ -77,15 +95,27 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    capture = _Capture()
-    # port 0 does not work: Controller.start() connects to the given port to check it is up
-    controller = Controller(capture, hostname="127.0.0.1", port=free_port())
-    controller.start()
+def start_smtp_server() -> Iterator[Callable[..., SmtpServer]]:
+    controllers: list[Controller] = []
+
+    def start(**server_options: Any) -> SmtpServer:
+        capture = _Capture()
+        # port 0 does not work: Controller.start() connects to the given port to check it is up
+        controller = Controller(capture, hostname="127.0.0.1", port=free_port(), **server_options)
+        controller.start()
+        controllers.append(controller)
+        return SmtpServer("127.0.0.1", controller.port, capture)
+
     try:
-        yield SmtpServer("127.0.0.1", controller.port, capture)
+        yield start
     finally:
-        controller.stop()
+        for controller in controllers:
+            controller.stop()
+
+
+@pytest.fixture
+def smtp_server(start_smtp_server: Callable[..., SmtpServer]) -> SmtpServer:
+    return start_smtp_server()
 
 
 @pytest.fixture
