@@ -46,6 +46,13 @@ where `consumer_auto_offset_reset="earliest"` starts it; changelog partitions ar
 Each record handed to the stream once and in order (`handoff`): only a partition's next offset,
 from a batch fetched since the last seek landed, reaches the stream.
 
+Records handed over inline. faust's fetch loop hands each record to the stream as
+`wait_first(callback(record), suspend_flow.wait())`: four tasks and their cancellations per record,
+so that a handover stuck on a full stream queue gives up when a rebalance suspends the flow. When
+nothing in the handover can wait (flow running, room in every stream queue, the producer buffer
+under its limit) it runs inline instead, as it would have run in its task's first step. Measured
+on a pre-filled topic, alternating three times: 567-748 -> 427-442 us of CPU per event.
+
 Nothing committed past an event still out. The stream lets an event go only once the flags it
 caused are delivered (`in_flight`), so later events of other patients can be let go first. faust
 commits the run of consecutive acknowledged offsets that starts within one of the committed offset:
@@ -61,6 +68,7 @@ from typing import Any, cast
 import faust
 from aiokafka.errors import KafkaError
 from faust.transport.drivers import aiokafka as driver
+from mode.services import WaitResults
 from mode.utils.queues import FlowControlEvent
 
 from services.classifier.handoff import Handoff, Verdict
@@ -160,6 +168,10 @@ class StreamFlowControl(FlowControlEvent):
             return  # nothing in the queues is from before a rebalance
         super().resume()
 
+    def has_room(self) -> bool:
+        """Every stream queue can take another record without waiting."""
+        return not any(queue.full() for queue in self._queues)
+
 
 def use_worker_consumer(app: faust.App, fetch_wait_ms: int) -> None:
     """Give the app (only this app, not the class) the corrected consumer and flow control; call
@@ -224,6 +236,29 @@ def use_worker_consumer(app: faust.App, fetch_wait_ms: int) -> None:
                     else:
                         log.error("records are gone from the log: going on past them", extra=where)
                         yield tp, message
+
+        async def wait_first(self, *coros: Any, timeout: Any = None) -> Any:
+            # the fetch loop's handover is this class's only call with two (see the module doc)
+            if len(coros) == 2 and self._hands_over_at_once():
+                handover, suspended = coros
+                suspended.close()  # never started
+                await handover
+                return WaitResults([handover], [None], False)
+            return await super().wait_first(*coros, timeout=timeout)
+
+        def _hands_over_at_once(self) -> bool:
+            """Nothing in faust's handover would wait: flow running, room in every stream queue,
+            the producer buffer under its limit, the consumer neither stopping nor crashed."""
+            flow = cast(StreamFlowControl, self.app.flow_control)
+            buffer = self.app.producer.buffer
+            return (
+                flow.is_active()
+                and not self.suspend_flow.is_set()
+                and not self._stopped.is_set()
+                and not self._crashed.is_set()
+                and flow.has_room()
+                and buffer.size <= buffer.max_messages
+            )
 
         async def perform_seek(self) -> None:
             self.handoff.seeking(self.assignment())

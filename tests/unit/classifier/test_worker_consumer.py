@@ -1,14 +1,19 @@
 """The worker consumer's committed-offset correction, on faust's own commit bookkeeping."""
 
 import asyncio
+import inspect
+import re
 from types import SimpleNamespace
+from typing import Any
 from unittest.mock import AsyncMock, patch
 
 import pytest
 from aiokafka.errors import KafkaConnectionError
+from faust.transport.consumer import Consumer as FaustConsumerBase
 from faust.transport.drivers.aiokafka import Consumer as FaustConsumer
 from faust.types import TP
 from intervaltree import Interval, IntervalTree
+from mode import Service
 from mode.utils.queues import FlowControlEvent, ThrowableQueue
 
 from services.classifier.app import create_app
@@ -148,8 +153,11 @@ class Fetcher:
         self._stopped = asyncio.Event()
 
 
-async def handed_to_the_stream(consumer, offsets: list[int]) -> list[int]:
-    """Run faust's own fetch loop over one fetch of `offsets`; what it hands to the stream."""
+async def handed_to_the_stream(
+    consumer, offsets: list[int], waits_for_flow: bool = False, into: Any = None
+) -> list[int]:
+    """Run faust's own fetch loop over one fetch of `offsets`; what it hands to the stream. The
+    handover waits, as faust's does, for flow to run (`waits_for_flow`) or for room in `into`."""
     fetcher, handed = Fetcher(), []
 
     async def one_fetch(timeout):
@@ -161,6 +169,10 @@ async def handed_to_the_stream(consumer, offsets: list[int]) -> list[int]:
         fetcher._stopped.set()
 
     async def to_stream(message):
+        if waits_for_flow:
+            await consumer.app.flow_control.acquire()
+        if into is not None:
+            await into.put(message.offset)
         handed.append(message.offset)
 
     with (
@@ -218,3 +230,59 @@ async def test_resuming_after_a_suspension_still_empties_the_queues(consumer_in_
     flow_control.suspend()
     flow_control.resume()
     assert queue.qsize() == 0 and flow_control.is_active()
+
+
+@pytest.fixture
+def faust_waits():
+    """Counts the handovers that go through faust's own wait_first (four tasks a record)."""
+    waits = SimpleNamespace(calls=0)
+    faust_wait_first = Service.wait_first
+
+    async def counted(service, *coros, timeout=None):
+        waits.calls += 1
+        return await faust_wait_first(service, *coros, timeout=timeout)
+
+    with patch.object(Service, "wait_first", new=counted):
+        yield waits
+
+
+async def test_a_record_the_stream_has_room_for_is_handed_over_inline(
+    consumer_in_loop, faust_waits
+):
+    consumer = consumer_in_loop
+    consumer.app.flow_control.resume()
+    queue = ThrowableQueue(maxsize=10, flow_control=consumer.app.flow_control, clear_on_resume=True)
+    assert await handed_to_the_stream(consumer, [1262, 1263, 1264]) == [1262, 1263, 1264]
+    assert faust_waits.calls == 0
+    assert queue.qsize() == 0
+
+
+async def test_with_flow_suspended_the_handover_is_faust_s_and_gives_the_record_up(
+    consumer_in_loop, faust_waits
+):
+    consumer = consumer_in_loop  # flow starts suspended, as in a rebalance
+    consumer.suspend_flow.set()
+    assert await handed_to_the_stream(consumer, [1262, 1263], waits_for_flow=True) == []
+    assert faust_waits.calls == 2
+
+
+async def test_a_handover_to_a_full_stream_queue_still_gives_up_when_flow_is_suspended(
+    consumer_in_loop, faust_waits
+):
+    consumer = consumer_in_loop
+    consumer.app.flow_control.resume()
+    full = ThrowableQueue(maxsize=1, flow_control=consumer.app.flow_control, clear_on_resume=True)
+    full.put_nowait("record 1261")
+    asyncio.get_running_loop().call_later(0.1, consumer.suspend_flow.set)  # a rebalance begins
+    assert await handed_to_the_stream(consumer, [1262], into=full) == []
+    assert faust_waits.calls == 1
+    assert list(full._queue) == ["record 1261"]
+
+
+def test_faust_s_fetch_loop_is_the_consumer_s_only_two_way_wait_first():
+    # the inline handover recognises the fetch loop's call by its two arguments
+    source = inspect.getsource(FaustConsumerBase)
+    assert source.count(".wait_first(") == 1
+    assert re.search(
+        r"self\.wait_first\(\s*callback\(message\), self\.suspend_flow\.wait\(\)\s*\)", source
+    )
