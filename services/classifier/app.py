@@ -47,6 +47,17 @@ class Classifier:
     metrics: ClassifierMetrics
 
 
+class StreamApp(faust.App):
+    """faust's App without its Monitor as a sensor. The Monitor keeps in-memory statistics for
+    faust's own web views, which the classifier does not serve (its /metrics are its own), and as
+    a sensor it is called for every message and event: about 4% of the stream's CPU."""
+
+    def on_init_dependencies(self) -> Any:
+        dependencies = super().on_init_dependencies()  # adds the Monitor to the sensors
+        self.sensors.remove(self.monitor)
+        return dependencies
+
+
 def broker_credentials(kafka: KafkaSettings) -> faust.types.auth.CredentialsT | None:
     """faust's form of the shared SASL/SSL settings (it does not take aiokafka's options)."""
     options = kafka.aiokafka_options()
@@ -80,7 +91,7 @@ def create_app(settings: ClassifierSettings) -> Classifier:
         "key_serializer": "raw",
         "value_serializer": "raw",
     }
-    app = faust.App(
+    app = StreamApp(
         settings.app_id,
         broker=settings.kafka.faust_broker_url(),
         broker_client_id=settings.kafka.client_id,

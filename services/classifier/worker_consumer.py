@@ -168,9 +168,17 @@ class StreamFlowControl(FlowControlEvent):
             return  # nothing in the queues is from before a rebalance
         super().resume()
 
+    _managed: tuple[Any, ...] | None = None  # the stream queues, read once per record
+
+    def manage_queue(self, queue: Any) -> None:
+        super().manage_queue(queue)
+        self._managed = None
+
     def has_room(self) -> bool:
         """Every stream queue can take another record without waiting."""
-        return not any(queue.full() for queue in self._queues)
+        if self._managed is None:
+            self._managed = tuple(self._queues)  # faust's WeakSet is slow to walk
+        return not any(queue.full() for queue in self._managed)
 
 
 def use_worker_consumer(app: faust.App, fetch_wait_ms: int) -> None:

@@ -136,3 +136,10 @@ def test_a_worker_is_ready_only_with_partitions_and_its_table_restored(
         "assigned_partitions": assigned,
         "recovering": recovering,
     }
+
+
+def test_faust_s_monitor_is_not_a_sensor_of_the_worker(classifier):
+    # called for every message and event, it keeps statistics only faust's own web views show
+    dependencies = list(classifier.app.on_init_dependencies())  # as the worker's start does
+    assert dependencies
+    assert classifier.app.monitor not in set(classifier.app.sensors)
