@@ -163,12 +163,12 @@ class Batch(dict[Any, Any]):
 class StreamFlowControl(FlowControlEvent):
     """faust's flow control of the stream queues, emptied only by a resume that ends a suspension."""
 
+    _managed: tuple[Any, ...] | None = None  # the stream queues, read once per record
+
     def resume(self) -> None:
         if self.is_active():
             return  # nothing in the queues is from before a rebalance
         super().resume()
-
-    _managed: tuple[Any, ...] | None = None  # the stream queues, read once per record
 
     def manage_queue(self, queue: Any) -> None:
         super().manage_queue(queue)

@@ -137,7 +137,7 @@ def _closed_by_server(error: BaseException) -> bool:
     before any of the e-mail was sent, so a new connection may carry it at once."""
     if isinstance(error, aiosmtplib.SMTPResponseException):
         return error.code == 421
-    return isinstance(error, aiosmtplib.SMTPServerDisconnected | ConnectionError)
+    return isinstance(error, ConnectionError)  # aiosmtplib's SMTPServerDisconnected is one
 
 
 class SmtpChannel:
