@@ -9,6 +9,7 @@ bench/results/latest.json. BENCH_PROFILE=<dir> also records py-spy profiles of t
 """
 
 import asyncio
+import contextlib
 import os
 import platform
 import sys
@@ -53,7 +54,7 @@ class Plan:
         self.e2e_seconds = 4.0 if quick else 10.0
         self.e2e_repeats = 1 if quick else 3
         self.e2e_ramp = (
-            [750.0, 1500.0] if quick else [750.0, 1250.0, 1500.0, 2000.0, 3000.0, 4000.0]
+            [750.0, 1500.0] if quick else [750.0, 1250.0, 1500.0, 2000.0, 2500.0, 3000.0, 4000.0]
         )
         self.scale_sizes = [100_000, 1_000_000]
 
@@ -317,6 +318,15 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def cpu_model() -> str:
+    """Runs on different machines compare only through their baselines; this says which it was."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
     quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
     plan = Plan(quick)
@@ -343,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "seconds": round(time.monotonic() - started),
         "cpus": os.cpu_count(),
+        "cpu_model": cpu_model(),
         "load_average_at_end": os.getloadavg(),
         "python": platform.python_version(),
         "broker": "own LocalBroker" if broker is not None else "KAFKA_BOOTSTRAP_SERVERS",
