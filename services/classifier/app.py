@@ -21,6 +21,7 @@ from services.classifier.core import Change, handle
 from services.classifier.flags import FlagContext
 from services.classifier.in_flight import InFlight, Settle
 from services.classifier.metrics import ClassifierMetrics
+from services.classifier.recovery_watch import RecoveryWatch, recovery_progress
 from services.classifier.settings import ClassifierSettings
 from services.classifier.state import PatientState
 from services.classifier.terminology import load_terminology
@@ -34,6 +35,7 @@ from shared.settings import KafkaSettings
 SERVICE = "classifier"
 MAX_PATIENTS_IN_FLIGHT = 1000
 LAG_READ_SECONDS = 5.0
+RECOVERY_CHECK_SECONDS = 5.0
 log = logging.getLogger("rmbc.classifier")
 
 
@@ -47,15 +49,43 @@ class Classifier:
     metrics: ClassifierMetrics
 
 
+class RecoveryStalled(RuntimeError):
+    pass
+
+
 class StreamApp(faust.App):
-    """faust's App without its Monitor as a sensor. The Monitor keeps in-memory statistics for
-    faust's own web views, which the classifier does not serve (its /metrics are its own), and as
-    a sensor it is called for every message and event: about 4% of the stream's CPU."""
+    """faust's App without its Monitor as a sensor, and with a watch on table recovery.
+
+    The Monitor keeps in-memory statistics for faust's own web views, which the classifier does
+    not serve (its /metrics are its own), and as a sensor it is called for every message and
+    event: about 4% of the stream's CPU. The watch (`recovery_watch`) runs from the start, since
+    faust starts an app's own timers only once the first recovery has completed."""
+
+    recovery_watch: RecoveryWatch | None = None
 
     def on_init_dependencies(self) -> Any:
         dependencies = super().on_init_dependencies()  # adds the Monitor to the sensors
         self.sensors.remove(self.monitor)
         return dependencies
+
+    async def on_start(self) -> None:
+        await super().on_start()
+        if self.recovery_watch is not None:
+            self.add_future(self._stop_when_recovery_stalls(self.recovery_watch))
+
+    async def _stop_when_recovery_stalls(self, watch: RecoveryWatch) -> None:
+        while not self.should_stop:
+            await asyncio.sleep(min(RECOVERY_CHECK_SECONDS, watch.stall_seconds / 4))
+            progress = recovery_progress(self.tables.recovery)  # type: ignore[attr-defined]
+            stalled = watch.stalled_for(bool(self.in_recovery), progress, time.monotonic())
+            if stalled is not None:
+                log.error(
+                    "table recovery made no progress for %.0f s: stopping, so that the restart "
+                    "recovers afresh",
+                    stalled,
+                )
+                await self.crash(RecoveryStalled(f"no recovery progress for {stalled:.0f} s"))
+                return
 
 
 def broker_credentials(kafka: KafkaSettings) -> faust.types.auth.CredentialsT | None:
@@ -113,6 +143,7 @@ def create_app(settings: ClassifierSettings) -> Classifier:
         key_serializer="raw",
         value_serializer="raw",
     )
+    app.recovery_watch = RecoveryWatch(settings.recovery_stall_seconds)
     use_worker_consumer(app, settings.fetch_wait_ms)
     events = app.topic(settings.topics.clinical_events, **raw)
     flags_topic = app.topic(settings.topics.cancer_flags, **raw)

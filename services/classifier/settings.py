@@ -38,6 +38,12 @@ class ClassifierSettings(BaseSettings):
         le=1500,
         description="longest the broker may hold a fetch with no new records (faust fixes 1500)",
     )
+    recovery_stall_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="stop the worker (for its restart) when table recovery has made no progress "
+        "for this long; a worker stuck in recovery reads none of its partitions",
+    )
     log_level: str = Field(default="INFO", description="log level")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicNames = Field(default_factory=TopicNames)

@@ -67,7 +67,8 @@ class Worker:
     def group(self) -> str:
         return self.env["RMBC_CLASSIFIER_APP_ID"]
 
-    def start(self, timeout: float = 60.0) -> "Worker":
+    def launch(self) -> subprocess.Popen[bytes]:
+        """Start the process without waiting for it to be ready."""
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "services.cli", "classifier"],
@@ -75,6 +76,11 @@ class Worker:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+        return self.process
+
+    def start(self, timeout: float = 60.0) -> "Worker":
+        self.launch()
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log.read_text()[-3000:]
