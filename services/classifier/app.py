@@ -71,21 +71,50 @@ class StreamApp(faust.App):
     async def on_start(self) -> None:
         await super().on_start()
         if self.recovery_watch is not None:
-            self.add_future(self._stop_when_recovery_stalls(self.recovery_watch))
+            self.add_future(self._watch_recovery(self.recovery_watch))
 
-    async def _stop_when_recovery_stalls(self, watch: RecoveryWatch) -> None:
+    async def _watch_recovery(self, watch: RecoveryWatch) -> None:
         while not self.should_stop:
-            await asyncio.sleep(min(RECOVERY_CHECK_SECONDS, watch.stall_seconds / 4))
-            progress = recovery_progress(self.tables.recovery)  # type: ignore[attr-defined]
-            stalled = watch.stalled_for(bool(self.in_recovery), progress, time.monotonic())
-            if stalled is not None:
+            await asyncio.sleep(min(RECOVERY_CHECK_SECONDS, watch.read_again_seconds / 2))
+            tables: Any = self.tables  # faust's TableManager: more than its declared type
+            recovery = tables.recovery
+            still = watch.still_for(
+                bool(self.in_recovery), recovery_progress(recovery), time.monotonic()
+            )
+            if watch.stalled(still):
                 log.error(
                     "table recovery made no progress for %.0f s: stopping, so that the restart "
                     "recovers afresh",
-                    stalled,
+                    still,
                 )
-                await self.crash(RecoveryStalled(f"no recovery progress for {stalled:.0f} s"))
+                await self.crash(RecoveryStalled(f"no recovery progress for {still:.0f} s"))
                 return
+            if still and not tables.changelog_queue.qsize():
+                await self._read_again(watch, still, recovery)
+
+    async def _read_again(self, watch: RecoveryWatch, still: float, recovery: Any) -> None:
+        """Read again changelog records the consumer fetched and recovery never received."""
+        highwaters = dict(recovery.active_highwaters)
+        positions = await self._positions(highwaters)
+        targets = watch.to_read_again(still, dict(recovery.active_offsets), highwaters, positions)
+        for tp, offset in targets.items():
+            log.warning(
+                "changelog records fetched were never restored: reading them again",
+                extra={"partition": tp.partition, "offset": offset, "next": positions[tp]},
+            )
+        if targets:
+            await self.consumer.seek_wait(targets)
+
+    async def _positions(self, partitions: Any) -> dict[Any, int | None]:
+        thread = self.consumer._thread  # type: ignore[attr-defined]
+        fetching = thread._ensure_consumer()
+        positions: dict[Any, int | None] = {}
+        for tp in partitions:
+            try:
+                positions[tp] = await thread.call_thread(fetching.position, tp)
+            except KafkaError:  # revoked meanwhile: a rebalance starts recovery again
+                positions[tp] = None
+        return positions
 
 
 def broker_credentials(kafka: KafkaSettings) -> faust.types.auth.CredentialsT | None:

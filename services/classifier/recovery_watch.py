@@ -1,9 +1,16 @@
 """A worker whose table recovery stops moving classifies nothing, and stays so: its partitions
-wait unread (missed and late alerts) while /healthz still answers. Seen once in 33 scale-out runs
-(faust: "No event received for active tp ... since recovery start"), and every time a changelog
-partition ends in a record faust never receives, such as a transaction marker. The watch stops
-the worker once recovery has made no progress for `stall_seconds`; the restart recovers afresh
-(and, if it stalls again, the restarts are a failure an operator sees rather than a silence).
+wait unread (missed and late alerts) while /healthz still answers.
+
+Seen in about one scale-out run in 12-33 (faust: "No event received for active tp ... since
+recovery start"): the consumer had fetched a changelog partition to its end, but the records
+never reached recovery. faust's fetch loop gives up the rest of a fetched batch when flow stops
+or the generation changes, and a changelog partition, unlike an input one (`handoff`), is never
+read again. So, first: once recovery has made no progress for `read_again_seconds` with nothing
+queued, an active changelog partition whose consumer position is past the records recovery has
+applied is read again from the first one missing (a few times at most, as for input partitions).
+Then, if recovery still does not move for `stall_seconds` (a changelog that ends in a record
+faust never receives, such as a transaction marker, say), the worker stops; the restart recovers
+afresh, and if it stalls again the restarts are a failure an operator sees, not a silence.
 
 Progress is anything recovery reports changing: the offsets it has read, the highwaters it reads
 to (a rebalance starts them again), or leaving recovery. A large table restoring slowly is
@@ -12,23 +19,55 @@ progress; a recovery waiting for a record that never comes is not."""
 from collections.abc import Hashable, Mapping
 from typing import Any
 
+MAX_READS_AGAIN = 3
+
 
 class RecoveryWatch:
-    def __init__(self, stall_seconds: float) -> None:
+    def __init__(self, stall_seconds: float, read_again_seconds: float = 10.0) -> None:
         self.stall_seconds = stall_seconds
+        self.read_again_seconds = min(read_again_seconds, stall_seconds / 2)
         self._last: Hashable = None
         self._since: float | None = None  # when recovery last moved, or None when not recovering
+        self._reads_again: dict[Any, tuple[int, int]] = {}  # partition -> (from offset, tries)
 
-    def stalled_for(self, recovering: bool, progress: Hashable, now: float) -> float | None:
-        """Seconds without progress once they reach `stall_seconds`, else None."""
+    def still_for(self, recovering: bool, progress: Hashable, now: float) -> float:
+        """Seconds since recovery last moved (0 when it just did, or is not recovering)."""
         if not recovering:
             self._since = None
-            return None
+            self._reads_again.clear()
+            return 0.0
         if self._since is None or progress != self._last:
             self._last, self._since = progress, now
-            return None
-        still = now - self._since
-        return still if still >= self.stall_seconds else None
+            return 0.0
+        return now - self._since
+
+    def stalled(self, still: float) -> bool:
+        return still >= self.stall_seconds
+
+    def to_read_again(
+        self,
+        still: float,
+        offsets: Mapping[Any, int | None],
+        highwaters: Mapping[Any, int | None],
+        positions: Mapping[Any, int | None],
+    ) -> dict[Any, int]:
+        """Active changelog partitions to read again, and from where: recovery has applied up to
+        `offsets` (-1: nothing) of `highwaters` (the last offset), and the consumer will fetch
+        from `positions`, past records recovery never received."""
+        if still < self.read_again_seconds:
+            return {}
+        targets = {}
+        for tp, highwater in highwaters.items():
+            applied, position = offsets.get(tp), positions.get(tp)
+            if highwater is None or applied is None or position is None:
+                continue
+            if applied < highwater and position > applied + 1:
+                start, tries = self._reads_again.get(tp, (applied + 1, 0))
+                tries = tries + 1 if start == applied + 1 else 1
+                if tries <= MAX_READS_AGAIN:
+                    self._reads_again[tp] = (applied + 1, tries)
+                    targets[tp] = applied + 1
+        return targets
 
 
 def recovery_progress(recovery: Any) -> Hashable:

@@ -1,8 +1,8 @@
 """A worker whose table recovery stops moving reads none of its partitions while /healthz answers:
-the watch (services/classifier/recovery_watch.py) stops it for a restart instead. The stall here
-is real and certain: a changelog partition that ends in a transaction marker, a record faust's
-recovery waits for and never receives (the same "No event received for active tp" wait as the
-stall seen once in 33 scale-out runs)."""
+the watch (services/classifier/recovery_watch.py) reads the changelog again and then stops it for
+a restart. The stall here is real and certain: a changelog partition that ends in a transaction
+marker, a record faust's recovery waits for and never receives (the same "No event received for
+active tp" wait as the stall seen in the scale-out runs, where reading again ends it)."""
 
 import asyncio
 import time
@@ -62,6 +62,7 @@ async def test_a_worker_whose_table_recovery_stalls_stops_for_a_restart(
         log = worker.log.read_text()
         assert process.returncode != 0
         assert time.monotonic() - started >= STALL_SECONDS
+        assert "changelog records fetched were never restored: reading them again" in log
         assert "table recovery made no progress for" in log
         assert "9434765919" not in log
     finally:
