@@ -53,6 +53,17 @@ class RecoveryStalled(RuntimeError):
     pass
 
 
+class NoSensorStateWarning(logging.Filter):
+    """faust warns of "missing sensor state" at every rebalance when no sensor is installed, as in
+    StreamApp: a warning an operator would learn to ignore, so it is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Missing sensor state for rebalance" not in str(record.msg)
+
+
+NO_SENSOR_STATE_WARNING = NoSensorStateWarning()  # one instance: a logger adds it only once
+
+
 class StreamApp(faust.App):
     """faust's App without its Monitor as a sensor, and with a watch on table recovery.
 
@@ -66,6 +77,7 @@ class StreamApp(faust.App):
     def on_init_dependencies(self) -> Any:
         dependencies = super().on_init_dependencies()  # adds the Monitor to the sensors
         self.sensors.remove(self.monitor)
+        logging.getLogger(type(self).__module__).addFilter(NO_SENSOR_STATE_WARNING)  # faust's log
         return dependencies
 
     async def on_start(self) -> None:

@@ -143,3 +143,13 @@ def test_faust_s_monitor_is_not_a_sensor_of_the_worker(classifier):
     dependencies = list(classifier.app.on_init_dependencies())  # as the worker's start does
     assert dependencies
     assert classifier.app.monitor not in set(classifier.app.sensors)
+
+
+def test_a_rebalance_without_sensors_is_no_warning(classifier, caplog):
+    list(classifier.app.on_init_dependencies())
+    with caplog.at_level("INFO"):
+        classifier.app.on_rebalance_start()
+        classifier.app.on_rebalance_return()
+        classifier.app.on_rebalance_end()
+    assert not classifier.app.rebalancing
+    assert not [r for r in caplog.records if r.levelname == "WARNING"], caplog.text
