@@ -3,9 +3,10 @@ wait unread (missed and late alerts) while /healthz still answers.
 
 Seen in about one scale-out run in 12-33 (faust: "No event received for active tp ... since
 recovery start"): the consumer had fetched a changelog partition to its end, but the records
-never reached recovery. faust's fetch loop gives up the rest of a fetched batch when flow stops
-or the generation changes, and a changelog partition, unlike an input one (`handoff`), is never
-read again. So, first: once recovery has made no progress for `read_again_seconds` with nothing
+never reached recovery (no record was below faust's read offset). faust's fetch loop passes over
+fetched records in three ways (the rest of a batch when flow stops or the generation changes, and
+a partition's records while it is not counted active), and a changelog partition, unlike an input
+one (`handoff`), is never read again. So, first: once recovery has made no progress for `read_again_seconds` with nothing
 queued, an active changelog partition whose consumer position is past the records recovery has
 applied is read again from the first one missing (a few times at most, as for input partitions).
 Then, if recovery still does not move for `stall_seconds` (a changelog that ends in a record
