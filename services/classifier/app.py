@@ -101,7 +101,7 @@ class StreamApp(faust.App):
                 )
                 await self.crash(RecoveryStalled(f"no recovery progress for {still:.0f} s"))
                 return
-            if still and not tables.changelog_queue.qsize():
+            if still >= watch.read_again_seconds and not tables.changelog_queue.qsize():
                 await self._read_again(watch, still, recovery)
 
     async def _read_again(self, watch: RecoveryWatch, still: float, recovery: Any) -> None:
@@ -123,8 +123,10 @@ class StreamApp(faust.App):
         positions: dict[Any, int | None] = {}
         for tp in partitions:
             try:
-                positions[tp] = await thread.call_thread(fetching.position, tp)
-            except KafkaError:  # revoked meanwhile: a rebalance starts recovery again
+                # bounded: a broker that does not answer must not hold up the stall's stop
+                asked = thread.call_thread(fetching.position, tp)
+                positions[tp] = await asyncio.wait_for(asked, RECOVERY_CHECK_SECONDS)
+            except (TimeoutError, KafkaError):  # revoked meanwhile: a rebalance starts again
                 positions[tp] = None
         return positions
 
