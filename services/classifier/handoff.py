@@ -22,6 +22,28 @@ from typing import Any
 MAX_READS_AGAIN = 3
 
 
+class ReadsAgain:
+    """How often each partition has been read again from one offset: a few times at most, as
+    records gone from the log, by retention, are not coming back."""
+
+    def __init__(self) -> None:
+        self._tries: dict[Any, tuple[int, int]] = {}  # partition -> (from offset, tries)
+
+    def allow(self, tp: Any, offset: int) -> bool:
+        start, tries = self._tries.get(tp, (offset, 0))
+        tries = tries + 1 if start == offset else 1
+        if tries > MAX_READS_AGAIN:
+            return False
+        self._tries[tp] = (offset, tries)
+        return True
+
+    def forget(self, tp: Any) -> None:
+        self._tries.pop(tp, None)
+
+    def clear(self) -> None:
+        self._tries.clear()
+
+
 class Verdict(Enum):
     PASS = "pass"  # the partition's next record: hand it to the stream
     DROP = "drop"  # fetched before the last seek, before any, or handed over already
@@ -34,7 +56,7 @@ class Handoff:
         self.is_input = is_input
         self.landed = 0
         self._next: dict[Any, int | None] = {}  # None: a seek is on its way
-        self._reads_again: dict[Any, tuple[int, int]] = {}  # partition -> (next offset, tries)
+        self._reads_again = ReadsAgain()
 
     def assigned(self, partitions: Iterable[Any]) -> None:
         for tp in partitions:
@@ -44,7 +66,7 @@ class Handoff:
     def revoked(self, partitions: Iterable[Any]) -> None:
         for tp in partitions:
             self._next.pop(tp, None)
-            self._reads_again.pop(tp, None)
+            self._reads_again.forget(tp)
 
     def seeking(self, partitions: Iterable[Any]) -> None:
         for tp in partitions:
@@ -68,12 +90,8 @@ class Handoff:
         expected = self._next.get(tp)
         if fetched_under != self.landed or expected is None or offset < expected:
             return Verdict.DROP
-        if offset > expected:
-            target, tries = self._reads_again.get(tp, (expected, 0))
-            tries = tries + 1 if target == expected else 1
-            if tries <= MAX_READS_AGAIN:
-                self._reads_again[tp] = (expected, tries)
-                return Verdict.READ_AGAIN
-        self._reads_again.pop(tp, None)
+        if offset > expected and self._reads_again.allow(tp, expected):
+            return Verdict.READ_AGAIN
+        self._reads_again.forget(tp)
         self._next[tp] = offset + 1
         return Verdict.PASS if offset == expected else Verdict.PASS_PAST_GAP

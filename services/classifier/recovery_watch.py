@@ -6,9 +6,10 @@ recovery start"): the consumer had fetched a changelog partition to its end, but
 never reached recovery (no record was below faust's read offset). faust's fetch loop passes over
 fetched records in three ways (the rest of a batch when flow stops or the generation changes, and
 a partition's records while it is not counted active), and a changelog partition, unlike an input
-one (`handoff`), is never read again. So, first: once recovery has made no progress for `read_again_seconds` with nothing
-queued, an active changelog partition whose consumer position is past the records recovery has
-applied is read again from the first one missing (a few times at most, as for input partitions).
+one (`handoff`), is never read again. So, first: once recovery has made no progress for
+`read_again_seconds` with nothing queued, an active changelog partition whose consumer position
+is past the records recovery has applied is read again from the first one missing (a few times at
+most, as for input partitions).
 Then, if recovery still does not move for `stall_seconds` (a changelog that ends in a record
 faust never receives, such as a transaction marker, say), the worker stops; the restart recovers
 afresh, and if it stalls again the restarts are a failure an operator sees, not a silence.
@@ -20,7 +21,7 @@ progress; a recovery waiting for a record that never comes is not."""
 from collections.abc import Hashable, Mapping
 from typing import Any
 
-MAX_READS_AGAIN = 3
+from services.classifier.handoff import ReadsAgain
 
 
 class RecoveryWatch:
@@ -29,7 +30,7 @@ class RecoveryWatch:
         self.read_again_seconds = min(read_again_seconds, stall_seconds / 2)
         self._last: Hashable = None
         self._since: float | None = None  # when recovery last moved, or None when not recovering
-        self._reads_again: dict[Any, tuple[int, int]] = {}  # partition -> (from offset, tries)
+        self._reads_again = ReadsAgain()
 
     def still_for(self, recovering: bool, progress: Hashable, now: float) -> float:
         """Seconds since recovery last moved (0 when it just did, or is not recovering)."""
@@ -62,12 +63,9 @@ class RecoveryWatch:
             applied, position = offsets.get(tp), positions.get(tp)
             if highwater is None or applied is None or position is None:
                 continue
-            if applied < highwater and position > applied + 1:
-                start, tries = self._reads_again.get(tp, (applied + 1, 0))
-                tries = tries + 1 if start == applied + 1 else 1
-                if tries <= MAX_READS_AGAIN:
-                    self._reads_again[tp] = (applied + 1, tries)
-                    targets[tp] = applied + 1
+            missed = applied < highwater and position > applied + 1
+            if missed and self._reads_again.allow(tp, applied + 1):
+                targets[tp] = applied + 1
         return targets
 
 
