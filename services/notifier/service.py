@@ -190,7 +190,7 @@ class Notifier:
                 if time.monotonic() >= next_commit:
                     # a commit is a round trip the loop waits for: once per interval, not once
                     # per fetch (about once per flag under load)
-                    await commit_done(consumer, tracker)
+                    await _commit_counting_failures(consumer, tracker, attempts)
                     next_commit = time.monotonic() + s.notifier_commit_interval_seconds
             try:  # what is done is committed on the way out, if the broker answers in time
                 await asyncio.wait_for(commit_done(consumer, tracker), FINAL_COMMIT_SECONDS)
@@ -422,6 +422,19 @@ class _Source:
         self.offset = letter.original_offset
         self.key = base64.b64decode(letter.original_key) if letter.original_key else None
         self.value = value
+
+
+async def _commit_counting_failures(
+    consumer: AIOKafkaConsumer, tracker: OffsetTracker, attempts: Attempts
+) -> None:
+    """Commit what is done; the work of a record that failed (its registry record refused, say)
+    stops the notifier, counted against that record."""
+    try:
+        await commit_done(consumer, tracker)
+    except Exception as error:
+        if tracker.failed_at is not None:
+            attempts.failed(tracker.failed_at, error)
+        raise
 
 
 async def _read_to_end(settings: NotifierSettings, partitions: list[TopicPartition]) -> list[Any]:

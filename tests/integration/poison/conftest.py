@@ -5,11 +5,36 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from services.broker import free_port
 from services.demo.stack import ManagedProcess, rmbc_process
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames
+
+
+async def topics_with_limits(settings: KafkaSettings, limits: dict[str, int]) -> TopicNames:
+    """Fresh topics, those named in `limits` (by their TopicNames field) with that
+    max.message.bytes: a broker refusing a record the service itself takes for a good size."""
+    names = TopicNames.with_suffix(uuid.uuid4().hex[:10])
+    sizes = {getattr(names, field): str(limit) for field, limit in limits.items()}
+    admin = AIOKafkaAdminClient(**settings.aiokafka_options())
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [
+                NewTopic(
+                    name,
+                    num_partitions=1,
+                    replication_factor=1,
+                    topic_configs={"max.message.bytes": sizes[name]} if name in sizes else {},
+                )
+                for name in names.all()
+            ]
+        )
+    finally:
+        await admin.close()
+    return names
 
 
 def classifier_env(

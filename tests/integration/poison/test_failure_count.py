@@ -2,18 +2,14 @@
 dead-lettered with the reason and the worker goes on (real worker, real broker, a flags topic whose
 max.message.bytes is below the worker's own limit: a misconfiguration the worker cannot see)."""
 
-import uuid
 from pathlib import Path
-
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from services.broker import free_port
 from services.demo.stack import rmbc_process
 from shared.codec import decode_as, encode
 from shared.events import CancerFlag, DeadLetter, PatientContext
 from shared.settings import KafkaSettings
-from shared.topics import TopicNames
-from tests.integration.poison.conftest import classifier_env
+from tests.integration.poison.conftest import classifier_env, topics_with_limits
 from tests.integration.poison.test_classifier_poison import bone_recurrence
 from tests.scenarios.build import ICD, Case
 from tests.support.kafka import produce, read_topic
@@ -23,32 +19,10 @@ from tests.unit.classifier.events import clinical_event
 FLAGS_TOPIC_LIMIT = 1_800
 
 
-async def topics_with_small_flags(settings: KafkaSettings) -> TopicNames:
-    names = TopicNames.with_suffix(uuid.uuid4().hex[:10])
-    small = {"max.message.bytes": str(FLAGS_TOPIC_LIMIT)}
-    admin = AIOKafkaAdminClient(**settings.aiokafka_options())
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [
-                NewTopic(
-                    name,
-                    num_partitions=1,
-                    replication_factor=1,
-                    topic_configs=small if name == names.cancer_flags else {},
-                )
-                for name in names.all()
-            ]
-        )
-    finally:
-        await admin.close()
-    return names
-
-
 async def test_an_event_that_stopped_the_worker_is_dead_lettered_on_the_restart(
     kafka_settings: KafkaSettings, tmp_path: Path
 ) -> None:
-    topics = await topics_with_small_flags(kafka_settings)
+    topics = await topics_with_limits(kafka_settings, {"cancer_flags": FLAGS_TOPIC_LIMIT})
     port = free_port()
     env = classifier_env(kafka_settings, topics, tmp_path / "data", port)
     worker = rmbc_process("classifier", env, tmp_path, f"http://127.0.0.1:{port}/readyz")
