@@ -1,5 +1,7 @@
 """A real classifier worker against the real broker, for the poison tests."""
 
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,3 +68,12 @@ def classifier(
     process.start(timeout=60)
     yield process
     process.stop()
+
+
+def http_get(url: str) -> tuple[int, bytes]:
+    """Status and body of a GET, whatever the status."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()

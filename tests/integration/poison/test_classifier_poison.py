@@ -8,6 +8,7 @@ from shared.codec import decode_as, encode
 from shared.events import CancerFlag, ClinicalEvent, DeadLetter
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames
+from tests.integration.poison.conftest import http_get
 from tests.integration.poison.records import poison_records
 from tests.scenarios.build import SCENARIOS, Case
 from tests.support.kafka import produce, read_topic
@@ -26,7 +27,10 @@ def bone_recurrence() -> tuple[str, list[ClinicalEvent]]:
 
 
 async def test_each_poison_record_is_dead_lettered_with_its_reason_and_the_next_event_is_classified(
-    kafka_settings: KafkaSettings, topics: TopicNames, classifier: ManagedProcess
+    kafka_settings: KafkaSettings,
+    topics: TopicNames,
+    classifier: ManagedProcess,
+    classifier_port: int,
 ) -> None:
     nhs, events = bone_recurrence()
     key = nhs.encode()
@@ -57,3 +61,7 @@ async def test_each_poison_record_is_dead_lettered_with_its_reason_and_the_next_
     flag = decode_as(flags[0].value, CancerFlag)
     assert (flag.patient_key, flag.state, flag.kind) == (nhs, "raised", "recurrence")
     assert classifier.running
+    url = f"http://127.0.0.1:{classifier_port}/metrics"
+    status, metrics = http_get(url)
+    assert status == 200
+    assert f"rmbc_classifier_dead_letters_total {float(len(poisons))}".encode() in metrics

@@ -2,14 +2,12 @@
 running worker on the real broker: each crafted event is classified or dead-lettered with its
 reason, the worker never stops, and the normal patient's flag arrives behind them."""
 
-import urllib.error
-import urllib.request
-
 from services.demo.stack import ManagedProcess
 from shared.codec import decode_as, encode
 from shared.events import CancerFlag, ClinicalEvent, DeadLetter
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames
+from tests.integration.poison.conftest import http_get
 from tests.integration.poison.test_classifier_poison import bone_recurrence
 from tests.scenarios.build import DISEASE_STATUS, ICD, Case
 from tests.support.kafka import produce, read_all, read_topic
@@ -106,14 +104,6 @@ async def test_crafted_events_are_classified_and_the_next_patients_flag_still_ar
     assert dead == []
 
 
-def get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
 async def test_the_classifier_web_port_serves_health_readiness_and_metrics_and_nothing_else(
     kafka_settings: KafkaSettings,
     topics: TopicNames,
@@ -126,7 +116,7 @@ async def test_the_classifier_web_port_serves_health_readiness_and_metrics_and_n
     await read_topic(kafka_settings, topics.cancer_flags, until=bool, timeout=30)
     base = f"http://127.0.0.1:{classifier_port}"
     for path in ("/healthz", "/readyz", "/metrics"):
-        assert get(base + path)[0] == 200, path
+        assert http_get(base + path)[0] == 200, path
     for path in (
         f"/table/patients/{nhs}/",
         "/table/patients/",
@@ -139,6 +129,6 @@ async def test_the_classifier_web_port_serves_health_readiness_and_metrics_and_n
         "/performance/",
         f"/{nhs}",
     ):
-        status, body = get(base + path)
+        status, body = http_get(base + path)
         assert status == 404, (path, status)
         assert nhs.encode() not in body and b"patients" not in body and b"table" not in body, path

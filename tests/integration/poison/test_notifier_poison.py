@@ -77,6 +77,7 @@ async def test_each_poison_flag_is_dead_lettered_with_its_reason_and_the_next_fl
     assert (record.flag_id, record.action) == (good.flag_id, "submit")
     (mail,) = smtp_server.wait_for(1)
     assert mail["Message-ID"].startswith("<") and notifier.process.poll() is None
+    assert f"rmbc_notifier_dead_letters_total {float(len(poisons))}" in notifier.metrics()
 
 
 REGISTRY_TOPIC_LIMIT = 6_000  # a usual registry record is about 1 KB
