@@ -20,8 +20,8 @@ class _Pending:
 @dataclass
 class OffsetTracker:
     _pending: dict[Any, deque[_Pending]] = field(default_factory=dict)
-    failed_at: str | None = None
-    """topic/partition/offset of the record whose work failed, once `committable` has raised."""
+    failed_at: tuple[Any, int] | None = None
+    """(partition, offset) of the record whose work failed, once `committable` has raised."""
 
     def add(self, partition: Any, offset: int, tasks: list["asyncio.Future[Any]"]) -> None:
         self._pending.setdefault(partition, deque()).append(_Pending(offset, tasks))
@@ -34,7 +34,7 @@ class OffsetTracker:
                 head = queue.popleft()
                 for task in head.tasks:
                     if not task.cancelled() and task.exception() is not None:
-                        self.failed_at = f"{partition.topic}/{partition.partition}/{head.offset}"
+                        self.failed_at = (partition, head.offset)
                     task.result()  # a failed task is a crash: its offset must never be committed
                 ready[partition] = head.offset + 1
         return ready

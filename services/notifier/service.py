@@ -433,7 +433,8 @@ async def _commit_counting_failures(
         await commit_done(consumer, tracker)
     except Exception as error:
         if tracker.failed_at is not None:
-            attempts.failed(tracker.failed_at, error)
+            tp, offset = tracker.failed_at
+            attempts.failed(f"{tp.topic}/{tp.partition}/{offset}", error)
         raise
 
 
