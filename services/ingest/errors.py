@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 IssueCode = Literal[
-    "invalid", "structure", "required", "value", "code-invalid", "not-found", "too-costly",
+    "invalid", "structure", "required", "value", "code-invalid", "not-found", "too-costly", "too-long",
     "security", "login", "expired", "not-supported", "duplicate", "processing", "transient", "exception",
 ]  # fmt: skip
 
