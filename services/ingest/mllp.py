@@ -214,9 +214,13 @@ class MllpHandler:
         try:
             found = interpret(frame.data)
         except Exception:
+            # interpreting is pure: the same frame would fail the same way, so a resend cannot
+            # help and the sender must not queue behind it (AE naming its MSH-10, not transient)
             log.exception("HL7 message could not be interpreted")
-            issue = Hl7Issue("MSH^1", INTERNAL_ERROR, "transient: internal error; resend")
-            return self._ack(Header(), "transient", [issue], "utf-8", "UNICODE UTF-8")
+            text = "internal error on this message; not stored, do not resend it unchanged"
+            issue = Hl7Issue("MSH^1", INTERNAL_ERROR, text)
+            header = header_of_fragment(frame.data)
+            return self._ack(header, "error", [issue], "utf-8", "UNICODE UTF-8")
         if found.outcome != "publish":
             self._log_refusal(found.header, found.outcome, found.issues)
             return self._ack(
@@ -269,9 +273,10 @@ class MllpHandler:
             text = "transient: the event store did not acknowledge; resend the message"
             return "transient", [Hl7Issue("MSH^1", INTERNAL_ERROR, text)]
         except Exception:
+            # not the broker (that is BrokerUnavailable): something in this message's content
             log.exception("accepting an HL7 message failed", extra=_ids(found.header))
-            text = "transient: internal error while storing; resend the message"
-            return "transient", [Hl7Issue("MSH^1", INTERNAL_ERROR, text)]
+            text = "internal error on this message; not stored, do not resend it unchanged"
+            return "error", [Hl7Issue("MSH^1", INTERNAL_ERROR, text)]
         return "accepted", found.issues
 
     def _resend(self, found: Interpretation, previous: str) -> bytes | None:
