@@ -73,7 +73,15 @@ def create_app(
                 await server.wait_closed()
             await publisher.stop()
 
-    app = FastAPI(title="rmbc ingest", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # redirect_slashes off: a 307 to `http://<Host header>/...` would reflect what the client sent,
+    # before authentication; an unknown path is a 404 OperationOutcome instead
+    app = FastAPI(
+        title="rmbc ingest",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        redirect_slashes=False,
+    )
     app.add_middleware(InFlight, metrics=metrics)
 
     async def authenticate(request: Request) -> str:
