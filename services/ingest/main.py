@@ -19,6 +19,7 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import ValidationError
 
+from services.cli import refusal
 from services.ingest.accepter import IngestCore
 from services.ingest.auth import TokenError, TokenVerifier, token_hashes
 from services.ingest.http_app import create_app
@@ -54,8 +55,11 @@ def main(argv: list[str]) -> int:
             token_hashes(settings.tokens.get_secret_value()), clock=lambda: datetime.now(UTC)
         )
         settings.tls_context()  # an unreadable certificate or key stops the start here
-    except (ValidationError, TokenError) as error:
-        print(f"rmbc ingest: refusing to start: {error}", file=sys.stderr)
+    except ValidationError as error:
+        print(refusal("ingest", error), file=sys.stderr)
+        return 2
+    except TokenError as error:
+        print(f"rmbc ingest: refusing to start: RMBC_INGEST_TOKENS: {error}", file=sys.stderr)
         return 2
     except (ssl.SSLError, OSError) as error:
         print(f"rmbc ingest: refusing to start: TLS certificate or key: {error}", file=sys.stderr)

@@ -12,7 +12,9 @@ from shared.topics import TopicNames
 
 
 class IngestSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RMBC_INGEST_", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="RMBC_INGEST_", frozen=True, hide_input_in_errors=True
+    )
 
     tokens: SecretStr = Field(
         default=SecretStr(""),
