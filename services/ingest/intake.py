@@ -52,9 +52,15 @@ def plan(
     sender: Sender,
     correlation_id: str,
     now: datetime,
+    checked: list[list[Issue]] | None = None,
 ) -> list[Outcome]:
-    """Validate every item, resolve its patient, build its event. Same order as `items`."""
-    issues = [resource_issues(item.resource, item.at) for item in items]
+    """Validate every item, resolve its patient, build its event. Same order as `items`.
+    `checked`: each item's `resource_issues`, when the caller already has them."""
+    issues = (
+        [list(found) for found in checked]
+        if checked is not None
+        else [resource_issues(item.resource, item.at) for item in items]
+    )
     ids: list[str | None] = [None] * len(items)
     for position, item in enumerate(items):
         if not issues[position]:
