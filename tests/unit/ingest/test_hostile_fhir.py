@@ -208,3 +208,43 @@ def test_a_trailing_slash_gets_a_404_outcome_not_a_redirect_to_the_host_header(
     assert "location" not in answer.headers
     assert "attacker.example" not in answer.text
     assert answer.json()["resourceType"] == "OperationOutcome"
+
+
+TOPIC_LIMIT = 8_000  # a topic's max.message.bytes, small enough to cross with a test resource
+
+
+@pytest.fixture
+def small_topic_client(publisher: RecordingPublisher) -> TestClient:
+    options = {"max_message_bytes": lambda: TOPIC_LIMIT}
+    return TestClient(
+        make_client(publisher, options, max_body_bytes=1_000_000, max_bundle_entries=10).app,
+        raise_server_exceptions=False,
+    )
+
+
+def larger_than_the_topic() -> dict[str, Any]:
+    notes = [{"text": "n" * 1000} for _ in range(TOPIC_LIMIT // 1000)]
+    return condition(note=notes)
+
+
+def test_a_resource_whose_event_the_topic_cannot_store_gets_413_not_503(
+    small_topic_client: TestClient, publisher: RecordingPublisher
+) -> None:
+    status, issues = post(small_topic_client, larger_than_the_topic())
+    assert status == 413
+    assert issues[0]["code"] == "too-costly"
+    assert "Condition" in where(issues)
+    assert publisher.sent == []
+    assert post(small_topic_client, condition())[0] == 201
+    assert all(len(key) + len(value) < TOPIC_LIMIT for _, key, value in publisher.sent)
+
+
+def test_a_batch_entry_too_large_for_the_topic_gets_its_own_413_and_the_rest_are_stored(
+    small_topic_client: TestClient, publisher: RecordingPublisher
+) -> None:
+    request = bundle("batch", [larger_than_the_topic(), condition("c2")])
+    answer = small_topic_client.post("/fhir", content=orjson.dumps(request), headers=FHIR)
+    statuses = [entry["response"]["status"] for entry in answer.json()["entry"]]
+    assert answer.status_code == 200
+    assert statuses == ["413 Content Too Large", "201 Created"]
+    assert len(publisher.sent) == 1

@@ -2,8 +2,11 @@
 MSH-10, a message that can never succeed is never called transient, and nothing the sender wrote
 can break the ACK's MLLP frame."""
 
+from typing import Any
+
 import pytest
 
+from services.ingest.errors import InvalidInput, Issue
 from services.ingest.hl7_dates import BadDate, to_fhir_datetime, to_fhir_instant
 from services.ingest.hl7_message import escape
 from tests.unit.ingest import hl7_samples as s
@@ -74,3 +77,31 @@ async def test_escaped_frame_bytes_in_sender_fields_cannot_break_the_ack_frame(
     assert answer.startswith(START) and b"\x1c" not in body and b"\x0b" not in body
     assert msa(body.decode())[1] in ("AA", "AE", "AR")
     assert msa(second)[1:3] == ["AA", "NEXT"]
+
+
+class SizeRefusingAccepter(FakeAccepter):
+    """Refuses as IngestCore does an event over the topic's max.message.bytes."""
+
+    async def accept(
+        self, resources: list[dict[str, Any]], sender: Any, *, atomic: bool = True
+    ) -> list[Any]:
+        raise InvalidInput(
+            [Issue("too-costly", "As an event this resource takes 2000000 bytes", "Observation")]
+        )
+
+
+async def test_a_message_too_large_for_the_topic_gets_ar_not_a_transient_ae() -> None:
+    async with listener(SizeRefusingAccepter()) as (port, _), raw_client(port) as client:
+        ack = await client.request(s.oru(s.obx(), header=s.msh(control_id="BIG1")))
+    assert msa(ack)[1:3] == ["AR", "BIG1"]
+    assert "transient" not in ack
+
+
+async def test_a_message_mapping_to_more_resources_than_the_limit_gets_ar_naming_it() -> None:
+    accepter = FakeAccepter()
+    message = s.oru(*[s.obx(str(n)) for n in range(1, 7)], header=s.msh(control_id="MANY"))
+    async with listener(accepter, max_resources=5) as (port, _), raw_client(port) as client:
+        ack = await client.request(message)
+    assert msa(ack)[1:3] == ["AR", "MANY"]
+    assert "6 resources" in ack
+    assert accepter.calls == []
