@@ -154,6 +154,11 @@ def resource_issues(raw: Any, at: str, allowed: tuple[str, ...] = CLINICAL_TYPES
     return _date_issues(raw, at) or _binding_issues(resource_type, raw, at)
 
 
+def full_url_id(full_url: str) -> str:
+    """The id a fullUrl gives: `urn:uuid:<uuid>` -> the uuid, `<base>/Condition/1` -> `1`."""
+    return full_url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+
+
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 
