@@ -10,7 +10,7 @@ from typing import Any
 
 from services.ingest.clinical_events import build_event, content_digest
 from services.ingest.errors import Issue
-from services.ingest.fhir_parsing import resource_issues
+from services.ingest.fhir_parsing import fhir_id_issue, full_url_id, resource_issues
 from services.ingest.patients import (
     PatientIndex,
     context_from_patient,
@@ -52,9 +52,15 @@ def plan(
     sender: Sender,
     correlation_id: str,
     now: datetime,
+    checked: list[list[Issue]] | None = None,
 ) -> list[Outcome]:
-    """Validate every item, resolve its patient, build its event. Same order as `items`."""
-    issues = [resource_issues(item.resource, item.at) for item in items]
+    """Validate every item, resolve its patient, build its event. Same order as `items`.
+    `checked`: each item's `resource_issues`, when the caller already has them."""
+    issues = (
+        [list(found) for found in checked]
+        if checked is not None
+        else [resource_issues(item.resource, item.at) for item in items]
+    )
     ids: list[str | None] = [None] * len(items)
     for position, item in enumerate(items):
         if not issues[position]:
@@ -110,6 +116,8 @@ def _resource_id(item: Item) -> tuple[str, list[Issue]]:
                     f"{item.at}.resourceType",
                 )
             ]
+        if (issue := fhir_id_issue(url_id, _request_url_path(item))) is not None:
+            return "", [issue]
         if given != url_id:
             return "", [
                 Issue(
@@ -120,11 +128,16 @@ def _resource_id(item: Item) -> tuple[str, list[Issue]]:
             ]
     if given:
         return str(given), []
-    if item.full_url:
-        tail = item.full_url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
-        if tail:
-            return tail, []
+    if item.full_url:  # checked as a FHIR id with the Bundle (`bundles.full_url_issues`)
+        return full_url_id(item.full_url), []
     return stable_id("content", resource_type, content_digest(resource)), []
+
+
+def _request_url_path(item: Item) -> str:
+    """Where an update's id was read: the entry's request.url, or the id the URL must match."""
+    if item.at.endswith(".resource"):
+        return f"{item.at.removesuffix('.resource')}.request.url"
+    return f"{item.at}.id"
 
 
 def _patients_in_request(
