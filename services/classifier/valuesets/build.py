@@ -83,6 +83,8 @@ class Source:
     version: str
     date: str
     concepts: tuple[Concept, ...]
+    file: str
+    scored: bool  # also a list the coverage suite scores against (tests/terminology/README.md)
 
 
 def load_rules(anchors: Path = RULE_FILES[0], rules: Path = RULE_FILES[1]) -> MeaningRules:
@@ -100,6 +102,8 @@ def read_sources(directory: Path = SOURCES) -> list[Source]:
             version=entry["version"],
             date=entry["date"],
             concepts=tuple(read_source(directory / entry["file"], entry.get("hint"))),
+            file=entry["file"],
+            scored=entry.get("independent_check", False),
         )
         for entry in manifest["source"]
     ]

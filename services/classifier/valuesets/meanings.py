@@ -17,6 +17,7 @@ from typing import Any
 from services.classifier.immutable import immutable
 
 SEMANTIC_TAG = re.compile(r"\s*\((disorder|finding|morphologic abnormality|situation|disease)\)\s*$")
+READ_PREFIX = re.compile(r"^\[[a-z]+\]\s*")
 SPELLINGS = (("tumour", "tumor"), ("leukaem", "leukem"), ("haem", "hem"), ("oesoph", "esoph"))
 
 
@@ -74,6 +75,8 @@ class MeaningRules:
         anchored = self.anchors.get(concept.code)
         if anchored is not None:
             return anchored
+        if self._first("semantic_tag", concept.term.lower()):
+            return None
         term = normalise(concept.term)
         if concept.hint == "in_situ":
             return ConceptMeaning("in_situ", rule="hierarchy")
@@ -134,7 +137,8 @@ class MeaningRules:
 
 
 def normalise(term: str) -> str:
-    text = SEMANTIC_TAG.sub("", term).strip().lower()
+    """Lower case, without the semantic tag or a Read-derived prefix ("[X]", "[D]")."""
+    text = READ_PREFIX.sub("", SEMANTIC_TAG.sub("", term).strip().lower())
     for variant, spelling in SPELLINGS:
         text = text.replace(variant, spelling)
     return text
