@@ -109,17 +109,20 @@ def read_sources(directory: Path = SOURCES) -> list[Source]:
     ]
 
 
-def assign(sources: Iterable[Source], rules: MeaningRules) -> dict[str, tuple[Concept, ConceptMeaning]]:
+def assign(
+    sources: Iterable[Source], rules: MeaningRules, add_anchors: bool = True
+) -> dict[str, tuple[Concept, ConceptMeaning]]:
     """Each concept once: the first source that says its kind wins over one that does not,
-    otherwise the first source's term is kept. Concepts that mean nothing are left out."""
+    otherwise the first source's term is kept. Concepts that mean nothing are left out. The
+    build adds the anchors; a refresh takes only what the server returned."""
     chosen: dict[str, Concept] = {}
     for source in sources:
         for concept in source.concepts:
             held = chosen.get(concept.code)
             if held is None or (held.hint is None and concept.hint is not None):
                 chosen[concept.code] = concept
-    for code, meaning in rules.anchors.items():
-        chosen.setdefault(code, Concept(code, "", None))
+    for code in rules.anchors if add_anchors else ():
+        chosen.setdefault(code, Concept(code, rules.terms[code], None))
     assigned = {}
     for code, concept in chosen.items():
         meaning = rules.meaning(concept)

@@ -53,6 +53,7 @@ class MeaningRules:
     """The anchors and the ordered term rules, applied one concept at a time."""
 
     def __init__(self, anchors_csv: str, rules: dict[str, list[dict[str, Any]]]) -> None:
+        rows = list(csv.DictReader(io.StringIO(anchors_csv)))
         self.anchors = {
             row["code"]: ConceptMeaning(
                 kind=row["kind"],
@@ -61,8 +62,10 @@ class MeaningRules:
                 ambiguous=row["ambiguous"] == "true",
                 rule="anchor",
             )
-            for row in csv.DictReader(io.StringIO(anchors_csv))
+            for row in rows
         }
+        self.required = {row["code"] for row in rows if row["required"] == "true"}
+        self.terms = {row["code"]: row["term"] for row in rows}
         self._groups = {
             group: [
                 Rule(group, index, re.compile(entry["pattern"]), entry)

@@ -1,8 +1,9 @@
 """What a set of value sets must satisfy before the classifier may read it (build and refresh).
 
 FHIR shape (fhir.resources R4B ValueSet: R4B is the package's FHIR 4.x model closest to R4 for
-this resource), one file per VALUE_SETS entry, none empty, every anchor present with its anchored
-meaning, no concept in two value sets, and every entry with a meaning the rules know.
+this resource), one file per VALUE_SETS entry, none empty, the required anchors (anchors.csv:
+the DOMAIN concepts) present, every anchor present with its anchored meaning, no concept in two
+value sets, and every entry with a meaning the rules know.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def problems(resources: dict[str, dict[str, Any]], rules: MeaningRules) -> list[
     for code, anchored in rules.anchors.items():
         meaning = meanings.get(code)
         if meaning is None:
-            found.append(f"anchor {code} is missing")
+            if code in rules.required:
+                found.append(f"anchor {code} is missing")
         elif (meaning.get("kind"), meaning.get("scope"), meaning.get("site")) != (
             anchored.kind,
             anchored.scope,
