@@ -30,11 +30,13 @@ def snomed_meanings(directory: Path) -> dict[str, dict[str, Any]]:
     """SNOMED CT code -> {"kind", "scope"?, "site"?, "ambiguous"?}: terminology.json's entry shape."""
     index = orjson.loads((directory / INDEX).read_bytes())
     table: dict[str, dict[str, Any]] = {}
+    shared: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}  # a few dozen distinct meanings
     for name in index["value_sets"]:
         resource = orjson.loads((directory / name).read_bytes())
         for entry in resource["expansion"].get("contains", []):
             if entry.get("system") == SNOMED:
-                table[entry["code"]] = meaning_of(entry)
+                meaning = meaning_of(entry)
+                table[entry["code"]] = shared.setdefault(tuple(meaning.items()), meaning)
     return table
 
 
