@@ -27,7 +27,13 @@ from typing import Any
 
 from services.classifier.offline import classify_resources
 from services.classifier.terminology import _DATA, Terminology, load_terminology
-from services.classifier.valuesets.build import SOURCES, assign, load_rules, read_sources, value_sets
+from services.classifier.valuesets.build import (
+    SOURCES,
+    assign,
+    load_rules,
+    read_sources,
+    value_sets,
+)
 from services.classifier.valuesets.load import meaning_of
 from services.classifier.valuesets.sources_read import read_source
 from tests.terminology.oracle import Expectation, expect
@@ -70,7 +76,9 @@ class Coverage:
                 f"{self.unseen_by_build[name]:>7}"
             )
         lines.append(f"left out as debatable or not a disorder: {self.left_out}")
-        lines.append("new = concepts in neither the mCODE expansions nor the NHS PCD cancer refsets")
+        lines.append(
+            "new = concepts in neither the mCODE expansions nor the NHS PCD cancer refsets"
+        )
         return "\n".join(lines)
 
 
@@ -84,7 +92,9 @@ def read_list(path: Path) -> list[tuple[str, str]]:
         ]
     with path.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    pairs = [((r.get("code") or r.get("id") or ""), (r.get("term") or r.get("name") or "")) for r in rows]
+    pairs = [
+        ((r.get("code") or r.get("id") or ""), (r.get("term") or r.get("name") or "")) for r in rows
+    ]
     return [(code.strip(), term.strip()) for code, term in pairs if code.strip().isdigit()]
 
 
@@ -94,7 +104,9 @@ def scored_lists() -> list[tuple[Path, str]]:
     return cancer + [(path, "non_cancer") for path in NON_CANCER_LISTS]
 
 
-def expectations(lists: Iterable[tuple[Path, str]]) -> tuple[dict[str, tuple[str, Expectation]], int]:
+def expectations(
+    lists: Iterable[tuple[Path, str]],
+) -> tuple[dict[str, tuple[str, Expectation]], int]:
     """code -> (term, expectation) over the lists (a code in two lists: the first), and how
     many concepts were left out as debatable or not disorders."""
     concepts: dict[str, tuple[str, Expectation]] = {}
@@ -119,7 +131,9 @@ def unscored_source_lists() -> list[tuple[Path, str]]:
 def measure(
     concepts: dict[str, tuple[str, Expectation]], terms: Terminology, left_out: int = 0
 ) -> Coverage:
-    built = {c.code for source in read_sources(SOURCES) if not source.scored for c in source.concepts}
+    built = {
+        c.code for source in read_sources(SOURCES) if not source.scored for c in source.concepts
+    }
     resources: list[dict[str, Any]] = []
     for number, (code, (_, expectation)) in enumerate(sorted(concepts.items())):
         resources.extend(patient(f"p{number}", code, expectation.category))
@@ -141,7 +155,10 @@ def measure(
 
 def patient(pid: str, code: str, category: str) -> list[dict[str, Any]]:
     if category == "breast_primary":
-        return [_condition(pid, "a", code, "2020-01-01", True), _condition(pid, "b", BONE, "2022-06-01")]
+        return [
+            _condition(pid, "a", code, "2020-01-01", True),
+            _condition(pid, "b", BONE, "2022-06-01"),
+        ]
     primary = _condition(pid, "a", BREAST, "2020-01-01", True)
     if category == "other_primary":
         other = _condition(pid, "o", code, "2019-06-01")
@@ -171,7 +188,9 @@ def judge(expectation: Expectation, row: dict[str, Any]) -> str:
     return "right" if got == want else "wrong"
 
 
-def _condition(pid: str, rid: str, code: str, onset: str, remission: bool = False) -> dict[str, Any]:
+def _condition(
+    pid: str, rid: str, code: str, onset: str, remission: bool = False
+) -> dict[str, Any]:
     status = "remission" if remission else "active"
     resource: dict[str, Any] = {
         "resourceType": "Condition",
@@ -179,7 +198,10 @@ def _condition(pid: str, rid: str, code: str, onset: str, remission: bool = Fals
         "subject": {"reference": f"Patient/{pid}"},
         "clinicalStatus": {
             "coding": [
-                {"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": status}
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                    "code": status,
+                }
             ]
         },
         "verificationStatus": {
@@ -220,10 +242,22 @@ def runs() -> list[tuple[str, Coverage]]:
     scored, left_out = expectations(scored_lists())
     own, own_left_out = expectations(unscored_source_lists())
     return [
-        ("OpenSAFELY + PCD non-cancer lists, before (terminology.json only)", measure(scored, anchors_only(), left_out)),
-        ("OpenSAFELY + PCD non-cancer lists, value sets built without them (independent)", measure(scored, without_scored_lists(), left_out)),
-        ("OpenSAFELY + PCD non-cancer lists, shipped value sets (built from them too)", measure(scored, load_terminology(), left_out)),
-        ("mCODE + PCD cancer source lists, shipped value sets", measure(own, load_terminology(), own_left_out)),
+        (
+            "OpenSAFELY + PCD non-cancer lists, before (terminology.json only)",
+            measure(scored, anchors_only(), left_out),
+        ),
+        (
+            "OpenSAFELY + PCD non-cancer lists, value sets built without them (independent)",
+            measure(scored, without_scored_lists(), left_out),
+        ),
+        (
+            "OpenSAFELY + PCD non-cancer lists, shipped value sets (built from them too)",
+            measure(scored, load_terminology(), left_out),
+        ),
+        (
+            "mCODE + PCD cancer source lists, shipped value sets",
+            measure(own, load_terminology(), own_left_out),
+        ),
     ]
 
 

@@ -99,7 +99,19 @@ BONES = (
 )
 SITE_WORDS = (
     ("lung", ("lung", "lungs", "bronchus", "lymphangitic", "lymphangitis", "pulmonary")),
-    ("brain", ("brain", "cerebrum", "cerebellum", "frontal lobe", "parietal lobe", "temporal lobe", "occipital lobe", "cerebral ventricle")),
+    (
+        "brain",
+        (
+            "brain",
+            "cerebrum",
+            "cerebellum",
+            "frontal lobe",
+            "parietal lobe",
+            "temporal lobe",
+            "occipital lobe",
+            "cerebral ventricle",
+        ),
+    ),
     ("liver", ("liver", "intrahepatic")),
     ("skin", ("skin",)),
     ("bone", BONES),

@@ -47,7 +47,9 @@ def fixture_expansions() -> dict[str, list[dict[str, str]]]:
     in_situ = _contains(EXPANSIONS / "breast-carcinoma-in-situ.json")
     taken = {e["code"] for e in breast + in_situ}
     secondary = [
-        e for e in _contains(SOURCES / "mcode-secondary-cancer-disorder-vs.json") if e["code"] not in taken
+        e
+        for e in _contains(SOURCES / "mcode-secondary-cancer-disorder-vs.json")
+        if e["code"] not in taken
     ]
     primary_file = SOURCES / "mcode-primary-or-uncertain-behavior-cancer-disorder-vs.json"
     other = [e for e in _contains(primary_file) if e["code"] not in taken]
@@ -71,7 +73,10 @@ def app(expansions: dict[str, list[dict[str, str]]], requests: list[dict[str, An
         if mode == "error":
             return Response("upstream failure", status_code=500)
         if mode == "outcome":
-            outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-supported"}]}
+            outcome = {
+                "resourceType": "OperationOutcome",
+                "issue": [{"severity": "error", "code": "not-supported"}],
+            }
             return _json(outcome)
         ecl = unquote(url.removeprefix(IMPLICIT_ECL)) if url.startswith(IMPLICIT_ECL) else None
         if ecl not in expansions:

@@ -59,7 +59,9 @@ def test_a_refresh_pages_through_each_ecl_and_installs_value_sets_the_classifier
     assert served - set(refreshed) == {
         code for code in served if code not in shipped
     }  # what the rules read as no diagnosis stays out
-    assert {code: refreshed[code] for code in refreshed} == {code: shipped[code] for code in refreshed}
+    assert {code: refreshed[code] for code in refreshed} == {
+        code: shipped[code] for code in refreshed
+    }
     terms = load_terminology(value_sets=active)
     meaning = terms.condition_meaning("http://snomed.info/sct", "94222008")
     assert meaning is not None and meaning.site == "bone"

@@ -219,7 +219,8 @@ def build(sources_dir: Path = SOURCES) -> dict[str, dict[str, Any]]:
     sources = read_sources(sources_dir)
     rules = load_rules()
     newest = max(s.date for s in sources)
-    inputs = [p for p in sources_dir.iterdir() if p.is_file()] + list(RULE_FILES)
+    manifest = sources_dir / "sources.toml"
+    inputs = [manifest, *(sources_dir / s.file for s in sources), *RULE_FILES]
     version = f"{newest}+{inputs_digest(inputs)}"
     return value_sets(assign(sources, rules), sources, version, f"{newest}T00:00:00Z")
 

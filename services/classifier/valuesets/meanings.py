@@ -16,7 +16,9 @@ from typing import Any
 
 from services.classifier.immutable import immutable
 
-SEMANTIC_TAG = re.compile(r"\s*\((disorder|finding|morphologic abnormality|situation|disease)\)\s*$")
+SEMANTIC_TAG = re.compile(
+    r"\s*\((disorder|finding|morphologic abnormality|situation|disease)\)\s*$"
+)
 READ_PREFIX = re.compile(r"^\[[a-z]+\]\s*")
 SPELLINGS = (("tumour", "tumor"), ("leukaem", "leukem"), ("haem", "hem"), ("oesoph", "esoph"))
 

@@ -194,7 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         files = install(refreshed(args.server, args.page_size), directory)
     except RefreshError as error:
-        print(f"rmbc terminology refresh: {error}; the active value sets are unchanged", file=sys.stderr)
+        print(
+            f"rmbc terminology refresh: {error}; the active value sets are unchanged",
+            file=sys.stderr,
+        )
         return 1
     print(f"rmbc terminology refresh: {directory}: {', '.join(files)}")
     return 0

@@ -58,19 +58,19 @@ def problems(resources: dict[str, dict[str, Any]], rules: MeaningRules) -> list[
             if code in where:
                 found.append(f"{code} is in both {where[code]} and {name}")
             where[code] = name
-            meanings[code] = meaning = meaning_of(entry)
-            found.extend(f"{name}: {code}: {p}" for p in _meaning_problems(meaning))
+            meanings[code] = meaning_of(entry)
+            found.extend(f"{name}: {code}: {p}" for p in _meaning_problems(meanings[code]))
     for code, anchored in rules.anchors.items():
-        meaning = meanings.get(code)
-        if meaning is None:
+        held = meanings.get(code)
+        if held is None:
             if code in rules.required:
                 found.append(f"anchor {code} is missing")
-        elif (meaning.get("kind"), meaning.get("scope"), meaning.get("site")) != (
+        elif (held.get("kind"), held.get("scope"), held.get("site")) != (
             anchored.kind,
             anchored.scope,
             anchored.site,
         ):
-            found.append(f"anchor {code} means {meaning}, anchors.csv says {anchored}")
+            found.append(f"anchor {code} means {held}, anchors.csv says {anchored}")
     return found
 
 
