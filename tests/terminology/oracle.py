@@ -170,6 +170,8 @@ def _secondary(text: str) -> Expectation | None:
         return Expectation("secondary", "distant", "bone_marrow")
     if ("lymph" in text and ("node" in text or "gland" in text)) or "nodes" in text:
         return _nodes(text)
+    if re.search(r"\baxilla$", text) and "skin" not in text and "vessel" not in text:
+        return Expectation("secondary", "regional", "regional_lymph_nodes")
     if "chest wall" in text or any(word in text for word in BREAST_WORDS):
         return Expectation("secondary", "local")
     for site, words in SITE_WORDS:
