@@ -26,8 +26,23 @@ def active_directory() -> Path:
     return Path(configured) if configured else PACKAGED
 
 
+class ValueSetsUnreadable(ValueError):
+    pass
+
+
 def snomed_meanings(directory: Path) -> dict[str, dict[str, Any]]:
-    """SNOMED CT code -> {"kind", "scope"?, "site"?, "ambiguous"?}: terminology.json's entry shape."""
+    """SNOMED CT code -> {"kind", "scope"?, "site"?, "ambiguous"?}: terminology.json's entry shape.
+    A directory that cannot be read stops the start with what and where, never a partial table."""
+    try:
+        return _read(directory)
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
+        raise ValueSetsUnreadable(
+            f"{directory}: the SNOMED CT value sets cannot be read ({type(error).__name__}: "
+            f"{error}); rebuild them (rmbc terminology build) or refresh them"
+        ) from error
+
+
+def _read(directory: Path) -> dict[str, dict[str, Any]]:
     index = orjson.loads((directory / INDEX).read_bytes())
     table: dict[str, dict[str, Any]] = {}
     shared: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}  # a few dozen distinct meanings

@@ -1,12 +1,13 @@
 """The SNOMED CT value sets: built reproducibly, meanings from anchors and rules, validated."""
 
 import copy
+from pathlib import Path
 
 import pytest
 
 from services.classifier.terminology import load_terminology
 from services.classifier.valuesets.build import EXPANSIONS, build, load_rules, rendered
-from services.classifier.valuesets.load import snomed_meanings
+from services.classifier.valuesets.load import ValueSetsUnreadable, snomed_meanings
 from services.classifier.valuesets.meanings import Concept
 from services.classifier.valuesets.validate import problems
 
@@ -197,3 +198,10 @@ def test_the_loaded_table_shares_one_object_per_distinct_meaning() -> None:
     table = snomed_meanings(EXPANSIONS)
     assert len(table) > 5000
     assert len({id(meaning) for meaning in table.values()}) < 40
+
+
+def test_a_directory_of_value_sets_that_cannot_be_read_stops_with_its_path(tmp_path: Path) -> None:
+    (tmp_path / "index.json").write_text('{"value_sets": ["secondary.json"]}')
+    (tmp_path / "secondary.json").write_text("{not json")
+    with pytest.raises(ValueSetsUnreadable, match=str(tmp_path)):
+        snomed_meanings(tmp_path)
