@@ -10,6 +10,10 @@ from shared.settings import settings_problems
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("services.demo.main", "the main job: the whole pipeline on a synthetic cohort"),
     "classify": ("services.classifier.offline", "classify FHIR files offline, no Kafka"),
+    "terminology": (
+        "services.classifier.valuesets.cli",
+        "build | refresh the SNOMED CT value sets the classifier reads",
+    ),
     "replay": ("services.ingest.replay", "send FHIR / NDJSON / HL7 v2 files to a running ingest"),
     "broker": ("services.broker", "start | stop | status the local Kafka broker"),
     "ingest": ("services.ingest.main", "run the ingest service (HTTP FHIR + MLLP)"),

@@ -1,4 +1,7 @@
-"""The codes the classifier understands, loaded from `terminology.json` (data, not if-chains)."""
+"""The codes the classifier understands, loaded from `terminology.json` (data, not if-chains) and
+the SNOMED CT value sets in `valuesets/expansions` (every concept of the breast, secondary and other
+cancer hierarchies, with its meaning decided at build time). Both are read once; a look-up is one
+dictionary access, never a hierarchy walk."""
 
 import json
 import re
@@ -7,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from services.classifier.immutable import immutable
+from services.classifier.valuesets.load import active_directory, snomed_meanings
 
 _DATA = Path(__file__).with_name("terminology.json")
 MEANINGS_KEPT = 10_000
@@ -37,10 +41,13 @@ class BodySite:
 
 
 class Terminology:
-    def __init__(self, data: dict[str, Any]) -> None:
+    def __init__(
+        self, data: dict[str, Any], value_sets: dict[str, dict[str, Any]] | None = None
+    ) -> None:
         systems = data["systems"]
         self._family = {system: family for family, members in systems.items() for system in members}
-        self._snomed = data["snomed_conditions"]
+        # terminology.json's anchors win: they carry what a value set cannot (refine_by_body_site)
+        self._snomed = {**(value_sets or {}), **data["snomed_conditions"]}
         self._icd10 = data["icd10_prefixes"]
         self._icd10_lengths = sorted({len(p) for p in self._icd10}, reverse=True)
         self._icd10_other = data["icd10_other_malignant"]
@@ -129,5 +136,7 @@ class Terminology:
 
 
 @cache
-def load_terminology(path: Path = _DATA) -> Terminology:
-    return Terminology(json.loads(path.read_text(encoding="utf-8")))
+def load_terminology(path: Path = _DATA, value_sets: Path | None = None) -> Terminology:
+    """The classifier's terminology; the value sets from RMBC_VALUE_SETS_DIR when it is set."""
+    directory = value_sets or active_directory()
+    return Terminology(json.loads(path.read_text(encoding="utf-8")), snomed_meanings(directory))
