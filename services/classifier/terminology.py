@@ -1,14 +1,19 @@
 """The codes the classifier understands, loaded from `terminology.json` (data, not if-chains)."""
 
+import copy
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from services.classifier.concept_maps import ConceptMaps
 from services.classifier.immutable import immutable
+from services.classifier.words import WordList
 
 _DATA = Path(__file__).with_name("terminology.json")
 MEANINGS_KEPT = 10_000
+OBSERVATION_KINDS = ("disease_status", "m_category", "stage_group", "distant_site")
 
 
 @immutable
@@ -32,6 +37,9 @@ class Terminology:
     def __init__(self, data: dict[str, Any]) -> None:
         systems = data["systems"]
         self._family = {system: family for family, members in systems.items() for system in members}
+        self._system_prefixes: dict[str, str] = data["system_prefixes"]
+        self._canonical = {family: members[0] for family, members in systems.items()}
+        self._variants: dict[str, str | None] = {}
         self._snomed = data["snomed_conditions"]
         self._icd10 = data["icd10_prefixes"]
         self._icd10_lengths = sorted({len(p) for p in self._icd10}, reverse=True)
@@ -41,21 +49,53 @@ class Terminology:
             code: BodySite(**entry) for code, entry in data["body_site_sites"].items()
         }
         self._laterality: dict[str, str] = data["laterality"]
-        self.disease_status_values: dict[str, str] = data["disease_status"]["values"]
-        self.m_category_values: dict[str, str] = data["m_category"]["values"]
         self._observation_kinds = {
-            (system, code): kind
-            for kind in ("disease_status", "m_category")
+            (family, code): kind
+            for kind in OBSERVATION_KINDS
             for family, code in (entry.split("|", 1) for entry in data[kind]["codes"])
-            for system in systems[family]
+        }
+        self._observation_values = {
+            kind: {_value_key(entry): value for entry, value in data[kind]["values"].items()}
+            for kind in OBSERVATION_KINDS
         }
         self.clinical_status: dict[str, str] = data["clinical_status"]
         self.verification_status: dict[str, str] = data["verification_status"]
         self.observation_status: dict[str, str] = data["observation_status"]
         self._meanings: dict[tuple[str | None, str | None], Meaning | None] = {}
+        self.words = WordList(data["free_text"])
+        self.concept_maps: ConceptMaps | None = None
+
+    def with_concept_maps(self, maps: ConceptMaps | None) -> "Terminology":
+        """This terminology with a trust's ConceptMaps (concept_maps.py) consulted for codes it
+        does not know; the shared terminology itself is left as it is."""
+        if maps is None:
+            return self
+        mapped = copy.copy(self)
+        mapped._meanings, mapped._variants, mapped.concept_maps = {}, {}, maps
+        return mapped
 
     def family(self, system: str | None) -> str | None:
-        return self._family.get(system or "")
+        """The code system family of a Coding.system, as senders write it: the canonical URI, an
+        OID, a SNOMED CT edition or module URI, or any of them with stray case or spaces."""
+        found = self._family.get(system or "")
+        if found is not None or not system:
+            return found
+        try:
+            return self._variants[system]
+        except KeyError:
+            pass
+        if len(self._variants) >= MEANINGS_KEPT:
+            self._variants.clear()
+        plain = system.strip().rstrip("/").lower()
+        variant = self._variants[system] = self._family.get(plain) or next(
+            (
+                family
+                for prefix, family in self._system_prefixes.items()
+                if plain.startswith(prefix)
+            ),
+            None,
+        )
+        return variant
 
     def condition_meaning(self, system: str | None, code: str | None) -> Meaning | None:
         """What a Condition.code coding (or an Observation value) means, or None. A feed uses
@@ -71,9 +111,10 @@ class Terminology:
         return meaning
 
     def _look_up(self, system: str | None, code: str | None) -> Meaning | None:
+        family = self.family(system)
+        code = normalise_code(family, code)
         if not code:
             return None
-        family = self.family(system)
         entry: dict[str, Any] | None = None
         if family == "snomed":
             entry = self._snomed.get(code)
@@ -89,7 +130,9 @@ class Terminology:
             site=entry.get("site"),
             ambiguous=entry.get("ambiguous", False),
             refine_by_body_site=entry.get("refine_by_body_site", False),
-            system=system or "",
+            system=system
+            if system is not None and system in self._family
+            else self._canonical[family or ""],
             code=code,
         )
 
@@ -110,8 +153,41 @@ class Terminology:
         return self._laterality.get(code)
 
     def observation_kind(self, system: str | None, code: str | None) -> str | None:
-        """ "disease_status" or "m_category" when an Observation.code coding names one."""
-        return self._observation_kinds.get((system, code))
+        """One of OBSERVATION_KINDS when an Observation.code coding names one."""
+        return self._observation_kinds.get((self.family(system), normalise_code(None, code)))
+
+    def observation_value(self, kind: str, system: str | None, code: str | None) -> str | None:
+        """What an Observation's value coding means for its kind (an M category, a stage group,
+        a disease status, a COSD site), or None."""
+        family = self.family(system)
+        key = f"{family}|{normalise_code(family, code).upper()}"
+        return self._observation_values[kind].get(key)
+
+
+def normalise_code(family: str | None, code: str | None) -> str:
+    """A code as senders write it, reduced to the code: surrounding spaces go, and an ICD-10 code
+    loses the marks German senders may append (side L/R/B, diagnostic certainty G/V/Z/A, the
+    dagger-asterisk marks; `codings_marks` reads them)."""
+    if not code:
+        return ""
+    code = code.strip()
+    if family == "icd10":
+        match = ICD10_WITH_MARKS.match(code.upper())
+        if match:
+            return match["code"]
+    return code
+
+
+ICD10_WITH_MARKS = re.compile(
+    r"(?P<code>[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?)[\s+*!\u2020]*(?P<marks>.*)$"
+)
+"""An ICD-10 code followed by ICD-10-GM marks, as some senders write them in Coding.code:
+`C50.4 L`, `C79.5*`, `C50.4+`, `C50.4 V` (fhir.de basisprofil-de-r4 carries them as extensions)."""
+
+
+def _value_key(entry: str) -> str:
+    family, code = entry.split("|", 1)
+    return f"{family}|{code.upper()}"
 
 
 @cache
