@@ -17,6 +17,7 @@ from aiohttp.web import Response
 from aiokafka.errors import KafkaError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from services.classifier.concept_maps import with_trust_maps
 from services.classifier.core import Change, handle
 from services.classifier.flags import FlagContext
 from services.classifier.in_flight import InFlight, Settle
@@ -193,7 +194,7 @@ def create_app(settings: ClassifierSettings) -> Classifier:
     dead_letter_topic = app.topic(settings.topics.dead_letter, **raw)
     table = app.Table("patients", partitions=settings.partitions, key_type=bytes, value_type=bytes)
     metrics = ClassifierMetrics()
-    terms = load_terminology()
+    terms = with_trust_maps(load_terminology(), settings.concept_maps)
 
     async def dead_letter(event: Any, reason: str) -> None:
         message = event.message

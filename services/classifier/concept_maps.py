@@ -20,9 +20,12 @@ target's meaning relative to the source's):
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+if TYPE_CHECKING:
+    from services.classifier.terminology import Terminology
 
 ENVIRONMENT = "RMBC_CLASSIFIER_CONCEPT_MAPS"
 TARGET_FAMILIES = frozenset({"snomed", "icd10", "loinc"})
@@ -62,6 +65,12 @@ class ConceptMaps:
             if isinstance(system, str) and isinstance(code, str):
                 found.extend(self._table.get((system.strip(), code.strip()), ()))
         return found
+
+
+def with_trust_maps(terms: "Terminology", setting: str | None) -> "Terminology":
+    """The terminology with the ConceptMaps a setting (RMBC_CLASSIFIER_CONCEPT_MAPS) names.
+    Raises ConceptMapError when one cannot be used."""
+    return terms.with_concept_maps(load_concept_maps(configured_paths(setting), terms.family))
 
 
 def configured_paths(value: str | None) -> list[Path]:

@@ -7,6 +7,7 @@ cannot be read is reported on stderr and skipped; the exit code is then 1.
 
 import argparse
 import hashlib
+import os
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -17,6 +18,8 @@ from typing import Any
 
 import orjson
 
+from services.classifier.concept_maps import ENVIRONMENT as CONCEPT_MAPS
+from services.classifier.concept_maps import ConceptMapError, with_trust_maps
 from services.classifier.core import apply, reflag
 from services.classifier.flags import FlagContext
 from services.classifier.rules import Classification
@@ -46,11 +49,16 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("paths", nargs="+", type=Path, help="files or directories")
     args = parser.parse_args(argv)
+    try:  # a trust's ConceptMaps, as the stream reads them
+        terms = with_trust_maps(load_terminology(), os.environ.get(CONCEPT_MAPS))
+    except ConceptMapError as unusable:
+        print(f"rmbc classify: {CONCEPT_MAPS}: {unusable}", file=sys.stderr)
+        return 2
     loaded = load(args.paths)
     for error in loaded.errors:
         print(f"rmbc classify: {error}", file=sys.stderr)
     now = datetime.now(UTC)
-    for row in classify_resources(loaded.resources, load_terminology(), now):
+    for row in classify_resources(loaded.resources, terms, now):
         sys.stdout.write(orjson.dumps(row).decode() + "\n")
     return 1 if loaded.errors else 0
 
@@ -137,6 +145,13 @@ def _resolve(resource: dict[str, Any], aliases: dict[str, str]) -> dict[str, Any
     subject = resource.get("subject")
     if isinstance(subject, dict) and subject.get("reference") in aliases:
         resource = {**resource, "subject": {**subject, "reference": aliases[subject["reference"]]}}
+    focus = resource.get("focus")  # an Observation's primary (mCODE staging, MII Onkologie)
+    if isinstance(focus, list) and any(_aliased(f, aliases) for f in focus):
+        resolved_focus = [
+            {**f, "reference": aliases[f["reference"]]} if _aliased(f, aliases) else f
+            for f in focus
+        ]
+        resource = {**resource, "focus": resolved_focus}
     extensions = resource.get("extension")
     if isinstance(extensions, list):
         resolved = []
@@ -147,6 +162,10 @@ def _resolve(resource: dict[str, Any], aliases: dict[str, str]) -> dict[str, Any
             resolved.append(extension)
         resource = {**resource, "extension": resolved}
     return resource
+
+
+def _aliased(reference: Any, aliases: dict[str, str]) -> bool:
+    return isinstance(reference, dict) and reference.get("reference") in aliases
 
 
 def classify_resources(

@@ -44,6 +44,11 @@ class ClassifierSettings(BaseSettings):
         description="stop the worker (for its restart) when table recovery has made no progress "
         "for this long; a worker stuck in recovery reads none of its partitions",
     )
+    concept_maps: str = Field(
+        default="",
+        description="a trust's FHIR ConceptMap files (local codes to SNOMED CT / ICD-10), "
+        "separated by commas; checked at start (also read by rmbc classify)",
+    )
     log_level: str = Field(default="INFO", description="log level")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicNames = Field(default_factory=TopicNames)

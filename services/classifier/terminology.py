@@ -38,6 +38,7 @@ class Terminology:
         systems = data["systems"]
         self._family = {system: family for family, members in systems.items() for system in members}
         self._system_prefixes: dict[str, str] = data["system_prefixes"]
+        self._aliases: dict[str, str] = data["system_aliases"]
         self._canonical = {family: members[0] for family, members in systems.items()}
         self._variants: dict[str, str | None] = {}
         self._snomed = data["snomed_conditions"]
@@ -87,6 +88,7 @@ class Terminology:
         if len(self._variants) >= MEANINGS_KEPT:
             self._variants.clear()
         plain = system.strip().rstrip("/").lower()
+        plain = self._aliases.get(plain, plain)
         variant = self._variants[system] = self._family.get(plain) or next(
             (
                 family
