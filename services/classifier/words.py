@@ -1,7 +1,9 @@
 """Words in a Condition's text that deserve a clinician's look when its codes say nothing.
 
 Small and explicit on purpose: a phrase list in `terminology.json` ("free_text"), matched as whole
-words after lower-casing and turning punctuation into spaces. A text that also holds any exclusion
+words after lower-casing and turning punctuation into spaces. A text also counts as naming breast cancer when it holds
+a breast word and a malignancy word anywhere ("Infiltrating duct carcinoma of left breast"). A text
+that also holds any exclusion
 phrase (a negation such as "no evidence of", "non-metastatic", "ruled out", or another person's
 history such as "family history") is not read at all: missing a review is safer than a review
 raised by "no evidence of metastatic disease". What the words say is only ever a review flag for
@@ -27,6 +29,8 @@ class Words:
 class WordList:
     def __init__(self, data: dict[str, Any]) -> None:
         self._breast = _phrases(data["breast_cancer"])
+        self._breast_words = frozenset(data["breast_words"])
+        self._malignancy_words = frozenset(data["malignancy_words"])
         self._secondary = _phrases(data["secondary"])
         self._exclusions = _phrases(data["exclusions"])
 
@@ -34,7 +38,10 @@ class WordList:
         """What the first text naming breast cancer or secondary disease says, if any."""
         for text in texts:
             padded = f" {_NOT_LETTERS.sub(' ', text.lower()).strip()} "
-            breast = any(p in padded for p in self._breast)
+            words = set(padded.split())
+            breast = any(p in padded for p in self._breast) or bool(
+                words & self._breast_words and words & self._malignancy_words
+            )
             secondary = any(p in padded for p in self._secondary)
             if not (breast or secondary) or any(p in padded for p in self._exclusions):
                 continue
