@@ -93,7 +93,9 @@ def _condition(resource: dict[str, Any], terms: Terminology, held: Container[str
     if meaning is None:
         return _from_words(resource, terms, certainty or "confirmed", held)
     gm_certainty, gm_side = _gm_marks(resource.get("code"), meaning)
-    certainty = _least_certain(certainty or "confirmed", gm_certainty, mapped)
+    certainty = certainty or "confirmed"
+    if gm_certainty or mapped:
+        certainty = _least_certain(certainty, gm_certainty, mapped)
     scope, site = meaning.scope, meaning.site
     body_codes = _codes(resource.get("bodySite"))
     laterality = gm_side or next((side for c in body_codes if (side := terms.laterality(c))), None)
@@ -364,8 +366,17 @@ def _related(resource: dict[str, Any]) -> str | None:
 
 
 def _reference(value: Any) -> str | None:
+    """A reference to a Condition as a record key: relative (`Condition/x`), absolute
+    (`https://.../Condition/x`), versioned, or an in-Bundle `urn:uuid:x` (ingest keys a resource
+    without an id of its own by its fullUrl's tail)."""
     reference = value.get("reference") if isinstance(value, dict) else None
-    return reference.split("/_history/")[0] if isinstance(reference, str) else None
+    if not isinstance(reference, str):
+        return None
+    reference = reference.strip().split("/_history/")[0]
+    if reference.startswith("urn:uuid:"):
+        return f"Condition/{reference[9:]}"
+    parts = reference.rstrip("/").split("/")
+    return "/".join(parts[-2:]) if len(parts) > 2 else reference
 
 
 def _date(value: Any) -> date | None:

@@ -268,6 +268,24 @@ def test_a_lung_primarys_brain_metastasis_linked_by_any_mcode_extension_is_no_br
     assert row["flags"] == []
 
 
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "https://fhir.trust.example.nhs.uk/R4/Condition/lung-1",
+        "Condition/lung-1/_history/3",
+        "urn:uuid:lung-1",
+    ],
+)
+def test_a_link_to_the_lung_primary_counts_however_the_reference_is_written(reference) -> None:
+    case = Case(1).patient().remitted_primary()
+    case.condition("lung", (SCT, "93880001"), "2020-09-01")
+    case.condition("met", (SCT, "94225005"), "2021-04-02")
+    case.resources[-1]["extension"] = [
+        {"url": MCODE + "mcode-related-condition", "valueReference": {"reference": reference}}
+    ]
+    assert outcome(case)["flags"] == []
+
+
 def test_an_unlinked_brain_metastasis_beside_a_lung_primary_still_alerts_for_review() -> None:
     case = Case(1).patient().remitted_primary()
     case.condition("lung", (SCT, "93880001"), "2020-09-01")
