@@ -81,15 +81,15 @@ class Terminology:
         found = self._family.get(system or "")
         if found is not None or not system:
             return found
-        try:
-            return self._variants[system]
-        except KeyError:
-            pass
-        if len(self._variants) >= MEANINGS_KEPT:
-            self._variants.clear()
+        variant: str | None = self._variants.get(system, UNKNOWN)
+        if variant is UNKNOWN:
+            variant = _remember(self._variants, system, self._variant_family(system))
+        return variant
+
+    def _variant_family(self, system: str) -> str | None:
         plain = system.strip().rstrip("/").lower()
         plain = self._aliases.get(plain, plain)
-        variant = self._variants[system] = self._family.get(plain) or next(
+        return self._family.get(plain) or next(
             (
                 family
                 for prefix, family in self._system_prefixes.items()
@@ -97,19 +97,13 @@ class Terminology:
             ),
             None,
         )
-        return variant
 
     def condition_meaning(self, system: str | None, code: str | None) -> Meaning | None:
-        """What a Condition.code coding (or an Observation value) means, or None. A feed uses
-        few codes again and again; the cache is emptied when full, so odd input cannot grow it."""
+        """What a Condition.code coding (or an Observation value) means, or None."""
         key = (system, code)
-        try:
-            return self._meanings[key]
-        except KeyError:
-            pass
-        if len(self._meanings) >= MEANINGS_KEPT:
-            self._meanings.clear()
-        meaning = self._meanings[key] = self._look_up(system, code)
+        meaning: Meaning | None = self._meanings.get(key, UNKNOWN)
+        if meaning is UNKNOWN:
+            meaning = _remember(self._meanings, key, self._look_up(system, code))
         return meaning
 
     def _look_up(self, system: str | None, code: str | None) -> Meaning | None:
@@ -164,6 +158,19 @@ class Terminology:
         family = self.family(system)
         key = f"{family}|{normalise_code(family, code).upper()}"
         return self._observation_values[kind].get(key)
+
+
+UNKNOWN: Any = object()
+"""Not yet looked up (None is a looked-up answer)."""
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> Any:
+    """Keep a looked-up answer. A feed uses few codes and systems again and again; the cache is
+    emptied when full, so odd input cannot grow it."""
+    if len(cache) >= MEANINGS_KEPT:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def normalise_code(family: str | None, code: str | None) -> str:

@@ -7,17 +7,11 @@ from typing import Any
 
 from services.classifier.offline import classify_resources, load
 from services.classifier.terminology import load_terminology
+from tests.scenarios.build import truth
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-NOTHING = {
-    "recurrence": False,
-    "recurrence_types": [],
-    "metastatic": False,
-    "de_novo_metastatic": False,
-    "metastatic_sites": [],
-    "episode_date": None,
-}
+NOTHING = {key: value for key, value in truth().items() if key != "breast_primary"}
 
 
 def patient(name: str) -> dict[str, Any]:
