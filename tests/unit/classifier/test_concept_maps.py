@@ -194,3 +194,22 @@ def test_rmbc_classify_reads_the_maps_and_refuses_a_bad_one_before_reading_input
     assert f"RMBC_CLASSIFIER_CONCEPT_MAPS: {bad}: not a FHIR ConceptMap resource" in (
         run.stderr.decode()
     )
+
+
+def test_the_classifier_worker_will_not_start_with_an_unusable_map(tmp_path: Path) -> None:
+    bad = written(tmp_path, concept_map(("A", "254837009", "same")))
+    run = subprocess.run(
+        [sys.executable, "-m", "services.cli", "classifier"],
+        env={
+            "RMBC_CLASSIFIER_CONCEPT_MAPS": str(bad),
+            "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",  # never reached: the check comes first
+            "PATH": "",
+        },
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 2
+    assert f"RMBC_CLASSIFIER_CONCEPT_MAPS: {bad}: ConceptMap.group[0].element[0].target[0]" in (
+        run.stderr.decode()
+    )
