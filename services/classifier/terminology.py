@@ -154,8 +154,9 @@ class Terminology:
 
     def observation_value(self, kind: str, system: str | None, code: str | None) -> str | None:
         """What an Observation's value coding means for its kind (an M category, a stage group,
-        a disease status, a COSD site), or None."""
-        family = self.family(system)
+        a disease status, a COSD site), or None. A value coding without a system is read as
+        SNOMED CT, as these values always were (their codes are SNOMED CT concept ids)."""
+        family = self.family(system) if system else "snomed"
         key = f"{family}|{normalise_code(family, code).upper()}"
         return self._observation_values[kind].get(key)
 

@@ -157,6 +157,13 @@ def test_an_m1_category_in_any_coding_at_diagnosis_is_de_novo_metastatic(code, v
     assert row["de_novo_metastatic"] is True and row["metastatic_sites"] == ["unknown"]
 
 
+def test_an_m1_value_without_a_system_is_still_read_as_snomed_ct() -> None:
+    case = Case(1).patient().primary()
+    observation(case, "m", (SCT, "399387003"), (SCT, "1229903009"), "2018-03-20")
+    del case.resources[-1]["valueCodeableConcept"]["coding"][0]["system"]
+    assert outcome(case)["de_novo_metastatic"] is True
+
+
 @pytest.mark.parametrize("value", [(SCT, "1229901006"), (SCT, "1229902004"), (AJCC, "cM0")])
 def test_m0_categories_including_isolated_tumour_cells_are_not_metastatic(value) -> None:
     case = Case(1).patient().primary()
