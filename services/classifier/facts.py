@@ -305,7 +305,7 @@ def _gm_marks(concept: Any, meaning: Meaning) -> tuple[str | None, str | None]:
     if meaning.system not in GM_SYSTEMS:
         return None, None
     coding = next((c for c in _codings(concept) if c.get("system") == meaning.system), {})
-    marks = ICD10_WITH_MARKS.match(str(coding.get("code") or "").strip().upper())
+    marks = ICD10_WITH_MARKS.fullmatch(str(coding.get("code") or "").strip().upper())
     letters = set(marks["marks"].replace(" ", "")) if marks else set()
     certainty = _extension_code(coding, GM_CERTAINTY) or next(
         (c for c in letters if c in GM_CERTAINTIES), None

@@ -182,17 +182,21 @@ def normalise_code(family: str | None, code: str | None) -> str:
         return ""
     code = code.strip()
     if family == "icd10":
-        match = ICD10_WITH_MARKS.match(code.upper())
+        match = ICD10_WITH_MARKS.fullmatch(code.upper())
         if match:
             return match["code"]
     return code
 
 
 ICD10_WITH_MARKS = re.compile(
-    r"(?P<code>[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?)[\s+*!\u2020]*(?P<marks>.*)$"
+    r"(?P<code>[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?)"
+    r"(?P<marks>(?:[\s+*!\u2020]*[LRBGVZA]){0,2})[\s+*!\u2020]*"
 )
 """An ICD-10 code followed by ICD-10-GM marks, as some senders write them in Coding.code:
-`C50.4 L`, `C79.5*`, `C50.4+`, `C50.4 V` (fhir.de basisprofil-de-r4 carries them as extensions)."""
+`C50.4 L`, `C79.5*`, `C50.4+`, `C50.4 V` (fhir.de basisprofil-de-r4 carries them as extensions):
+at most a side (L/R/B) and a certainty (G/V/Z/A), and the dagger/asterisk/exclamation marks.
+Anything else after a code (`C79.5 C50.9`, `C79.5;x`, `C79.50000`) is not a mark: the code is
+left as written, and its shape decides."""
 
 
 def _value_key(entry: str) -> str:

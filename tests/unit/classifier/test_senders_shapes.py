@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from services.classifier.offline import classify_resources
-from services.classifier.terminology import load_terminology
+from services.classifier.terminology import load_terminology, normalise_code
 from tests.scenarios.build import ICD, LEFT, RIGHT, SCT, Case
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -61,6 +61,24 @@ def test_german_icd10_gm_codes_are_read_with_their_uris_and_marks(system: str, c
     case = Case(1).patient().remitted_primary()
     case.condition("met", (system, code), "2021-04-02")
     assert outcome(case)["metastatic_sites"] == ["bone"]
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("C50.4 L", "C50.4"),
+        ("c79.5* ", "C79.5"),
+        ("C50.4 R V", "C50.4"),
+        ("C79.5 C50.9", "C79.5 C50.9"),
+        ("C79.5;x", "C79.5;x"),
+        ("C79.50000", "C79.50000"),
+        ("C79.5" + "0" * 100_000, "C79.5" + "0" * 100_000),
+    ],
+)
+def test_only_icd10_gm_marks_are_taken_off_a_code_never_what_else_follows_it(
+    written: str, read: str
+) -> None:
+    assert normalise_code("icd10", written) == read
 
 
 def test_a_german_side_mark_makes_a_second_breast_cancer_contralateral() -> None:
