@@ -135,16 +135,13 @@ def _from_words(
     words = terms.words.read(texts) if texts and certainty != "void" else None
     if words is None:
         return _irrelevant(resource, certainty, held)
-    coding = next(iter(_codings(concept)), {})
-    return _fact(
+    return _fact(  # no code: it means nothing here, and an unread code may be any size
         resource,
         kind=words.kind,
         certainty=certainty,
         status=_status(resource.get("clinicalStatus"), terms.clinical_status),
         date=_condition_date(resource),
         related=_related(resource),
-        system=coding.get("system"),
-        code=coding.get("code"),
         text=words.quote,
     )
 

@@ -57,6 +57,14 @@ def test_words_of_secondary_disease_after_a_breast_primary_raise_a_review_quotin
     assert "in words only" in flag["review_reason"]
     quoted = flag["evidence"][-1]
     assert quoted["display"] == text and f'"{text}"' in quoted["rule"]
+    assert quoted["code"] is None  # the unread local code is not evidence
+
+
+def test_a_quote_is_cut_to_its_length_whatever_the_text() -> None:
+    text = "Metastatic disease " + "x" * 100_000
+    case = worded(Case(1).patient().remitted_primary(), "note", text, "2021-04-02")
+    [flag] = outcome(case)["flags"]
+    assert flag["evidence"][-1]["display"] == text[:120]
 
 
 @pytest.mark.parametrize(
