@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from bench import baselines, e2e, ingest_load, scale, stream
+from bench import baselines, classify_export, e2e, ingest_load, scale, stream
 from bench.stats import Spread, highest_sustained
 from bench.workload import clinical_event_values, nhs_number
 from services.broker import LocalBroker
@@ -57,6 +57,7 @@ class Plan:
             [750.0, 1500.0] if quick else [750.0, 1250.0, 1500.0, 2000.0, 2500.0, 3000.0, 4000.0]
         )
         self.scale_sizes = [100_000, 1_000_000]
+        self.classify_patients = 20_000 if quick else 100_000  # rmbc classify on an NDJSON export
 
 
 def repeat(times: int, measure: Callable[[], float]) -> Spread:
@@ -126,6 +127,9 @@ def run(
         "memory_store": scale.memory_store(state_values, plan.scale_sizes[0]),
         "rocksdb_store": scale.rocksdb_store(state_values, plan.scale_sizes[-1]),
     }
+
+    section(f"rmbc classify: a {plan.classify_patients:,}-patient NDJSON export")
+    results["classifier"]["classify_export"] = classify_export.classify_rate(plan.classify_patients)
 
     section("classifier stream: pre-filled topic, 1/2/4 partitions and workers")
     streams = {}
@@ -284,6 +288,7 @@ def table(results: dict[str, Any]) -> str:
         f"({r['disk_bytes_per_patient']:.0f} B/patient), RSS +{r['rss_bytes'] / 2**20:.0f} MiB, "
         f"{r['writes_per_s']:,.0f} writes/s"
     )
+    lines.append(f"  {classify_export.line(c['classify_export'])}")
     for partitions, figures in c["stream"].items():
         if "error" in figures:
             lines.append(

@@ -19,7 +19,8 @@ from faust.web.drivers import aiohttp as aiohttp_web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.classifier.bounds import fitted, refusal
-from services.classifier.core import handle
+from services.classifier.concept_maps import with_trust_maps
+from services.classifier.core import Change, handle
 from services.classifier.flags import FlagContext
 from services.classifier.in_flight import InFlight, Settle
 from services.classifier.metrics import ClassifierMetrics
@@ -219,7 +220,7 @@ def create_app(settings: ClassifierSettings) -> Classifier:
     dead_letter_topic = app.topic(settings.topics.dead_letter, **raw)
     table = app.Table("patients", partitions=settings.partitions, key_type=bytes, value_type=bytes)
     metrics = ClassifierMetrics()
-    terms = load_terminology()
+    terms = with_trust_maps(load_terminology(), settings.concept_maps)
 
     async def dead_letter(event: Any, reason: str) -> None:
         message = event.message

@@ -136,6 +136,7 @@ def _evidence(episode: Episode) -> list[Evidence]:
                 rule=rule,
                 system=fact.system,
                 code=fact.code,
+                display=fact.text,
                 date=when if when and when != date.min else None,
             )
         )

@@ -31,11 +31,17 @@ def main(argv: list[str]) -> int:
     from faust.worker import Worker
 
     from services.classifier.app import create_app
+    from services.classifier.concept_maps import ENVIRONMENT as CONCEPT_MAPS
+    from services.classifier.concept_maps import ConceptMapError
     from shared.logs import configure_logging
 
     settings = ClassifierSettings()
     configure_logging("classifier", settings.log_level)
-    classifier = create_app(settings)
+    try:
+        classifier = create_app(settings)
+    except ConceptMapError as error:
+        print(f"rmbc classifier: {CONCEPT_MAPS}: {error}", file=sys.stderr)
+        return 2
     worker = Worker(
         classifier.app,
         loglevel=settings.log_level,

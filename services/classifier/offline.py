@@ -2,13 +2,16 @@
 
 Input: FHIR resources, Bundles of any type (nested too), NDJSON, or directories of them (recursive),
 in any order. Output: JSON Lines on stdout, one object per patient, sorted by patient. A file that
-cannot be read is reported on stderr and skipped; the exit code is then 1.
+cannot be read is reported on stderr and skipped; the exit code is then 1. NDJSON is read line by
+line and each resource applied as it is read (batch.py): memory follows the number of patients.
 """
+
+__all__ = ["classify_resources", "flatten", "load", "main", "summarise"]
 
 import argparse
 import hashlib
+import os
 import sys
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,13 +20,10 @@ from typing import Any
 
 import orjson
 
-from services.classifier.core import apply, reflag
-from services.classifier.flags import FlagContext
-from services.classifier.rules import Classification
-from services.classifier.state import PatientState
-from services.classifier.terminology import Terminology, load_terminology
-from shared.events import PatientContext
-from shared.nhs_number import NHS_NUMBER_SYSTEM, ODS_SYSTEM, normalise_nhs_number
+from services.classifier.batch import Batch, classify_resources, summarise
+from services.classifier.concept_maps import ENVIRONMENT as CONCEPT_MAPS
+from services.classifier.concept_maps import ConceptMapError, with_trust_maps
+from services.classifier.terminology import load_terminology
 
 SUFFIXES = (".json", ".ndjson", ".jsonl")
 
@@ -46,23 +46,39 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("paths", nargs="+", type=Path, help="files or directories")
     args = parser.parse_args(argv)
-    loaded = load(args.paths)
-    for error in loaded.errors:
-        print(f"rmbc classify: {error}", file=sys.stderr)
-    now = datetime.now(UTC)
-    for row in classify_resources(loaded.resources, load_terminology(), now):
+    try:  # a trust's ConceptMaps, as the stream reads them
+        terms = with_trust_maps(load_terminology(), os.environ.get(CONCEPT_MAPS))
+    except ConceptMapError as unusable:
+        print(f"rmbc classify: {CONCEPT_MAPS}: {unusable}", file=sys.stderr)
+        return 2
+    batch, errors = Batch(terms), Loaded()
+    for path in _files(args.paths, errors):
+        batch.begin()  # a file adds all it holds or, when unreadable, nothing
+        try:
+            for document in _documents(path):
+                for resource in flatten(document):
+                    batch.add(resource)
+        except UnreadableFile as error:
+            batch.discard()
+            errors.errors.append(f"{path}: skipped: {error}")
+        else:
+            batch.commit()
+    for message in errors.errors:
+        print(f"rmbc classify: {message}", file=sys.stderr)
+    for row in batch.rows(datetime.now(UTC)):
         sys.stdout.write(orjson.dumps(row).decode() + "\n")
-    return 1 if loaded.errors else 0
+    return 1 if errors.errors else 0
 
 
 def load(paths: Iterable[Path]) -> Loaded:
     loaded = Loaded()
     for path in _files(paths, loaded):
         try:
-            for document in _documents(path):
-                loaded.resources.extend(flatten(document))
+            resources = [r for document in _documents(path) for r in flatten(document)]
         except UnreadableFile as error:
             loaded.errors.append(f"{path}: skipped: {error}")
+        else:
+            loaded.resources.extend(resources)
     return loaded
 
 
@@ -76,29 +92,31 @@ def _files(paths: Iterable[Path], loaded: Loaded) -> Iterator[Path]:
             loaded.errors.append(f"{path}: no such file or directory")
 
 
-def _documents(path: Path) -> list[Any]:
+def _documents(path: Path) -> Iterator[Any]:
+    """The JSON documents of a file, one at a time: a .json file is one document (or, if it is
+    not, NDJSON); any other file is NDJSON, read line by line, never whole."""
     try:
-        data = path.read_bytes()
+        if path.suffix == ".json":
+            data = path.read_bytes()
+            try:
+                yield orjson.loads(data)
+            except orjson.JSONDecodeError:
+                yield from _ndjson(data.splitlines())
+            return
+        with path.open("rb") as lines:
+            yield from _ndjson(lines)
     except OSError as error:
         raise UnreadableFile(error.strerror or str(error)) from None
-    if path.suffix != ".json":
-        return _ndjson(data)
-    try:
-        return [orjson.loads(data)]
-    except orjson.JSONDecodeError:
-        return _ndjson(data)
 
 
-def _ndjson(data: bytes) -> list[Any]:
-    documents = []
-    for number, line in enumerate(data.splitlines(), start=1):
+def _ndjson(lines: Iterable[bytes]) -> Iterator[Any]:
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            documents.append(orjson.loads(line))
+            yield orjson.loads(line)
         except orjson.JSONDecodeError as error:
             raise UnreadableFile(f"line {number}: not JSON ({error})") from None
-    return documents
 
 
 def flatten(document: Any) -> list[dict[str, Any]]:
@@ -137,6 +155,13 @@ def _resolve(resource: dict[str, Any], aliases: dict[str, str]) -> dict[str, Any
     subject = resource.get("subject")
     if isinstance(subject, dict) and subject.get("reference") in aliases:
         resource = {**resource, "subject": {**subject, "reference": aliases[subject["reference"]]}}
+    focus = resource.get("focus")  # an Observation's primary (mCODE staging, MII Onkologie)
+    if isinstance(focus, list) and any(_aliased(f, aliases) for f in focus):
+        resolved_focus = [
+            {**f, "reference": aliases[f["reference"]]} if _aliased(f, aliases) else f
+            for f in focus
+        ]
+        resource = {**resource, "focus": resolved_focus}
     extensions = resource.get("extension")
     if isinstance(extensions, list):
         resolved = []
@@ -149,114 +174,5 @@ def _resolve(resource: dict[str, Any], aliases: dict[str, str]) -> dict[str, Any
     return resource
 
 
-def classify_resources(
-    resources: list[dict[str, Any]], terms: Terminology, now: datetime
-) -> list[dict[str, Any]]:
-    """One output row per patient, sorted by patient."""
-    patients = _patients(resources)
-    by_patient: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for resource in resources:
-        key = _patient_key(resource, patients)
-        if key is not None:
-            by_patient[key].append(resource)
-    rows = []
-    for key in sorted(by_patient):
-        state = PatientState()
-        context = _demographics(by_patient[key])
-        for resource in by_patient[key]:
-            if resource.get("resourceType") in ("Condition", "Observation"):
-                state = apply(state, resource, None, terms) or state
-        if context is not None:
-            state = state.with_patient(context) or state
-        change = reflag(state, FlagContext(key, now, _latest(by_patient[key], now), key))
-        assert change.classification is not None  # reflag always classifies
-        rows.append(
-            summarise(key, change.classification)
-            | {"flags": [f.model_dump(mode="json") for f in change.flags]}
-        )
-    return rows
-
-
-def summarise(patient: str, result: Classification) -> dict[str, Any]:
-    """Patient-level answer over all episodes; the episode date is the latest episode's."""
-    episodes = [e for e in result.episodes if e.kind != "review"]
-    return {
-        "patient": patient,
-        "breast_primary": result.breast_primary,
-        "recurrence": any(e.recurrence for e in episodes),
-        "recurrence_types": sorted({t for e in episodes for t in e.recurrence_types}),
-        "metastatic": any(e.metastatic for e in episodes),
-        "de_novo_metastatic": any(e.de_novo for e in episodes),
-        "metastatic_sites": sorted({s for e in episodes for s in e.sites}),
-        "episode_date": episodes[-1].date.isoformat() if episodes and episodes[-1].date else None,
-    }
-
-
-def _patients(resources: list[dict[str, Any]]) -> dict[str, str]:
-    """Patient/<id> -> NHS number, for every Patient resource that carries one."""
-    return {
-        f"Patient/{r.get('id')}": nhs
-        for r in resources
-        if r.get("resourceType") == "Patient" and (nhs := _nhs_number(r.get("identifier")))
-    }
-
-
-def _patient_key(resource: dict[str, Any], patients: dict[str, str]) -> str | None:
-    if resource.get("resourceType") == "Patient":
-        return _nhs_number(resource.get("identifier")) or f"Patient/{resource.get('id')}"
-    if resource.get("resourceType") not in ("Condition", "Observation"):
-        return None
-    subject = resource.get("subject") or {}
-    nhs = _nhs_number([subject.get("identifier")])
-    reference = str(subject.get("reference") or "").split("/_history/")[0]
-    reference = "/".join(reference.rstrip("/").split("/")[-2:]) if reference else ""
-    return nhs or patients.get(reference) or reference or None
-
-
-def _nhs_number(identifiers: Any) -> str | None:
-    for identifier in identifiers or []:
-        if isinstance(identifier, dict) and identifier.get("system") == NHS_NUMBER_SYSTEM:
-            value = identifier.get("value")
-            if isinstance(value, str) and value.strip():
-                return normalise_nhs_number(value.strip())
-    return None
-
-
-def _demographics(resources: list[dict[str, Any]]) -> PatientContext | None:
-    people = sorted(
-        (r for r in resources if r.get("resourceType") == "Patient"),
-        key=lambda r: str((r.get("meta") or {}).get("lastUpdated") or ""),
-    )
-    if not people:
-        return None
-    latest = people[-1]
-    name: dict[str, Any] = next(iter(latest.get("name") or []), {}) or {}
-    return PatientContext(
-        nhs_number=_nhs_number(latest.get("identifier")),
-        patient_reference=f"Patient/{latest.get('id')}",
-        family_name=name.get("family"),
-        given_names=" ".join(name.get("given") or []) or None,
-        birth_date=latest.get("birthDate") if len(str(latest.get("birthDate"))) == 10 else None,
-        gp_practice_ods=_ods(latest.get("generalPractitioner")),
-        provider_ods=_ods([latest.get("managingOrganization")]),
-    )
-
-
-def _ods(references: Any) -> str | None:
-    for reference in references or []:
-        identifier = (reference or {}).get("identifier") or {}
-        if identifier.get("system") == ODS_SYSTEM and identifier.get("value"):
-            return str(identifier["value"])
-    return None
-
-
-def _latest(resources: list[dict[str, Any]], default: datetime) -> datetime:
-    stamps = []
-    for resource in resources:
-        text = (resource.get("meta") or {}).get("lastUpdated")
-        try:
-            stamps.append(datetime.fromisoformat(str(text).replace("Z", "+00:00")))
-        except ValueError:
-            continue
-    aware = [s if s.tzinfo else s.replace(tzinfo=UTC) for s in stamps]
-    return max(aware) if aware else default
+def _aliased(reference: Any, aliases: dict[str, str]) -> bool:
+    return isinstance(reference, dict) and reference.get("reference") in aliases

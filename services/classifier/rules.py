@@ -17,6 +17,10 @@ from services.classifier.state import Record
 
 DE_NOVO_WINDOW = timedelta(days=90)
 SECONDARY_KINDS = frozenset({"secondary", "distant_finding", "regional_finding"})
+DISTANT_STAGE_KINDS = frozenset({"m_category", "stage_group"})
+TEXT_BREAST = frozenset({"text_breast", "text_metastatic_breast"})
+TEXT_SECONDARY = frozenset({"text_secondary", "text_metastatic_breast"})
+TEXT_ONLY = "breast cancer or secondary disease named in words only; codes not recognised"
 
 
 @immutable
@@ -89,10 +93,15 @@ def _with_primary(original: Record, usable: list[Record]) -> list[Episode]:
     status_sources: list[Record] = []
     for record in usable:
         fact = record.fact
-        if fact.kind in SECONDARY_KINDS or (fact.kind == "m_category" and fact.value == "M1"):
+        if fact.kind in SECONDARY_KINDS or _distant_stage(fact):
             if fact.related in other_primaries:
                 continue  # rule 4: the metastasis of another primary
             items.append(_secondary_item(fact))
+        elif fact.kind in TEXT_SECONDARY or (
+            fact.kind == "text_breast" and _after_diagnosis(fact, original.fact)
+        ):
+            if fact.related not in other_primaries:
+                items.append(_text_item(fact))
         elif fact.kind == "metastatic_history":
             items.append(_item(fact, "3: history of metastatic disease (review)", "distant", False))
         elif fact.kind == "unknown_primary" and _after_diagnosis(fact, original.fact):
@@ -134,6 +143,17 @@ def _with_primary(original: Record, usable: list[Record]) -> list[Episode]:
     return episodes
 
 
+def _distant_stage(fact: Fact) -> bool:
+    """An M1 category or a stage group IV: distant disease, site not known (rules 4, 5)."""
+    return fact.kind in DISTANT_STAGE_KINDS and fact.scope == "distant"
+
+
+def _text_item(fact: Fact) -> Item:
+    """Words, not codes: evidence for review only, never for an outcome (DECISIONS.md)."""
+    rule = f'text: the record says "{fact.text}" in words; its codes are not recognised (review)'
+    return _item(fact, rule, "distant" if fact.kind in TEXT_SECONDARY else "local", False)
+
+
 def _after_diagnosis(fact: Fact, primary: Fact) -> bool:
     return bool(fact.date and primary.date and fact.date - primary.date > DE_NOVO_WINDOW)
 
@@ -142,14 +162,27 @@ def _without_primary(usable: list[Record]) -> list[Episode]:
     """No confirmed breast primary: nothing counts (rule 4), but a hint of breast cancer next to
     secondary disease is worth a clinician's look."""
     hints = [
-        r.fact for r in usable if r.fact.kind in ("in_situ", "breast_history", "breast_primary")
+        r.fact
+        for r in usable
+        if r.fact.kind in ("in_situ", "breast_history", "breast_primary")
+        or r.fact.kind in TEXT_BREAST
     ]
     other = {r.fact.key for r in usable if r.fact.kind in ("non_breast_primary", "unknown_primary")}
     secondaries = [
-        _secondary_item(r.fact)
+        _secondary_item(r.fact) if r.fact.kind not in TEXT_SECONDARY else _text_item(r.fact)
         for r in usable
-        if (r.fact.kind in SECONDARY_KINDS or r.fact.value == "M1") and r.fact.related not in other
+        if (
+            r.fact.kind in SECONDARY_KINDS
+            or _distant_stage(r.fact)
+            or r.fact.kind in TEXT_SECONDARY
+        )
+        and r.fact.related not in other
     ]
+    named = [h for h in hints if h.kind in TEXT_BREAST]
+    if named and not secondaries:  # breast cancer in words alone: a clinician should look
+        episode = Episode(items=[_text_item(h) for h in sorted(named, key=_by_date)])
+        _review(episode, TEXT_ONLY)
+        return [episode]
     if not hints or not secondaries:
         return []
     episode = Episode(items=sorted(secondaries, key=lambda i: (i.date, i.fact.key)))
@@ -160,8 +193,14 @@ def _without_primary(usable: list[Record]) -> list[Episode]:
     return [episode]
 
 
+def _by_date(fact: Fact) -> tuple[date, str]:
+    return fact.date or date.min, fact.key
+
+
 def _secondary_item(fact: Fact) -> Item:
-    rule = "5: M1 category" if fact.kind == "m_category" else f"5: {fact.scope} secondary"
+    rule = {"m_category": "5: M1 category", "stage_group": "5: stage group IV"}.get(
+        fact.kind, f"5: {fact.scope} secondary"
+    )
     return _item(fact, rule, fact.scope, fact.certainty == "confirmed")
 
 
@@ -298,7 +337,11 @@ def _is_de_novo(episode: Episode, dx: date) -> bool:
 def _judge(episode: Episode, *, first: bool, dx: date | None, disease_free: list[Support]) -> None:
     confirmed = [i for i in episode.items if i.confirmed]
     if not confirmed:
-        _review(episode, "only unconfirmed, provisional or historical evidence")
+        words_only = all(i.fact.kind.startswith("text_") for i in episode.items)
+        _review(
+            episode,
+            TEXT_ONLY if words_only else "only unconfirmed, provisional or historical evidence",
+        )
         return
     start = confirmed[0].date
     scopes = {i.scope for i in confirmed}

@@ -59,6 +59,11 @@ class ClassifierSettings(BaseSettings):
         description="an event that stopped the worker this many times (not for a broker fault) is "
         "dead-lettered when met again, and the worker goes on",
     )
+    concept_maps: str = Field(
+        default="",
+        description="a trust's FHIR ConceptMap files (local codes to SNOMED CT / ICD-10), "
+        "separated by commas; checked at start (also read by rmbc classify)",
+    )
     log_level: str = Field(default="INFO", description="log level")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicNames = Field(default_factory=TopicNames)

@@ -274,6 +274,7 @@ _SHORT = {
     "system": "y",
     "code": "e",
     "value": "u",
+    "text": "w",
 }
 _LONG = {short: name for name, short in _SHORT.items()}
 _DEFAULTS: dict[str, Any] = {"certainty": "confirmed", "ambiguous": False, "version_id": None}
