@@ -1,0 +1,179 @@
+"""What happens to an accepted event after ingest, checked step by step: the classifier core, the
+state's and the flag's encodings, the notifier's plan and every renderer.
+
+Each check asserts; nothing here catches an exception. A patient starts with a confirmed breast
+primary on record, so that a secondary in the generated input raises a flag and the renderers get
+real work.
+"""
+
+import email
+import email.message
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.policy import default
+from html.parser import HTMLParser
+
+from services.classifier.core import Change, apply, current, handle
+from services.classifier.flags import FlagContext
+from services.classifier.state import PatientState
+from services.classifier.terminology import load_terminology
+from services.notifier.cns_email import cns_email, plain_text
+from services.notifier.decisions import EarlierAlert, plan_for
+from services.notifier.facts import Facts, facts_for
+from services.notifier.gp_message import mesh_document
+from shared.codec import decode_as, encode
+from shared.events import CancerFlag, ClinicalEvent, RegistryRecord
+from tests.unit.notifier.factory import directory
+
+# Kafka's default `message.max.bytes` (1 MiB plus record overhead); every topic rmbc writes to is
+# created with the default, so nothing rmbc writes may be larger (state changelog included).
+KAFKA_MESSAGE_BYTES = 1_048_576
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+TERMS = load_terminology()
+DIRECTORY = directory()
+SENDER = "rmbc-alerts@rmbc.invalid"
+
+PRIMARY = {
+    "resourceType": "Condition",
+    "id": "fuzz-primary",
+    "meta": {"versionId": "1", "lastUpdated": "2019-05-02T10:00:00Z"},
+    "clinicalStatus": {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                "code": "remission",
+            }
+        ]
+    },
+    "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "C50.4"}]},
+    "bodySite": [{"coding": [{"system": "http://snomed.info/sct", "code": "80248007"}]}],
+    "onsetDateTime": "2019-05-02",
+}
+
+
+def with_primary() -> PatientState:
+    state = apply(PatientState(), PRIMARY, None, TERMS)
+    assert state is not None
+    return state
+
+
+@dataclass
+class Downstream:
+    """One patient's path through the classifier and the notifier, event by event."""
+
+    states: dict[str, PatientState] = field(default_factory=dict)
+    flags: list[CancerFlag] = field(default_factory=list)
+
+    def take(self, key: bytes, value: bytes) -> None:
+        assert len(value) <= KAFKA_MESSAGE_BYTES, f"a clinical event of {len(value)} bytes"
+        event = decode_as(value, ClinicalEvent)
+        assert key == event.patient_key.encode()
+        self.classify(event)
+
+    def classify(self, event: ClinicalEvent) -> None:
+        state = self.states.get(event.patient_key) or with_primary()
+        context = FlagContext(event.patient_key, NOW, event.occurred_at, event.correlation_id)
+        self.settle(event.patient_key, handle(state, event.resource, event.patient, TERMS, context))
+
+    def settle(self, patient_key: str, change: Change) -> None:
+        """Store the state as the classifier does, and send (and render) each flag."""
+        stored = change.state.to_bytes()
+        assert len(stored) <= KAFKA_MESSAGE_BYTES, f"a patient state of {len(stored)} bytes"
+        read_back = PatientState.from_bytes(stored)
+        assert current(read_back) == current(change.state)
+        assert read_back.to_bytes() == stored
+        self.states[patient_key] = read_back
+        for flag in change.flags:
+            data = encode(flag)
+            assert len(data) <= KAFKA_MESSAGE_BYTES, f"a flag of {len(data)} bytes"
+            assert decode_as(data, CancerFlag) == flag
+            self.flags.append(flag)
+            render_everything(flag)
+
+
+def render_everything(flag: CancerFlag) -> None:
+    """Every document the notifier would make for this flag, each read back as its reader would."""
+    plan = plan_for(flag, DIRECTORY, earlier_alerts(flag), NOW)
+    for delivery in plan.deliveries:
+        facts = facts_for(flag, delivery, DIRECTORY)
+        if delivery.channel == "mesh":
+            body, content_type = mesh_document(facts, NOW, flag.patient.gp_practice_ods)
+            assert content_type == "message/rfc822"
+            check_gp_document(body, facts)
+        else:
+            sent = cns_email(facts, sender=SENDER, recipient=delivery.recipient, sent_at=NOW)
+            check_cns_email(sent.data, facts, delivery.recipient)
+    if plan.record is not None:
+        data = encode(plan.record)
+        assert len(data) <= KAFKA_MESSAGE_BYTES
+        assert decode_as(data, RegistryRecord) == plan.record
+
+
+def earlier_alerts(flag: CancerFlag) -> list[EarlierAlert]:
+    """For a retraction: the alerts its raise sent, so that corrections are planned and rendered."""
+    if flag.state != "retracted":
+        return []
+    raised = plan_for(flag.model_copy(update={"state": "raised"}), DIRECTORY, [], NOW)
+    return [EarlierAlert(d.alert_id, d.channel, d.recipient, "sent") for d in raised.deliveries]
+
+
+LETTER_TAGS = {
+    "html", "head", "meta", "title", "style", "body", "h1", "h2", "table", "tr", "th", "td", "p",
+    "strong", "ul", "li", "small",
+}  # fmt: skip
+
+
+class _Letter(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: set[str] = set()
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def check_letter(html: str, facts: Facts) -> None:
+    """Content stays content: no tag but the letter's own, and the patient's name reads whole."""
+    letter = _Letter()
+    letter.feed(html)
+    letter.close()
+    assert letter.tags <= LETTER_TAGS, letter.tags - LETTER_TAGS
+    assert facts.patient_name in "".join(letter.text)
+
+
+def parsed(data: bytes) -> email.message.EmailMessage:
+    message = email.message_from_bytes(data, policy=default)
+    assert isinstance(message, email.message.EmailMessage)
+    assert not message.defects, message.defects
+    return message
+
+
+def check_gp_document(body: bytes, facts: Facts) -> None:
+    message = parsed(body)
+    assert list(message.keys()) == ["Subject", "Message-ID", "MIME-Version", "Content-Type"]
+    assert message["Message-ID"] == f"<{facts.alert_id}@rmbc>"
+    html_part = message.get_body(("html",))
+    assert html_part is not None
+    check_letter(html_part.get_content(), facts)
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_filename() == "communication.json"
+
+
+def check_cns_email(data: bytes, facts: Facts, recipient: str) -> None:
+    message = parsed(data)
+    expected = ["From", "To", "Subject", "Date", "Message-ID"]
+    if facts.corrects:
+        expected += ["References", "In-Reply-To"]
+    assert list(message.keys()) == [*expected, "MIME-Version", "Content-Type"]
+    assert (message["From"], message["To"]) == (SENDER, recipient)
+    if facts.nhs_number:
+        assert facts.nhs_number not in str(message["Subject"])
+    text_part = message.get_body(("plain",))
+    html_part = message.get_body(("html",))
+    assert text_part is not None and html_part is not None
+    assert text_part.get_content() == plain_text(facts)
+    check_letter(html_part.get_content(), facts)

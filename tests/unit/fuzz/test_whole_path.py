@@ -1,0 +1,154 @@
+"""The whole path as properties: whatever FHIR-valid (or nearly valid) resource, Bundle or HL7 v2
+message a sender makes, with extreme values, ingest answers it (2xx/4xx, or an ACK with a code and
+a reason), and what it accepts goes through the classifier core, the state's and the flag's
+encodings and every notifier renderer without raising and within Kafka's message size.
+
+Derandomized and bounded: the same examples every run, a few seconds each.
+"""
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from services.classifier.core import handle
+from services.classifier.facts import extract
+from services.classifier.flags import FlagContext
+from services.ingest.mllp import Frame
+from tests.unit.fuzz.downstream import NOW, TERMS, Downstream, with_primary
+from tests.unit.fuzz.harness import AUTH, fhir_test_client, mllp_handler
+from tests.unit.fuzz.strategies import (
+    conditions,
+    fhir_requests,
+    hl7_messages,
+    observations,
+    to_json,
+)
+from tests.unit.ingest.fakes import RecordingPublisher
+
+WHOLE_PATH = settings(
+    max_examples=150,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+ANSWERED = {200, 201, 400, 404, 413, 415, 422}
+FHIR = {**AUTH, "Content-Type": "application/fhir+json"}
+# Large enough that a 300,000-digit code reaches the classifier; past Kafka's message size, so an
+# accepted event that would not fit the topic shows.
+BODY_LIMIT = 2_000_000
+
+
+@pytest.fixture(scope="module")
+def ingest() -> Iterator[tuple[TestClient, RecordingPublisher]]:
+    with fhir_test_client(max_body_bytes=BODY_LIMIT) as client_and_publisher:
+        yield client_and_publisher
+
+
+def assert_answered(response: Any) -> None:
+    assert response.status_code in ANSWERED, response.text[:2000]
+    if response.status_code >= 400:
+        outcome = response.json()
+        assert outcome["resourceType"] == "OperationOutcome"
+        assert outcome["issue"] and all(issue["diagnostics"] for issue in outcome["issue"])
+
+
+@WHOLE_PATH
+@given(request=fhir_requests())
+def test_any_fhir_request_is_answered_and_what_is_accepted_is_classified_and_rendered(
+    ingest: tuple[TestClient, RecordingPublisher], request: tuple[str, dict[str, Any]]
+) -> None:
+    client, publisher = ingest
+    path, document = request
+    before = len(publisher.sent)
+    response = client.post(path, headers=FHIR, content=to_json(document).encode())
+    assert_answered(response)
+    published = publisher.sent[before:]
+    if response.status_code == 201:
+        assert len(published) == 1
+    downstream = Downstream()
+    for _, key, value in published:
+        downstream.take(key, value)
+
+
+@WHOLE_PATH
+@given(resource=conditions() | observations())
+def test_the_classifier_core_takes_any_fhir_valid_condition_or_observation(
+    resource: dict[str, Any],
+) -> None:
+    """Straight into the core, without ingest's checks: the core must not rely on them."""
+    extract(resource, TERMS, ())
+    context = FlagContext("9434765919", NOW, NOW, "corr-1")
+    Downstream().settle(context.patient_key, handle(with_primary(), resource, None, TERMS, context))
+
+
+def ack_fields(ack: bytes) -> dict[str, list[str]]:
+    assert ack.startswith(b"\x0b") and ack.endswith(b"\x1c\r"), ack[:80]
+    segments: dict[str, list[str]] = {}
+    for segment in ack[1:-2].decode("utf-8").split("\r"):
+        fields = segment.split("|")
+        segments.setdefault(fields[0], fields)
+    return segments
+
+
+@WHOLE_PATH
+@given(message=hl7_messages(), number=st.integers(0, 10**9))
+def test_any_hl7_message_gets_an_ack_with_a_code_and_what_is_accepted_is_classified(
+    message: str, number: int
+) -> None:
+    publisher = RecordingPublisher()
+    data = message.encode("utf-8")
+    ack = asyncio.run(mllp_handler(publisher).answer(Frame("message", data, len(data))))
+    assert ack is not None
+    segments = ack_fields(ack)
+    msa = segments["MSA"]
+    assert msa[1] in ("AA", "AE", "AR"), msa
+    if msa[1] != "AA":
+        reason = "|".join(segments.get("ERR", [])) + "|".join(msa[3:])
+        assert reason.strip("|"), ack
+        assert "internal error" not in reason, ack  # an exception, not a reason in the data
+        assert "transient" not in reason, ack  # the test's publisher never fails
+    downstream = Downstream()
+    for _, key, value in publisher.sent:
+        downstream.take(key, value)
+
+
+def test_the_generated_fhir_is_mostly_accepted_so_the_downstream_checks_do_work(
+    ingest: tuple[TestClient, RecordingPublisher],
+) -> None:
+    """A guard on the strategies: if ingest refused nearly everything, the properties above would
+    pass without reaching the classifier."""
+    client, publisher = ingest
+    statuses = []
+    flags = 0
+    for path, document in example_requests(60):
+        before = len(publisher.sent)
+        response = client.post(path, headers=FHIR, content=to_json(document).encode())
+        statuses.append(response.status_code)
+        downstream = Downstream()
+        for _, key, value in publisher.sent[before:]:
+            downstream.take(key, value)
+        flags += len(downstream.flags)
+    accepted = sum(1 for status in statuses if status < 300)
+    assert accepted >= len(statuses) // 4, statuses
+    assert flags > 0
+
+
+def example_requests(count: int) -> list[tuple[str, dict[str, Any]]]:
+    found: list[tuple[str, dict[str, Any]]] = []
+
+    @settings(max_examples=count, derandomize=True, database=None, deadline=None)
+    @given(fhir_requests())
+    def collect(request: tuple[str, dict[str, Any]]) -> None:
+        found.append(request)
+
+    collect()
+    return found
