@@ -3,6 +3,10 @@
 import importlib
 import sys
 
+from pydantic import ValidationError
+
+from shared.settings import settings_problems
+
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("services.demo.main", "the main job: the whole pipeline on a synthetic cohort"),
     "classify": ("services.classifier.offline", "classify FHIR files offline, no Kafka"),
@@ -30,8 +34,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rmbc: unknown command {args[0]!r}\n\n{usage()}", file=sys.stderr)
         return 2
     module = importlib.import_module(command[0])
-    result: int = module.main(args[1:])
+    try:
+        result: int = module.main(args[1:])
+    except ValidationError as error:  # settings read from the environment: name, never value
+        print(refusal(args[0], error), file=sys.stderr)
+        return 2
     return result
+
+
+def refusal(command: str, error: ValidationError) -> str:
+    """What `rmbc COMMAND` prints when its settings are invalid: each variable and its problem."""
+    return f"rmbc {command}: refusing to start: " + "; ".join(settings_problems(error))
 
 
 if __name__ == "__main__":

@@ -40,14 +40,20 @@ async def records_to_end(
 
 
 async def read_to_end(
-    consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
+    consumer: AIOKafkaConsumer, partitions: list[TopicPartition], from_committed: bool = False
 ) -> AsyncIterator[ConsumerRecord[Any, Any]]:
-    """Every record on `partitions` (assigned to this started, group-less consumer), from the
-    beginning up to their end offsets at the time of the call; the consumer stays open."""
+    """Every record on `partitions` (assigned to this started consumer), from the beginning, or
+    `from_committed` from the consumer's group's committed offsets, up to their end offsets at the
+    time of the call; the consumer stays open."""
     if not partitions:
         return
     consumer.assign(partitions)
     await consumer.seek_to_beginning(*partitions)
+    if from_committed:
+        for tp in partitions:
+            committed = await consumer.committed(tp)
+            if committed is not None and committed >= 0:
+                consumer.seek(tp, committed)
     ends = await consumer.end_offsets(partitions)
     while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
         for tp, batch in (await consumer.getmany(timeout_ms=500)).items():

@@ -1,8 +1,9 @@
-"""Kafka connection settings every service composes into its own settings class."""
+"""Kafka connection settings every service composes into its own settings class, and how a
+settings error is told to an operator: by variable name, never with the value it held."""
 
 from typing import Any, Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
@@ -12,7 +13,8 @@ SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 class KafkaSettings(BaseSettings):
     """Read from `KAFKA_*` environment variables, e.g. `KAFKA_BOOTSTRAP_SERVERS`."""
 
-    model_config = SettingsConfigDict(env_prefix="KAFKA_", frozen=True)
+    # a validation error's text would otherwise quote every KAFKA_* value, the password included
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", frozen=True, hide_input_in_errors=True)
 
     bootstrap_servers: str = "127.0.0.1:9092"
     client_id: str = "rmbc"
@@ -58,3 +60,29 @@ class KafkaSettings(BaseSettings):
 
     def faust_broker_url(self) -> str:
         return ";".join(f"kafka://{server}" for server in self.bootstrap_servers.split(","))
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """Each problem of a settings class's ValidationError as `VARIABLE: what is wrong`.
+
+    Built from the error's location and message only (`include_input=False`): the value, which
+    may be a password or token, is never part of it. The variable is the class's `env_prefix`
+    and the field's name, as pydantic-settings reads it."""
+    prefix = _env_prefix(error.title)
+    problems = []
+    for detail in error.errors(include_input=False, include_url=False, include_context=False):
+        field = "_".join(str(part) for part in detail["loc"]).upper()
+        variable = f"{prefix}{field}" if field else f"{prefix or error.title}*"
+        problems.append(f"{variable}: {detail['msg']}")
+    return problems
+
+
+def _env_prefix(class_name: str) -> str:
+    """The env_prefix of the BaseSettings subclass called `class_name` ('' when none is found)."""
+    pending: list[type[BaseSettings]] = [BaseSettings]
+    while pending:
+        cls = pending.pop()
+        if cls.__name__ == class_name:
+            return str(cls.model_config.get("env_prefix") or "")
+        pending.extend(cls.__subclasses__())
+    return ""

@@ -10,14 +10,16 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import faust
 from aiohttp.web import Response
 from aiokafka.errors import KafkaError
+from faust.web.drivers import aiohttp as aiohttp_web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from services.classifier.core import Change, handle
+from services.classifier.bounds import fitted, refusal
+from services.classifier.core import handle
 from services.classifier.flags import FlagContext
 from services.classifier.in_flight import InFlight, Settle
 from services.classifier.metrics import ClassifierMetrics
@@ -27,6 +29,7 @@ from services.classifier.state import PatientState
 from services.classifier.terminology import load_terminology
 from services.classifier.worker_consumer import use_worker_consumer
 from shared.admin import lag_by_partition
+from shared.attempts import Attempts, position
 from shared.codec import UndecodableEvent, decode_as, encode
 from shared.dead_letter import dead_letter_for
 from shared.events import ClinicalEvent
@@ -36,6 +39,8 @@ SERVICE = "classifier"
 MAX_PATIENTS_IN_FLIGHT = 1000
 LAG_READ_SECONDS = 5.0
 RECOVERY_CHECK_SECONDS = 5.0
+FAILED_ATTEMPTS_FILE = "failed-attempts.json"
+RECORD_OVERHEAD = 512  # a record's framing and headers, besides its key and value
 log = logging.getLogger("rmbc.classifier")
 
 
@@ -64,6 +69,17 @@ class NoSensorStateWarning(logging.Filter):
 NO_SENSOR_STATE_WARNING = NoSensorStateWarning()  # one instance: a logger adds it only once
 
 
+class OwnPagesOnly(aiohttp_web.Web):
+    """faust's aiohttp web server with none of faust's views: the table and router views answer
+    with a patient's stored state, and with the views off faust still serves an index page at
+    "/". Only the pages the app adds itself are served; any other path is aiohttp's bare 404."""
+
+    default_blueprints: ClassVar[list[tuple[str, str]]] = []
+    production_blueprints: ClassVar[list[tuple[str, str]]] = []
+    debug_blueprints: ClassVar[list[tuple[str, str]]] = []
+    optional_blueprints: ClassVar[list[tuple[str, str]]] = []
+
+
 class StreamApp(faust.App):
     """faust's App without its Monitor as a sensor, and with a watch on table recovery.
 
@@ -73,6 +89,9 @@ class StreamApp(faust.App):
     faust starts an app's own timers only once the first recovery has completed."""
 
     recovery_watch: RecoveryWatch | None = None
+
+    def _new_web(self) -> Any:
+        return OwnPagesOnly(self)
 
     def on_init_dependencies(self) -> Any:
         dependencies = super().on_init_dependencies()  # adds the Monitor to the sensors
@@ -178,7 +197,14 @@ def create_app(settings: ClassifierSettings) -> Classifier:
         broker_heartbeat_interval=3.0,
         consumer_auto_offset_reset="earliest",
         consumer_max_fetch_size=settings.max_fetch_bytes,
+        producer_max_request_size=settings.max_message_bytes,
         web_enabled=True,
+        # faust's own views would serve the tables (patients' state) and the router: none served
+        web_router_enabled=False,
+        web_tables_enabled=False,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
+        web_metrics_enabled=False,
         web_bind=settings.web_host,
         web_port=settings.web_port,
         web_in_thread=False,
@@ -230,7 +256,12 @@ def create_app(settings: ClassifierSettings) -> Classifier:
             return None
         return {tp.partition: records for tp, records in behind.items()}
 
-    async def stop_for(error: BaseException) -> None:
+    attempts = Attempts(settings.data_dir / FAILED_ATTEMPTS_FILE, settings.poison_after_failures)
+    message_limit = settings.max_message_bytes
+
+    async def stop_for(error: BaseException, source: str | None = None) -> None:
+        if source is not None:
+            attempts.failed(source, error)
         log.error(
             "an event was not carried through: stopping, it is replayed on restart",
             extra={"error": type(error).__name__},
@@ -257,26 +288,39 @@ def create_app(settings: ClassifierSettings) -> Classifier:
             except Exception as error:
                 # Neither classified nor let go (a flag the producer refused, say). faust would
                 # restart the agent and go on with later events, this one never committed and
-                # its flags never sent until some restart: stop now, so the restart is now.
-                await stop_for(error)
+                # its flags never sent until some restart: stop now, so the restart is now. A
+                # failure that is not the broker's is counted: the replay dead-letters it.
+                await stop_for(error, position(event.message))
                 raise
             finally:
                 metrics.latency.observe(time.perf_counter() - started)
 
+    async def refuse(stream: Any, event: Any, reason: str) -> None:
+        await dead_letter(event, reason)
+        attempts.done(position(event.message))
+        await stream.ack(event)
+
     async def take(stream: Any, event: Any) -> None:
+        exhausted = attempts.exhausted(position(event.message))
+        if exhausted is not None:
+            await refuse(stream, event, exhausted)
+            return
         try:
             clinical = decode_as(event.message.value, ClinicalEvent)
         except UndecodableEvent as error:
-            await dead_letter(event, str(error))
-            await stream.ack(event)
+            await refuse(stream, event, str(error))
             return
         key = event.message.key
         if key != clinical.patient_key.encode():
             # the key decides the partition, and with it whose state the event meets
             problem = "missing key" if key is None else "key is not the event's patient_key"
-            await dead_letter(event, f"{problem}: records are keyed by the patient key")
-            await stream.ack(event)
+            await refuse(stream, event, f"{problem}: records are keyed by the patient key")
             return
+        refused = refusal(clinical.resource)
+        if refused is not None:
+            await refuse(stream, event, refused)
+            return
+        limit = message_limit - len(key) - RECORD_OVERHEAD  # for a flag, and for the state
         try:
             change = handle(
                 in_flight.state(key, stored),
@@ -290,13 +334,20 @@ def create_app(settings: ClassifierSettings) -> Classifier:
                     correlation_id=clinical.correlation_id,
                 ),
             )
+            encoded = [fitted(flag, limit) for flag in change.flags]
+            state = change.state.to_bytes() if change.changed else None
         except Exception as error:  # a rule bug must not stop every other patient
             log.exception("classification failed", extra={"event_id": clinical.event_id})
-            await dead_letter(event, f"classification failed: {type(error).__name__}: {error}")
-            await stream.ack(event)
+            await refuse(stream, event, f"classification failed: {type(error).__name__}: {error}")
             return
-        deliveries = [await flags_topic.send(key=key, value=encode(flag)) for flag in change.flags]
-        for flag in change.flags:
+        if state is not None and len(state) > limit:
+            # the state is one changelog record: this event would make it unstorable
+            await refuse(
+                stream, event, f"the patient's state would be {len(state)} bytes, over {limit}"
+            )
+            return
+        deliveries = [await flags_topic.send(key=key, value=value) for value, _ in encoded]
+        for flag, (_, left_out) in zip(change.flags, encoded, strict=True):
             metrics.flags.labels(flag.state, flag.kind).inc()
             log.info(
                 "flag %s",
@@ -306,20 +357,26 @@ def create_app(settings: ClassifierSettings) -> Classifier:
                     "kind": flag.kind,
                     "revision": flag.revision,
                     "correlation_id": clinical.correlation_id,
+                    "evidence_left_out": left_out,
                 },
             )
+            if left_out:
+                metrics.evidence_left_out.inc(left_out)
         if deliveries or (change.changed and in_flight.is_held(key)):
-            in_flight.hold(key, change.state, deliveries, settler(stream, event, key, change))
+            settle = settler(stream, event, key, state)
+            in_flight.hold(key, change.state, deliveries, settle, position(event.message))
             await in_flight.room()
         else:
-            if change.changed:
-                table[key] = change.state.to_bytes()
+            if state is not None:
+                table[key] = state
+            attempts.done(position(event.message))
             await stream.ack(event)
 
-    def settler(stream: Any, event: Any, key: bytes, change: Change) -> Settle:
+    def settler(stream: Any, event: Any, key: bytes, state: bytes | None) -> Settle:
         async def settle() -> None:
-            if change.changed:
-                table[key] = change.state.to_bytes()  # in the event's context: its partition
+            if state is not None:
+                table[key] = state  # in the event's context: its partition
+            attempts.done(position(event.message))
             await stream.ack(event)
 
         return settle

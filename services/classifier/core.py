@@ -3,6 +3,7 @@ version to a patient's state, reclassify, and return the flag changes."""
 
 from typing import Any
 
+from services.classifier.bounds import bounded_fact, bounded_patient
 from services.classifier.facts import extract
 from services.classifier.flags import FlagContext, diff
 from services.classifier.immutable import immutable
@@ -26,13 +27,14 @@ def apply(
     patient: PatientContext | None,
     terms: Terminology,
 ) -> PatientState | None:
-    """The state with this resource version (and any demographics) applied; None if unchanged."""
+    """The state with this resource version (and any demographics) applied; None if unchanged.
+    What enters the state is bounded (`bounds`)."""
     updated = state
     if patient is not None:
-        updated = updated.with_patient(patient) or updated
+        updated = updated.with_patient(bounded_patient(patient)) or updated
     fact = extract(resource, terms, state.records)
     if fact is not None:
-        updated = updated.with_fact(fact) or updated
+        updated = updated.with_fact(bounded_fact(fact)) or updated
     return None if updated is state else updated
 
 

@@ -18,6 +18,7 @@ CONDITION_RELATED = "http://hl7.org/fhir/StructureDefinition/condition-related"
 
 VersionKey = tuple[int, str]
 """(numeric meta.versionId or -1, meta.lastUpdated as UTC ISO text or "")."""
+MAX_ID_DIGITS = 64  # a FHIR id holds at most 64 characters, so the number stays below 10^64
 
 
 @immutable
@@ -53,7 +54,8 @@ class Fact:
 def version_key(resource: dict[str, Any]) -> VersionKey:
     meta = resource.get("meta") or {}
     raw = str(meta.get("versionId") or "")
-    number = int(raw) if raw.isdigit() else -1
+    # FHIR's versionId is an id: compared as a number when it is all (ASCII) digits
+    number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS else -1
     return number, _instant(meta.get("lastUpdated"))
 
 
@@ -243,11 +245,26 @@ def _instant(value: Any) -> str:
         try:
             return datetime.fromisoformat(value[:19]).isoformat()
         except ValueError:
-            return value
+            return _dated(value)
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        return value
+        return _dated(value)
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        except (
+            OverflowError
+        ):  # e.g. 0001-01-01T00:00:00+14:00: before year 1 (or after 9999) in UTC
+            parsed = datetime.min if parsed.year == 1 else datetime.max.replace(microsecond=0)
     return parsed.isoformat(timespec="seconds")
+
+
+def _dated(value: str) -> str:
+    """Text no datetime parser reads, kept only when it starts with a date (the rules date a status
+    change by its first ten characters): "" otherwise, as for no lastUpdated."""
+    try:
+        date.fromisoformat(value[:10])
+    except ValueError:
+        return ""
+    return value

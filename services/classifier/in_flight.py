@@ -14,10 +14,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from services.classifier.state import PatientState
 
 Settle = Callable[[], Awaitable[None]]
+OnFailure = Callable[[BaseException, str | None], Awaitable[None]]
+"""Called with the error and the failed event's `source` (where it was read)."""
 
 
 class InFlight:
-    def __init__(self, on_failure: Callable[[BaseException], Awaitable[None]], limit: int) -> None:
+    def __init__(self, on_failure: OnFailure, limit: int) -> None:
         self._held: dict[bytes, tuple[PatientState, asyncio.Task[None]]] = {}
         self._on_failure = on_failure
         self._limit = limit
@@ -40,6 +42,7 @@ class InFlight:
         state: PatientState,
         deliveries: Sequence[Awaitable[object]],
         settle: Settle,
+        source: str | None = None,
     ) -> None:
         """Run `settle` (store the state, let the event go) once the patient's earlier held
         events have settled and every delivery is acknowledged."""
@@ -54,7 +57,7 @@ class InFlight:
 
         task = asyncio.ensure_future(settle_in_order())  # copies the event's context (partition)
         self._held[key] = (state, task)
-        task.add_done_callback(lambda done: self._settled(key, done))
+        task.add_done_callback(lambda done: self._settled(key, done, source))
 
     async def room(self) -> None:
         """Wait while as many patients as the limit are held (a broker that stopped answering)."""
@@ -68,7 +71,7 @@ class InFlight:
         while self._held:
             await asyncio.wait([task for _, task in self._held.values()])
 
-    def _settled(self, key: bytes, task: asyncio.Task[None]) -> None:
+    def _settled(self, key: bytes, task: asyncio.Task[None], source: str | None) -> None:
         held = self._held.get(key)
         if held is not None and held[1] is task:
             del self._held[key]
@@ -78,6 +81,6 @@ class InFlight:
         if error is not None:
             # the event stays unacknowledged, so uncommitted: the worker stops and a restart
             # replays it from the state stored before it
-            stopping = asyncio.ensure_future(self._on_failure(error))
+            stopping = asyncio.ensure_future(self._on_failure(error, source))
             self._stopping.add(stopping)
             stopping.add_done_callback(self._stopping.discard)

@@ -4,12 +4,26 @@ import sys
 
 from services.classifier.settings import ENVIRONMENT, ClassifierSettings
 
-USAGE = "usage: rmbc classifier\n\nRuns the classifier worker. Environment variables:\n"
+USAGE = (
+    "usage: rmbc classifier [--redrive]\n\n"
+    "Runs the classifier worker.\n"
+    "  --redrive  put the classifier's dead letters not re-driven yet back on the input topic\n"
+    "             (each once), print the counts and exit\n\n"
+    "Environment variables:\n"
+)
 
 
 def main(argv: list[str]) -> int:
     if argv and argv[0] in ("-h", "--help"):
         print(USAGE + "\n".join(f"  {name:<34} {text}" for name, text in ENVIRONMENT.items()))
+        return 0
+    if argv == ["--redrive"]:
+        import asyncio
+        import json
+
+        from services.classifier.redrive import redrive
+
+        print(json.dumps(asyncio.run(redrive(ClassifierSettings()))))
         return 0
     if argv:
         print(f"rmbc classifier: unexpected arguments {argv}; see --help", file=sys.stderr)

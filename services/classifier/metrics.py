@@ -18,6 +18,11 @@ class ClassifierMetrics:
         self.dead_letters = Counter(
             "rmbc_classifier_dead_letters", "Events sent to dead letter", registry=self.registry
         )
+        self.evidence_left_out = Counter(
+            "rmbc_classifier_flag_evidence_left_out",
+            "Evidence items left out of flags to keep each within the message size",
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "rmbc_classifier_processing_seconds",
             "Time to classify one event and emit its flags",

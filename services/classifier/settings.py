@@ -16,7 +16,10 @@ class ClassifierSettings(BaseSettings):
         default="rmbc-classifier",
         description="faust app id: the consumer group and the changelog topic prefix",
     )
-    web_host: str = Field(default="0.0.0.0", description="address of /healthz /readyz /metrics")
+    web_host: str = Field(
+        default="127.0.0.1",
+        description="address of /healthz /readyz /metrics: loopback unless set (0.0.0.0 in a pod)",
+    )
     web_port: int = Field(default=6066, description="port of /healthz /readyz /metrics")
     store: str = Field(default="memory://", description="table store: memory:// or rocksdb://")
     data_dir: Path = Field(default=Path(".rmbc/classifier"), description="faust data dir")
@@ -43,6 +46,18 @@ class ClassifierSettings(BaseSettings):
         gt=0,
         description="stop the worker (for its restart) when table recovery has made no progress "
         "for this long; a worker stuck in recovery reads none of its partitions",
+    )
+    max_message_bytes: int = Field(
+        default=1_000_000,
+        ge=65_536,
+        description="largest record the classifier writes (a flag, a patient's stored state): at "
+        "most the producer's max request size (1,000,000) and the topics' max.message.bytes",
+    )
+    poison_after_failures: int = Field(
+        default=1,
+        ge=1,
+        description="an event that stopped the worker this many times (not for a broker fault) is "
+        "dead-lettered when met again, and the worker goes on",
     )
     log_level: str = Field(default="INFO", description="log level")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)

@@ -300,7 +300,22 @@ def _encoder(name: str) -> Callable[[Any], Any] | None:
         return lambda word: _WORDS.get(word, word)
     if name in ("date", "abatement"):
         return date.isoformat
+    if name == "version":
+        return lambda version: [_stored_number(version[0]), version[1]]
     return None
+
+
+_LARGEST_STORED_NUMBER = 2**63 - 1  # JSON numbers beyond 64 bits are not read everywhere
+
+
+def _stored_number(number: int) -> int | str:
+    """A version number as stored: a JSON number, or decimal text above 64 bits (a versionId of
+    up to 64 digits is a valid FHIR id)."""
+    return number if number <= _LARGEST_STORED_NUMBER else str(number)
+
+
+def _read_number(stored: int | str) -> int:
+    return stored if isinstance(stored, int) else int(stored)
 
 
 _NO_DEFAULT = object()
@@ -323,7 +338,10 @@ def _record_row(record: Record) -> dict[str, Any]:
         row["i"] = fact.version_id
     history = record.history
     if history and (len(history) > 1 or history[0][1] or history[0][2]):
-        row["h"] = [[e[0][0], e[0][1], e[1], e[2].isoformat() if e[2] else None] for e in history]
+        row["h"] = [
+            [_stored_number(e[0][0]), e[0][1], e[1], e[2].isoformat() if e[2] else None]
+            for e in history
+        ]
     return row
 
 
@@ -336,7 +354,7 @@ def _record_from_row(key: str, row: dict[str, Any]) -> Record:
         if name in ("date", "abatement"):
             value = date.fromisoformat(value)
         elif name == "version":
-            value = (value[0], value[1])
+            value = (_read_number(value[0]), value[1])
         elif name == "system":
             value = _SYSTEM_URLS.get(value, value)
         elif name in _ABBREVIATED:
@@ -348,7 +366,8 @@ def _record_from_row(key: str, row: dict[str, Any]) -> Record:
     history: tuple[HistoryEntry, ...]
     if "h" in row:
         history = tuple(
-            ((n, u), s, date.fromisoformat(b) if b else None) for n, u, s, b in row["h"]
+            ((_read_number(n), u), s, date.fromisoformat(b) if b else None)
+            for n, u, s, b in row["h"]
         )
     elif fact.key.startswith("Condition/") and fact.kind != "irrelevant":
         history = ((fact.version, fact.status, fact.abatement),)

@@ -1,6 +1,7 @@
 """The codes the classifier understands, loaded from `terminology.json` (data, not if-chains)."""
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,13 @@ from services.classifier.immutable import immutable
 
 _DATA = Path(__file__).with_name("terminology.json")
 MEANINGS_KEPT = 10_000
+# The shapes of the codes matched by prefix or suffix: only such a code means anything, so a code
+# in a flag is never longer than these. ICD-10: a letter, two digits, then up to four characters
+# (WHO ICD-10 uses one, ICD-10-CM up to four, e.g. C50.912), with or without the dot, and an
+# optional dagger or asterisk mark (WHO ICD-10 volume 2, 3.1.3). ICD-O-3 morphology: four digits,
+# a slash and the behaviour digit (8140/6), sometimes written with an M.
+ICD10_SHAPE = re.compile(r"[A-Z][0-9]{2}(?:\.?[0-9A-Z]{1,4})?[*+\u2020]?")
+ICDO3_SHAPE = re.compile(r"(?:M-?)?[0-9]{4}/[0-9]")
 
 
 @immutable
@@ -79,7 +87,11 @@ class Terminology:
             entry = self._snomed.get(code)
         elif family == "icd10":
             entry = self._icd10_entry(code)
-        elif family == "icdo3" and code.endswith(self._icdo3["suffix"]):
+        elif (
+            family == "icdo3"
+            and ICDO3_SHAPE.fullmatch(code)
+            and code.endswith(self._icdo3["suffix"])
+        ):
             entry = self._icdo3
         if entry is None:
             return None
@@ -94,6 +106,8 @@ class Terminology:
         )
 
     def _icd10_entry(self, code: str) -> dict[str, Any] | None:
+        if not ICD10_SHAPE.fullmatch(code.strip().upper()):
+            return None
         undotted = code.upper().replace(".", "").strip()
         for length in self._icd10_lengths:
             entry = self._icd10.get(undotted[:length])

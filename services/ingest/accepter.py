@@ -1,5 +1,13 @@
-"""The publishing core both edges (HTTP, MLLP) call: plan, publish, then remember the Patients."""
+"""The publishing core both edges (HTTP, MLLP) call: plan, publish, then remember the Patients.
 
+Two limits hold here, for both edges:
+- no event larger than the topic stores: such a resource is refused as too costly (413 / AR), not
+  handed to the broker to fail as an outage (503 / transient);
+- a large request shares the event loop: validation, the bulk of a request's CPU, hands the loop
+  back every few milliseconds, so /healthz and other senders are answered meanwhile.
+"""
+
+import asyncio
 import dataclasses
 import logging
 import time
@@ -8,15 +16,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from services.ingest.errors import InvalidInput, Issue
+from services.ingest.errors import InvalidInput, Issue, refusal_status
+from services.ingest.fhir_parsing import resource_issues
 from services.ingest.intake import Accepted, Item, Outcome, Refused, plan
 from services.ingest.metrics import IngestMetrics
 from services.ingest.patients import PatientIndex
-from services.ingest.publisher import Publisher
+from services.ingest.publisher import (
+    DOCUMENTED_MAX_MESSAGE_BYTES,
+    RECORD_OVERHEAD_BYTES,
+    Publisher,
+    fits,
+)
 from shared.codec import encode
 from shared.events import ClinicalEvent, Sender
 
 log = logging.getLogger(__name__)
+
+YIELD_EVERY_SECONDS = 0.005  # the longest stretch of validation before the loop gets a turn
 
 
 @dataclass
@@ -39,8 +55,10 @@ class IngestCore:
         metrics: IngestMetrics,
         clock: Callable[[], datetime],
         new_correlation_id: Callable[[], str],
+        max_message_bytes: Callable[[], int] = lambda: DOCUMENTED_MAX_MESSAGE_BYTES,
     ) -> None:
         self.publisher = publisher
+        self.max_message_bytes = max_message_bytes
         self.topic = topic
         self.index = index
         self.metrics = metrics
@@ -67,7 +85,7 @@ class IngestCore:
         ]
         accepted = [o.event for o in outcomes if isinstance(o, Accepted)]
         if issues and atomic:
-            raise InvalidInput(issues)
+            raise InvalidInput(issues, status=refusal_status(issues))
         if issues:
             raise PartlyAccepted(issues, accepted=accepted)
         return accepted
@@ -86,7 +104,8 @@ class IngestCore:
         """
         outcomes = await self._process(items, sender, atomic=atomic, correlation_id=correlation_id)
         if atomic and any(isinstance(o, Refused) for o in outcomes):
-            raise InvalidInput([i for o in outcomes if isinstance(o, Refused) for i in o.issues])
+            issues = [i for o in outcomes if isinstance(o, Refused) for i in o.issues]
+            raise InvalidInput(issues, status=refusal_status(issues))
         return outcomes
 
     async def _process(
@@ -97,13 +116,19 @@ class IngestCore:
         mllp_id = sender.message_id if sender.channel == "mllp" else None
         correlation = correlation_id or mllp_id or self.new_correlation_id()
         outcomes = plan(
-            items, index=self.index, sender=sender, correlation_id=correlation, now=self.clock()
+            items,
+            index=self.index,
+            sender=sender,
+            correlation_id=correlation,
+            now=self.clock(),
+            checked=await self._validate(items),
         )
+        outcomes, messages = self._encode(items, outcomes)
         events = [o.event for o in outcomes if isinstance(o, Accepted)]
         if atomic and len(events) < len(outcomes):
             return outcomes
         if events:
-            await self._publish(events, sender)
+            await self._publish(events, messages, sender)
         log.info(
             "accepted",
             extra={
@@ -115,8 +140,42 @@ class IngestCore:
         )
         return outcomes
 
-    async def _publish(self, events: list[ClinicalEvent], sender: Sender) -> None:
-        messages = [(event.patient_key.encode(), encode(event)) for event in events]
+    async def _validate(self, items: list[Item]) -> list[list[Issue]]:
+        """Each item's issues, yielding to the event loop every YIELD_EVERY_SECONDS."""
+        issues = []
+        started = time.perf_counter()
+        for item in items:
+            issues.append(resource_issues(item.resource, item.at))
+            if time.perf_counter() - started > YIELD_EVERY_SECONDS:
+                await asyncio.sleep(0)
+                started = time.perf_counter()
+        return issues
+
+    def _encode(
+        self, items: list[Item], outcomes: list[Outcome]
+    ) -> tuple[list[Outcome], list[tuple[bytes, bytes]]]:
+        """The accepted events as Kafka records; an event the topic cannot store is refused."""
+        limit = self.max_message_bytes()
+        checked: list[Outcome] = []
+        messages = []
+        for item, outcome in zip(items, outcomes, strict=True):
+            if isinstance(outcome, Accepted):
+                key, value = outcome.event.patient_key.encode(), encode(outcome.event)
+                if not fits(key, value, limit):
+                    most = limit - RECORD_OVERHEAD_BYTES - len(key)
+                    text = (
+                        f"As an event this resource takes {len(value)} bytes; the event store "
+                        f"takes at most {most}. Send less in this resource."
+                    )
+                    outcome = Refused([Issue("too-costly", text, item.at)])
+                else:
+                    messages.append((key, value))
+            checked.append(outcome)
+        return checked, messages
+
+    async def _publish(
+        self, events: list[ClinicalEvent], messages: list[tuple[bytes, bytes]], sender: Sender
+    ) -> None:
         started = time.perf_counter()
         await self.publisher.publish(self.topic, messages)
         self.metrics.publish_seconds.observe(time.perf_counter() - started)

@@ -9,13 +9,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.ingest.errors import InvalidInput, Issue
+from services.ingest.errors import InvalidInput, Issue, refusal_status
 from services.ingest.fhir_parsing import bundle_shell_issues, message_header_issues
 from services.ingest.intake import Accepted, Item, Outcome, Refused
 from services.ingest.outcomes import information_outcome, operation_outcome
 from shared.events import ClinicalEvent
 
-STATUS_TEXT = {201: "201 Created", 400: "400 Bad Request", 422: "422 Unprocessable Entity"}
+STATUS_TEXT = {
+    201: "201 Created",
+    400: "400 Bad Request",
+    413: "413 Content Too Large",
+    422: "422 Unprocessable Entity",
+}
 
 
 @dataclass(frozen=True)
@@ -144,7 +149,7 @@ def _response_entry(outcome: Outcome) -> dict[str, Any]:
     if isinstance(outcome, Refused):
         return {
             "response": {
-                "status": STATUS_TEXT[422],
+                "status": STATUS_TEXT[refusal_status(outcome.issues)],
                 "outcome": operation_outcome(outcome.issues),
             }
         }

@@ -4,8 +4,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 IssueCode = Literal[
-    "invalid", "structure", "required", "value", "code-invalid", "not-found", "too-costly",
-    "security", "login", "expired", "not-supported", "duplicate", "processing", "transient", "exception",
+    "invalid", "structure", "required", "value", "code-invalid", "not-found", "too-costly", "too-long",
+    "security", "login", "expired", "incomplete", "not-supported", "duplicate", "processing", "transient", "exception",
 ]  # fmt: skip
 
 
@@ -33,3 +33,8 @@ class InvalidInput(Exception):
 
 class BrokerUnavailable(Exception):
     """Kafka did not acknowledge in time: answer 503 + Retry-After (HTTP) or a negative ACK (MLLP)."""
+
+
+def refusal_status(issues: list[Issue]) -> int:
+    """413 when only size stood in the way (FHIR `too-costly`), else 422."""
+    return 413 if all(issue.code == "too-costly" for issue in issues) else 422

@@ -10,6 +10,12 @@ Here that is worked out once per class. Whenever the quick look finds anything (
 list, a required element without a value, a choice with more or fewer than allowed), the element
 goes to the library's own check, so the answer, and any error, are the library's.
 
+Two of fhir_core's type checks are also corrected here, as the R4 specification reads
+(https://hl7.org/fhir/R4/datatypes.html):
+- an `id` is at most 64 characters (fhir_core allows 255 unless told, `fhir_core.constraints`);
+- a `url` holding a non-string (`"url": false`, `"valueUrl": 1`) is a validation error; fhir_core
+  called `.startswith` on it and raised AttributeError, which escaped as a 500.
+
 pydantic binds a model's validators when the model class is created, so the replacements are put in
 place before the first R4B model class is built: importing this module does it. The ingest process
 imports `fhir.resources` only through here; `tests/unit/ingest/test_fhir_models.py` holds both
@@ -21,8 +27,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import fhir_core.constraints
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
+from fhir_core.types import Url
 from fhir_core.utils import is_list_type, is_primitive_type
+from pydantic_core import Url as ParsedUrl
+
+FHIR_ID_MAX_LENGTH = 64  # R4 datatypes: id, "any combination of ... with a length limit of 64"
 
 library_check = FHIRAbstractModel.reject_null_complex_elements.__func__
 library_after_check: Callable[[FHIRAbstractModel], FHIRAbstractModel] = vars(FHIRAbstractModel)[
@@ -89,6 +100,19 @@ def validate_after_model_construction(self: FHIRAbstractModel) -> FHIRAbstractMo
             return library_after_check(self)
     return self
 
+
+library_validate_url = vars(Url)["_validate_url"].__func__
+
+
+def validate_url(cls: type[Url], input_value: Any, validator: Callable[[Any], Any]) -> Any:
+    """fhir_core's check, given only strings (and parsed URLs): anything else is a value error."""
+    if not isinstance(input_value, (str, ParsedUrl)):
+        raise ValueError(f"a url must be a JSON string, not {type(input_value).__name__}")
+    return library_validate_url(cls, input_value, validator)
+
+
+fhir_core.constraints.TYPES_ID_MAX_LENGTH = FHIR_ID_MAX_LENGTH
+Url._validate_url = classmethod(validate_url)  # type: ignore[method-assign,assignment]
 
 replacements = {
     "reject_null_complex_elements": classmethod(reject_null_complex_elements),

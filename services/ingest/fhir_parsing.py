@@ -13,13 +13,13 @@ whole Bundle model and gives each entry its own FHIRPath in the answer.
 """
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
-from services.ingest.errors import InvalidInput, Issue
+from services.ingest.errors import InvalidInput, Issue, IssueCode
 from services.ingest.fhir_models import get_fhir_model_class
 from shared.nhs_number import NHS_NUMBER_SYSTEM, is_valid_nhs_number
 
@@ -141,10 +141,33 @@ def resource_issues(raw: Any, at: str, allowed: tuple[str, ...] = CLINICAL_TYPES
                 f"{at}.resourceType",
             )
         ]
-    issues = _null_issues(raw, at) or _model_issues(_model(resource_type), raw, at)
+    issues = (
+        _null_issues(raw, at)
+        or _bound_issues(raw, at)
+        or _model_issues(_model(resource_type), raw, at)
+    )
     if issues:
         return issues
+    id_issue = fhir_id_issue(raw["id"], f"{at}.id") if "id" in raw else None
+    if id_issue is not None:
+        return [id_issue]
     return _date_issues(raw, at) or _binding_issues(resource_type, raw, at)
+
+
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+
+def fhir_id_issue(value: str, at: str) -> Issue | None:
+    r"""A FHIR id (R4 datatypes: [A-Za-z0-9\-.]{1,64}) that is also safe as a URL path segment:
+    `.` and `..` match the pattern but name a directory, not a resource."""
+    if _FHIR_ID.fullmatch(value) and value.strip(".") != "":
+        return None
+    shown = value[:40].encode("unicode_escape").decode("ascii")
+    return Issue(
+        "invalid",
+        f"{shown!r} is not a FHIR id: 1 to 64 of A-Z a-z 0-9 - . and not only dots",
+        at,
+    )
 
 
 def bundle_shell_issues(raw: dict[str, Any], max_entries: int | None = None) -> list[Issue]:
@@ -249,11 +272,74 @@ def _null_issues(raw: dict[str, Any], at: str, limit: int = 5) -> list[Issue]:
     return issues
 
 
+# Bounds on what a sender may put in one element, so that nothing downstream (the classifier's
+# state and flags, GP letters, e-mails, registry records, Kafka's message size) meets an unbounded
+# value. FHIR caps only `id` (64, enforced by the models); these fit every code system rmbc reads
+# (SNOMED CT ids are at most 18 digits, ICD-10 and LOINC codes under 10) with room to spare.
+MAX_KEY_CHARS = 64  # the longest R4 element name is under 40 characters
+MAX_CODE_CHARS = 128  # `code`: a code system's code
+MAX_TEXT_CHARS = 65_536  # narrative, free text, attachments
+MAX_STRING_CHARS = 1024  # every other string: uris, identifiers, names, displays
+LONG_TEXT_KEYS = frozenset(
+    {"div", "text", "data", "valueString", "valueMarkdown", "valueBase64Binary"}
+)
+# a dateTime at the very ends of the year range can leave it once made UTC (`0001-01-01T00:00:00+14:00`
+# is in year 0): Python, and so the classifier, cannot hold it
+_EDGE_DATETIME = re.compile(
+    r"^(0001|9999)-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$"
+)
+
+
+def _string_limit(key: str) -> int:
+    if key == "code":
+        return MAX_CODE_CHARS
+    return MAX_TEXT_CHARS if key in LONG_TEXT_KEYS else MAX_STRING_CHARS
+
+
+def _string_problem(key: str, value: str) -> tuple[IssueCode, str] | None:
+    """What is out of bounds about one string held by element `key` (code, diagnostics), or None."""
+    limit = _string_limit(key)
+    if len(value) > limit:
+        return "too-long", f"Longer than {limit} characters ({len(value)})"
+    if value[:4] in ("0001", "9999") and _EDGE_DATETIME.match(value) and not _readable_date(value):
+        return "value", "The date and time is outside the years 1 to 9999 once made UTC"
+    return None
+
+
+def _bound_issues(raw: dict[str, Any], at: str, limit: int = 5) -> list[Issue]:
+    """Every string within its element's length limit, every element name short, every dateTime
+    within the years Python holds. The walk builds a path only for what it reports."""
+    issues: list[Issue] = []
+    # (a dict or list, the element name its strings belong to, its FHIRPath)
+    pending: list[tuple[Any, str, str]] = [(raw, "", at)]
+    while pending and len(issues) < limit:
+        container, key, path = pending.pop()
+        if isinstance(container, dict):
+            for name, child in container.items():
+                if len(name) > MAX_KEY_CHARS:
+                    text = f"An element name is longer than {MAX_KEY_CHARS} characters"
+                    issues.append(Issue("too-long", text, path))
+                elif isinstance(child, str):
+                    if problem := _string_problem(name, child):
+                        issues.append(Issue(*problem, f"{path}.{name}"))
+                elif isinstance(child, (dict, list)):
+                    pending.append((child, name, f"{path}.{name}"))
+        else:
+            for index, child in enumerate(container):
+                if isinstance(child, str):
+                    if problem := _string_problem(key, child):
+                        issues.append(Issue(*problem, f"{path}[{index}]"))
+                elif isinstance(child, (dict, list)):
+                    pending.append((child, key, f"{path}[{index}]"))
+    return issues
+
+
 # the date and time elements ingest reads (event time, birth date); the models accept values
 # Python cannot represent, such as a leap second or a number
 _DATE_ELEMENTS = (
     ("meta", "lastUpdated"), ("recordedDate",), ("issued",), ("effectiveDateTime",),
     ("effectiveInstant",), ("effectivePeriod", "start"), ("onsetDateTime",), ("birthDate",),
+    ("onsetPeriod", "start"), ("abatementDateTime",), ("abatementPeriod", "start"),
 )  # fmt: skip
 
 
@@ -279,8 +365,10 @@ def _readable_date(value: str) -> bool:
             parts = [int(p) for p in value.split("-")]
             date(*(parts + [1] * (3 - len(parts))))
         else:
-            datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except (ValueError, TypeError):
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if moment.tzinfo is not None:
+                moment.astimezone(UTC)  # downstream compares instants in UTC
+    except (ValueError, TypeError, OverflowError):
         return False
     return True
 
@@ -395,7 +483,17 @@ def _subject_issues(raw: dict[str, Any], at: str) -> list[Issue]:
             )
         ]
     identifier = subject.get("identifier")
-    return _nhs_number_issues(identifier, f"{at}.subject.identifier") if identifier else []
+    if not identifier:
+        return []
+    if not subject.get("reference") and not (identifier.get("system") and identifier.get("value")):
+        return [
+            Issue(
+                "required",
+                "Without a reference, the subject's identifier needs both a system and a value",
+                f"{at}.subject.identifier",
+            )
+        ]
+    return _nhs_number_issues(identifier, f"{at}.subject.identifier")
 
 
 def _nhs_number_issues(identifier: dict[str, Any], at: str) -> list[Issue]:

@@ -39,7 +39,7 @@ def to_fhir_datetime(value: str) -> str:
         if day is None:
             raise BadDate(f"{value!r} has a time but no day")
         moment = _moment(match)
-    except ValueError as error:
+    except (ValueError, OverflowError) as error:
         raise BadDate(f"{value!r} is not a real date/time: {error}") from None
     return moment.isoformat(timespec="seconds")
 
@@ -71,7 +71,7 @@ def _utc(value: str) -> datetime:
         if match["d"] is None:
             raise BadDate(f"{value!r} has a time but no day")
         return _moment(match).astimezone(UTC)
-    except ValueError as error:
+    except (ValueError, OverflowError) as error:
         raise BadDate(f"{value!r} is not a real date/time: {error}") from None
 
 
@@ -85,9 +85,18 @@ def _moment(match: re.Match[str]) -> datetime:
         int(match["S"] or 0),
     )
     if match["tz"] is None:
-        return naive.replace(tzinfo=LONDON)
+        return _in_utc_range(naive.replace(tzinfo=LONDON))
     sign = 1 if match["tz"][0] == "+" else -1
     hours, minutes = int(match["tz"][1:3]), int(match["tz"][3:5])
     if hours > 14 or minutes > 59:
         raise BadDate(f"offset {match['tz']} is out of range")
-    return naive.replace(tzinfo=timezone(sign * timedelta(hours=hours, minutes=minutes)))
+    return _in_utc_range(
+        naive.replace(tzinfo=timezone(sign * timedelta(hours=hours, minutes=minutes)))
+    )
+
+
+def _in_utc_range(moment: datetime) -> datetime:
+    """`moment`, once it is known to stay within years 1-9999 in UTC (`00010101000000+1400` is in
+    year 0: OverflowError, which callers turn into BadDate); downstream compares in UTC."""
+    moment.astimezone(UTC)
+    return moment

@@ -145,8 +145,13 @@ def unescape(value: str, d: Delimiters) -> str:
     return "".join(out)
 
 
+_LINE_BREAKS = "\r\n\x85\u2028\u2029"
+
+
 def escape(value: str, d: Delimiters = Delimiters()) -> str:
-    """Make free text safe to put in one component of an outgoing message."""
+    """Make free text safe to put in one component of an outgoing message: delimiters as their
+    escape sequences, line breaks as spaces, and every other control character (MLLP's 0x0B and
+    0x1C among them) as hexadecimal data `\\Xhh\\` (HL7 v2.5.1 section 2.7.4)."""
     out = []
     for char in value:
         if char == d.escape:
@@ -159,8 +164,10 @@ def escape(value: str, d: Delimiters = Delimiters()) -> str:
             out.append(f"{d.escape}R{d.escape}")
         elif char == d.subcomponent:
             out.append(f"{d.escape}T{d.escape}")
-        elif char in "\r\n":
+        elif char in _LINE_BREAKS:
             out.append(" ")
+        elif char < " " or char == "\x7f":
+            out.append(f"{d.escape}X{ord(char):02X}{d.escape}")
         else:
             out.append(char)
     return "".join(out)

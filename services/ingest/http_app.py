@@ -17,6 +17,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.ingest.accepter import IngestCore
@@ -33,6 +34,7 @@ from services.ingest.bundles import (
 from services.ingest.capability import capability_statement
 from services.ingest.errors import BrokerUnavailable, InvalidInput, Issue
 from services.ingest.fhir_parsing import CLINICAL_TYPES, load_json
+from services.ingest.http_server import DrainUnreadBody
 from services.ingest.intake import Accepted, Item, Refused
 from services.ingest.metrics import IngestMetrics
 from services.ingest.outcomes import operation_outcome
@@ -73,8 +75,21 @@ def create_app(
                 await server.wait_closed()
             await publisher.stop()
 
-    app = FastAPI(title="rmbc ingest", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # redirect_slashes off: a 307 to `http://<Host header>/...` would reflect what the client sent,
+    # before authentication; an unknown path is a 404 OperationOutcome instead
+    app = FastAPI(
+        title="rmbc ingest",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        redirect_slashes=False,
+    )
     app.add_middleware(InFlight, metrics=metrics)
+    app.add_middleware(
+        DrainUnreadBody,
+        max_bytes=settings.http_drain_max_bytes,
+        max_seconds=settings.http_header_timeout_seconds + settings.http_idle_timeout_seconds,
+    )
 
     async def authenticate(request: Request) -> str:
         verdict = verifier.verify(request.headers.get("authorization"))
@@ -261,11 +276,16 @@ async def _read_limited(request: Request, limit: int) -> bytes:
         raise too_large
     chunks = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+    except ClientDisconnect:  # the body stopped arriving (idle timeout) or the client left
+        raise InvalidInput(
+            [Issue("incomplete", "The body did not arrive whole")], status=400
+        ) from None
     return b"".join(chunks)
 
 

@@ -19,9 +19,11 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import ValidationError
 
+from services.cli import refusal
 from services.ingest.accepter import IngestCore
 from services.ingest.auth import TokenError, TokenVerifier, token_hashes
 from services.ingest.http_app import create_app
+from services.ingest.http_server import server_config
 from services.ingest.metrics import IngestMetrics
 from services.ingest.patient_history import load_patient_index
 from services.ingest.patients import PatientIndex
@@ -54,8 +56,11 @@ def main(argv: list[str]) -> int:
             token_hashes(settings.tokens.get_secret_value()), clock=lambda: datetime.now(UTC)
         )
         settings.tls_context()  # an unreadable certificate or key stops the start here
-    except (ValidationError, TokenError) as error:
-        print(f"rmbc ingest: refusing to start: {error}", file=sys.stderr)
+    except ValidationError as error:
+        print(refusal("ingest", error), file=sys.stderr)
+        return 2
+    except TokenError as error:
+        print(f"rmbc ingest: refusing to start: RMBC_INGEST_TOKENS: {error}", file=sys.stderr)
         return 2
     except (ssl.SSLError, OSError) as error:
         print(f"rmbc ingest: refusing to start: TLS certificate or key: {error}", file=sys.stderr)
@@ -83,6 +88,7 @@ def build_app(settings: IngestSettings, verifier: TokenVerifier, *, with_mllp: b
         before_ready=functools.partial(
             load_patient_index, settings.kafka, settings.topics.clinical_events, index
         ),
+        limit_topic=settings.topics.clinical_events,
     )
     core = IngestCore(
         publisher,
@@ -91,6 +97,7 @@ def build_app(settings: IngestSettings, verifier: TokenVerifier, *, with_mllp: b
         metrics=metrics,
         clock=lambda: datetime.now(UTC),
         new_correlation_id=lambda: str(uuid.uuid4()),
+        max_message_bytes=lambda: publisher.max_message_bytes,
     )
     companion = None
     if with_mllp:
@@ -102,6 +109,10 @@ def build_app(settings: IngestSettings, verifier: TokenVerifier, *, with_mllp: b
             settings.host,
             settings.mllp_port,
             max_frame_bytes=settings.mllp_max_frame_bytes,
+            frame_timeout=settings.mllp_frame_timeout_seconds,
+            idle_timeout=settings.mllp_idle_timeout_seconds,
+            max_connections=settings.mllp_max_connections,
+            max_resources=settings.max_bundle_entries,
             metrics=MllpMetrics(metrics.registry),  # served on /metrics with the HTTP ones
             ssl=settings.tls_context(),
         )
@@ -119,18 +130,15 @@ def build_app(settings: IngestSettings, verifier: TokenVerifier, *, with_mllp: b
 
 async def run(settings: IngestSettings, verifier: TokenVerifier) -> None:
     app = build_app(settings, verifier, with_mllp=True)
-    config = uvicorn.Config(
+    config = server_config(
         app,
         host=settings.host,
         port=settings.port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        http="httptools",  # the C parser: h11's pure-Python parsing was a tenth of ingest's CPU
-        timeout_graceful_shutdown=10,
+        limits=settings.connection_limits(),
         ssl_certfile=settings.tls_cert_file,
         ssl_keyfile=settings.tls_key_file,
     )
+    warn_if_descriptors_are_short(settings)
     log.info(
         "ingest starting",
         extra={
@@ -142,3 +150,18 @@ async def run(settings: IngestSettings, verifier: TokenVerifier) -> None:
         },
     )
     await uvicorn.Server(config).serve()
+
+
+def warn_if_descriptors_are_short(settings: IngestSettings, reserve: int = 64) -> None:
+    """The connection caps only keep ingest answering if the process may open that many files
+    (and some for Kafka and logs); say so at start when it may not."""
+    import resource
+
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = settings.http_max_connections + settings.mllp_max_connections + reserve
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        log.warning(
+            "the open-file limit is below the connection caps: lower "
+            "RMBC_INGEST_HTTP_MAX_CONNECTIONS / RMBC_INGEST_MLLP_MAX_CONNECTIONS or raise the limit",
+            extra={"open_file_limit": soft, "needed": wanted},
+        )

@@ -4,11 +4,17 @@ Framing is done here rather than with python-hl7's stream reader, so that oversi
 garbage input each get a definite answer instead of an exception that ends the connection:
 - a frame without a readable MSH gets AR (MSA-2 empty, ERR at MSH^1): one answer per frame keeps
   the sender's request/ACK pairing in step;
-- a truncated frame (a new start block, the end of the stream or `frame_timeout` before its end
-  block) gets AR naming MSH-10 when its MSH was readable; after a timeout the connection closes;
+- a truncated frame (a new start block, the end of the stream or `frame_timeout` after its start
+  block, however slowly its bytes trickle in) gets AR naming MSH-10 when its MSH was readable;
+  after a timeout the connection closes;
 - an oversize frame is read to its end block without being kept, then gets AR;
 - bytes outside any frame are discarded and logged; more than `max_frame_bytes` of them in a
-  row means the peer does not speak MLLP, and the connection is closed with a log line.
+  row means the peer does not speak MLLP, and the connection is closed with a log line;
+- a connection silent for `idle_timeout` between frames is closed, and beyond `max_connections`
+  open connections a new one is closed at once (each may hold a frame of `max_frame_bytes`);
+- a message mapping to more than `max_resources` resources gets AR (as a Bundle over its entry
+  limit gets 413), and a large frame is interpreted off the event loop: one sender's big message
+  does not hold up the others or /healthz.
 
 AA (CA) is sent only after `accepter.accept` returned, i.e. after Kafka acknowledged the events.
 """
@@ -25,7 +31,7 @@ from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from services.ingest.errors import BrokerUnavailable, InvalidInput, Issue
+from services.ingest.errors import BrokerUnavailable, InvalidInput, Issue, refusal_status
 from services.ingest.hl7_ack import Outcome, ack_code, build_ack, should_send
 from services.ingest.hl7_intake import Interpretation, RecentAcks, header_of_fragment, interpret
 from services.ingest.hl7_mapping import (
@@ -49,6 +55,10 @@ DEFAULT_MAX_FRAME_BYTES = 1024 * 1024
 DEFAULT_DEDUPE_SIZE = 10_000
 DEFAULT_FRAME_TIMEOUT = 30.0
 DEFAULT_ACCEPT_TIMEOUT = 30.0
+DEFAULT_IDLE_TIMEOUT = 600.0
+DEFAULT_MAX_CONNECTIONS = 100
+DEFAULT_MAX_RESOURCES = 1000
+INLINE_FRAME_BYTES = 64 * 1024  # larger frames are interpreted in a worker thread
 _HEAD_BYTES = 4096  # enough of an oversize frame to read its MSH for the answer
 
 
@@ -97,21 +107,32 @@ class NotMllp(Exception):
 
 class FrameReader:
     def __init__(
-        self, reader: asyncio.StreamReader, max_frame_bytes: int, frame_timeout: float
+        self,
+        reader: asyncio.StreamReader,
+        max_frame_bytes: int,
+        frame_timeout: float,
+        idle_timeout: float | None = None,
     ) -> None:
         self.reader = reader
         self.max_frame_bytes = max_frame_bytes
         self.frame_timeout = frame_timeout
+        self.idle_timeout = idle_timeout
         self.buffer = bytearray()
         self.discarded = 0
 
     async def next(self) -> Frame | None:
-        """The next frame, or None at the end of the stream between frames."""
+        """The next frame, or None at the end of the stream (or `idle_timeout`) between frames."""
         while (start := self.buffer.find(START_BLOCK)) == -1:
             self._discard(len(self.buffer))
-            if not await self._fill(timeout=None):
+            try:
+                if not await self._fill(timeout=self.idle_timeout):
+                    return None
+            except TimeoutError:
+                log.info("closing an idle MLLP connection", extra={"seconds": self.idle_timeout})
                 return None
         self._discard(start)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.frame_timeout
         del self.buffer[:1]  # the start block
         kept = bytearray()  # at most max_frame_bytes of the frame
         size = 0
@@ -133,7 +154,7 @@ class FrameReader:
             if stops and cut == restart:
                 return Frame("truncated", bytes(kept[:_HEAD_BYTES]), size)
             try:
-                more = await self._fill(timeout=self.frame_timeout)
+                more = await self._fill(timeout=max(0.0, deadline - loop.time()))
             except TimeoutError:
                 more = False
             if not more:
@@ -168,9 +189,16 @@ class MllpHandler:
         frame_timeout: float,
         accept_timeout: float,
         metrics: MllpMetrics,
+        idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        max_resources: int = DEFAULT_MAX_RESOURCES,
     ) -> None:
         self.accepter = accepter
         self.max_frame_bytes = max_frame_bytes
+        self.idle_timeout = idle_timeout
+        self.max_connections = max_connections
+        self.max_resources = max_resources
+        self.open = 0
         self.enhanced = enhanced
         self.frame_timeout = frame_timeout
         self.accept_timeout = accept_timeout
@@ -182,8 +210,14 @@ class MllpHandler:
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
+        if self.open >= self.max_connections:
+            log.warning("MLLP connection refused: too many open", extra={"open": self.open})
+            self.metrics.bad_frames.labels("connection-refused").inc()
+            writer.close()
+            return
+        self.open += 1
         self.metrics.connections.inc()
-        frames = FrameReader(reader, self.max_frame_bytes, self.frame_timeout)
+        frames = FrameReader(reader, self.max_frame_bytes, self.frame_timeout, self.idle_timeout)
         try:
             while (frame := await frames.next()) is not None:
                 answer = await self.answer(frame)
@@ -201,6 +235,7 @@ class MllpHandler:
         except Exception:
             log.exception("MLLP connection failed", extra={"peer": str(peer)})
         finally:
+            self.open -= 1
             self.metrics.connections.dec()
             writer.close()
             try:
@@ -212,16 +247,31 @@ class MllpHandler:
         if frame.kind != "message":
             return self._bad_frame(frame)
         try:
-            found = interpret(frame.data)
+            if len(frame.data) > INLINE_FRAME_BYTES:  # pure: safe in a thread, and off the loop
+                found = await asyncio.to_thread(interpret, frame.data)
+            else:
+                found = interpret(frame.data)
         except Exception:
+            # interpreting is pure: the same frame would fail the same way, so a resend cannot
+            # help and the sender must not queue behind it (AE naming its MSH-10, not transient)
             log.exception("HL7 message could not be interpreted")
-            issue = Hl7Issue("MSH^1", INTERNAL_ERROR, "transient: internal error; resend")
-            return self._ack(Header(), "transient", [issue], "utf-8", "UNICODE UTF-8")
+            text = "internal error on this message; not stored, do not resend it unchanged"
+            issue = Hl7Issue("MSH^1", INTERNAL_ERROR, text)
+            header = header_of_fragment(frame.data)
+            return self._ack(header, "error", [issue], "utf-8", "UNICODE UTF-8")
         if found.outcome != "publish":
             self._log_refusal(found.header, found.outcome, found.issues)
             return self._ack(
                 found.header, found.outcome, found.issues, found.codec, found.character_set
             )
+        if len(found.resources) > self.max_resources:
+            text = (
+                f"the message maps to {len(found.resources)} resources; at most "
+                f"{self.max_resources} per message: send the results in several messages"
+            )
+            issue = Hl7Issue("MSH^1", INTERNAL_ERROR, text)
+            self._log_refusal(found.header, "reject", [issue])
+            return self._ack(found.header, "reject", [issue], found.codec, found.character_set)
         return await self._publish(found)
 
     async def _publish(self, found: Interpretation) -> bytes | None:
@@ -264,14 +314,18 @@ class MllpHandler:
         except InvalidInput as invalid:
             issues = [_from_issue(issue, found.sources) for issue in invalid.issues]
             transient = invalid.retryable or any(i.code == "transient" for i in invalid.issues)
-            return ("transient" if transient else "error"), issues
+            if transient:
+                return "transient", issues
+            # too large for the event store: as for an oversize frame, AR; resending cannot help
+            return ("reject" if refusal_status(invalid.issues) == 413 else "error"), issues
         except (BrokerUnavailable, TimeoutError):
             text = "transient: the event store did not acknowledge; resend the message"
             return "transient", [Hl7Issue("MSH^1", INTERNAL_ERROR, text)]
         except Exception:
+            # not the broker (that is BrokerUnavailable): something in this message's content
             log.exception("accepting an HL7 message failed", extra=_ids(found.header))
-            text = "transient: internal error while storing; resend the message"
-            return "transient", [Hl7Issue("MSH^1", INTERNAL_ERROR, text)]
+            text = "internal error on this message; not stored, do not resend it unchanged"
+            return "error", [Hl7Issue("MSH^1", INTERNAL_ERROR, text)]
         return "accepted", found.issues
 
     def _resend(self, found: Interpretation, previous: str) -> bytes | None:
@@ -352,6 +406,9 @@ async def start_mllp_server(
     dedupe_size: int = DEFAULT_DEDUPE_SIZE,
     frame_timeout: float = DEFAULT_FRAME_TIMEOUT,
     accept_timeout: float = DEFAULT_ACCEPT_TIMEOUT,
+    idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    max_resources: int = DEFAULT_MAX_RESOURCES,
     metrics: MllpMetrics | None = None,
     ssl: SSLContext | None = None,
 ) -> asyncio.Server:
@@ -365,6 +422,9 @@ async def start_mllp_server(
         frame_timeout=frame_timeout,
         accept_timeout=accept_timeout,
         metrics=metrics or MllpMetrics(),
+        idle_timeout=idle_timeout,
+        max_connections=max_connections,
+        max_resources=max_resources,
     )
     return await asyncio.start_server(handler.serve, host, port, ssl=ssl)
 

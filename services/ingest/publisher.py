@@ -1,4 +1,10 @@
-"""Publishing events to Kafka: answer only after the broker acknowledged every one of them."""
+"""Publishing events to Kafka: answer only after the broker acknowledged every one of them.
+
+Also how large one message may be: the clinical-events topic's `max.message.bytes`, read from the
+broker when the producer connects (Kafka's documented default, 1,048,588 bytes, until then or
+when the topic does not exist yet: an auto-created topic gets the broker's default). Ingest refuses
+a larger event with 413 / AR itself; the broker's refusal would look like an outage (503).
+"""
 
 import asyncio
 import contextlib
@@ -7,12 +13,41 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
 from services.ingest.errors import BrokerUnavailable
 from shared.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
+
+DOCUMENTED_MAX_MESSAGE_BYTES = 1_048_588  # Kafka's default message.max.bytes / max.message.bytes
+# a record batch's header (61 bytes) and one record's framing (lengths, offsets, attributes)
+RECORD_OVERHEAD_BYTES = 128
+MAX_BATCH_BYTES = 512 * 1024
+
+
+def fits(key: bytes, value: bytes, max_message_bytes: int) -> bool:
+    """Whether one record, alone in its batch, is within the topic's max.message.bytes."""
+    return len(key) + len(value) + RECORD_OVERHEAD_BYTES <= max_message_bytes
+
+
+async def topic_message_limit(settings: KafkaSettings, topic: str) -> int:
+    """The topic's max.message.bytes (the broker's default when the topic does not exist)."""
+    admin = AIOKafkaAdminClient(**settings.aiokafka_options())
+    await admin.start()
+    try:
+        resource = ConfigResource(ConfigResourceType.TOPIC, topic, {"max.message.bytes": None})
+        responses = await admin.describe_configs([resource])
+    finally:
+        await admin.close()
+    for response in responses:
+        for error_code, _message, _type, _name, entries in response.resources:
+            for entry in entries if error_code == 0 else ():
+                if entry[0] == "max.message.bytes" and str(entry[1]).isdigit():
+                    return int(entry[1])
+    return DOCUMENTED_MAX_MESSAGE_BYTES
 
 
 class Publisher(Protocol):
@@ -41,6 +76,7 @@ class KafkaPublisher:
         timeout: float = 3.0,
         reconnect_every: float = 2.0,
         before_ready: Callable[[], Awaitable[object]] | None = None,
+        limit_topic: str | None = None,
     ) -> None:
         self.settings = settings
         self.timeout = timeout
@@ -48,6 +84,9 @@ class KafkaPublisher:
         # runs once connected and before the first publish is allowed (e.g. loading state that
         # decides how events are keyed); until it has succeeded, publish answers BrokerUnavailable
         self.before_ready = before_ready
+        # the topic whose max.message.bytes bounds each message (read on connecting)
+        self.limit_topic = limit_topic
+        self.max_message_bytes = DOCUMENTED_MAX_MESSAGE_BYTES
         self._producer: AIOKafkaProducer | None = None
         self._connecting: asyncio.Task[None] | None = None
 
@@ -95,13 +134,25 @@ class KafkaPublisher:
 
     async def _connect_until_done(self) -> None:
         while True:
+            try:
+                if self.limit_topic is not None:
+                    self.max_message_bytes = await asyncio.wait_for(
+                        topic_message_limit(self.settings, self.limit_topic), self.timeout * 2
+                    )
+            except (TimeoutError, KafkaError, OSError) as error:
+                log.warning("kafka not reachable, retrying", extra={"error": type(error).__name__})
+                await asyncio.sleep(self.reconnect_every)
+                continue
             producer = AIOKafkaProducer(
                 **self.settings.aiokafka_options(),
                 acks="all",
                 enable_idempotence=True,
                 request_timeout_ms=int(self.timeout * 1000),
-                # a Bundle's events leave in one or two produce requests instead of one per 16 KiB
-                max_batch_size=512 * 1024,
+                # a Bundle's events leave in one or two produce requests instead of one per 16 KiB;
+                # a batch of several records stays within the topic's limit too
+                max_batch_size=min(MAX_BATCH_BYTES, self.max_message_bytes - RECORD_OVERHEAD_BYTES),
+                # ingest checks each record against the topic's limit (`fits`) before sending
+                max_request_size=self.max_message_bytes,
             )
             try:
                 await asyncio.wait_for(producer.start(), self.timeout * 2)
@@ -113,5 +164,7 @@ class KafkaPublisher:
                 await asyncio.sleep(self.reconnect_every)
                 continue
             self._producer = producer
-            log.info("kafka producer connected")
+            log.info(
+                "kafka producer connected", extra={"max_message_bytes": self.max_message_bytes}
+            )
             return

@@ -6,13 +6,20 @@ from pydantic import Field, FilePath, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.ingest.fhir_parsing import MAX_JSON_DEPTH
-from services.ingest.mllp import DEFAULT_MAX_FRAME_BYTES
+from services.ingest.http_server import ConnectionLimits
+from services.ingest.mllp import (
+    DEFAULT_FRAME_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_FRAME_BYTES,
+)
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames
 
 
 class IngestSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RMBC_INGEST_", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="RMBC_INGEST_", frozen=True, hide_input_in_errors=True
+    )
 
     tokens: SecretStr = Field(
         default=SecretStr(""),
@@ -24,7 +31,11 @@ class IngestSettings(BaseSettings):
     port: int = Field(default=8080, description="HTTP port (FHIR API, /healthz, /metrics).")
     mllp_port: int = Field(default=2575, description="MLLP port for HL7 v2.")
     max_body_bytes: int = Field(default=10_000_000, gt=0, description="Larger bodies get 413.")
-    max_bundle_entries: int = Field(default=1000, gt=0, description="Larger Bundles get 413.")
+    max_bundle_entries: int = Field(
+        default=1000,
+        gt=0,
+        description="Larger Bundles get 413; HL7 messages mapping to more resources get AR.",
+    )
     max_json_depth: int = Field(
         default=MAX_JSON_DEPTH,
         gt=0,
@@ -33,6 +44,43 @@ class IngestSettings(BaseSettings):
     )
     mllp_max_frame_bytes: int = Field(
         default=DEFAULT_MAX_FRAME_BYTES, gt=0, description="Larger MLLP frames get AR."
+    )
+    http_header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest wait for a request's line and headers (from connecting, or from "
+        "the previous answer); then the connection is closed.",
+    )
+    http_idle_timeout_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="Longest silence while a body arrives, and between requests on a kept-alive "
+        "connection; then the connection is closed.",
+    )
+    http_max_connections: int = Field(
+        default=512, gt=0, description="Open HTTP connections; one more gets 503 and is closed."
+    )
+    http_drain_max_bytes: int = Field(
+        default=128 * 1024 * 1024,
+        ge=0,
+        description="After refusing a body unread (413), read at most this much of it so that "
+        "the client can read the answer; beyond, the connection is closed.",
+    )
+    mllp_idle_timeout_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="An MLLP connection silent this long between messages is closed.",
+    )
+    mllp_frame_timeout_seconds: float = Field(
+        default=DEFAULT_FRAME_TIMEOUT,
+        gt=0,
+        description="A frame must arrive whole within this time of its start block; else AR "
+        "and the connection is closed.",
+    )
+    mllp_max_connections: int = Field(
+        default=DEFAULT_MAX_CONNECTIONS,
+        gt=0,
+        description="Open MLLP connections; one more is closed at once.",
     )
     tls_cert_file: FilePath | None = Field(
         default=None,
@@ -59,6 +107,13 @@ class IngestSettings(BaseSettings):
                 "RMBC_INGEST_TLS_CERT_FILE and RMBC_INGEST_TLS_KEY_FILE go together: set both or neither"
             )
         return self
+
+    def connection_limits(self) -> ConnectionLimits:
+        return ConnectionLimits(
+            header_timeout=self.http_header_timeout_seconds,
+            idle_timeout=self.http_idle_timeout_seconds,
+            max_connections=self.http_max_connections,
+        )
 
     def tls_context(self) -> ssl.SSLContext | None:
         """The server-side TLS context both listeners use, or None for plain TCP."""

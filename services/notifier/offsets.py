@@ -20,6 +20,8 @@ class _Pending:
 @dataclass
 class OffsetTracker:
     _pending: dict[Any, deque[_Pending]] = field(default_factory=dict)
+    failed_at: tuple[Any, int] | None = None
+    """(partition, offset) of the record whose work failed, once `committable` has raised."""
 
     def add(self, partition: Any, offset: int, tasks: list["asyncio.Future[Any]"]) -> None:
         self._pending.setdefault(partition, deque()).append(_Pending(offset, tasks))
@@ -31,6 +33,8 @@ class OffsetTracker:
             while queue and all(t.done() for t in queue[0].tasks):
                 head = queue.popleft()
                 for task in head.tasks:
+                    if not task.cancelled() and task.exception() is not None:
+                        self.failed_at = (partition, head.offset)
                     task.result()  # a failed task is a crash: its offset must never be committed
                 ready[partition] = head.offset + 1
         return ready

@@ -28,6 +28,7 @@ from services.notifier.metrics import NotifierMetrics
 from services.notifier.offsets import OffsetTracker, commit_done
 from services.notifier.settings import NotifierSettings
 from shared.admin import read_to_end
+from shared.attempts import Attempts, position
 from shared.codec import UndecodableEvent, decode, decode_as, encode
 from shared.dead_letter import dead_letter_for_record
 from shared.events import AlertEvent, CancerFlag, DeadLetter, Envelope
@@ -39,6 +40,7 @@ FINAL_COMMIT_SECONDS = 5.0
 # Reading the ledger back as each event lands costs a fetch per event; what another process (a
 # redrive) records is wanted within seconds, so the follower takes what a second brought at once.
 LEDGER_FOLLOW_SECONDS = 1.0
+FAILED_ATTEMPTS_FILE = "failed-attempts.json"
 
 
 def utc_now() -> datetime:
@@ -162,6 +164,9 @@ class Notifier:
             consumer.subscribe([s.topics.cancer_flags], listener=_Revoked(tracker))
             await consumer.start()
             deliverer = self._deliverer()
+            attempts = Attempts(
+                s.notifier_state_dir / FAILED_ATTEMPTS_FILE, s.notifier_poison_after_failures
+            )
             next_commit = 0.0
             while not stop.is_set():
                 if tracker.in_flight() >= MAX_IN_FLIGHT:
@@ -170,7 +175,8 @@ class Notifier:
                     fetched = await consumer.getmany(timeout_ms=200, max_records=100)
                     for tp, records in fetched.items():
                         for record in records:
-                            tracker.add(tp, record.offset, await self._handle(record, deliverer))
+                            outputs = await self._attempt(record, deliverer, attempts)
+                            tracker.add(tp, record.offset, outputs)
                 if consumer.assignment():
                     self.ready.set()
                 self.metrics.in_flight.set(tracker.in_flight())
@@ -184,7 +190,7 @@ class Notifier:
                 if time.monotonic() >= next_commit:
                     # a commit is a round trip the loop waits for: once per interval, not once
                     # per fetch (about once per flag under load)
-                    await commit_done(consumer, tracker)
+                    await _commit_counting_failures(consumer, tracker, attempts)
                     next_commit = time.monotonic() + s.notifier_commit_interval_seconds
             try:  # what is done is committed on the way out, if the broker answers in time
                 await asyncio.wait_for(commit_done(consumer, tracker), FINAL_COMMIT_SECONDS)
@@ -200,6 +206,28 @@ class Notifier:
             await self._close_channels()
             if self._producer is not None:
                 await self._producer.stop()
+
+    async def _attempt(
+        self, record: Any, deliverer: Deliverer, attempts: Attempts
+    ) -> list["asyncio.Future[Any]"]:
+        """Handle the record, unless it has stopped the notifier before: then dead-letter it. A
+        failure that is not the broker's is counted, and the notifier stops (as before) so that
+        its restart replays the record."""
+        where = position(record)
+        exhausted = attempts.exhausted(where)
+        if exhausted is not None:
+            await self._dead_letter(
+                dead_letter_for_record(record, service=SERVICE, reason=exhausted, now=self.clock())
+            )
+            attempts.done(where)
+            return []
+        try:
+            outputs = await self._handle(record, deliverer)
+        except Exception as error:
+            attempts.failed(where, error)
+            raise
+        attempts.done(where)
+        return outputs
 
     async def _handle(self, record: Any, deliverer: Deliverer) -> list["asyncio.Future[Any]"]:
         now = self.clock()
@@ -225,7 +253,19 @@ class Notifier:
             )
             return []
         self.metrics.flags.labels(flag.state).inc()
-        plan = plan_for(flag, self.directory, self.ledger.for_flag(flag.flag_id), now)
+        try:
+            plan = plan_for(flag, self.directory, self.ledger.for_flag(flag.flag_id), now)
+            payloads = {d.alert_id: self._render(flag, d, now) for d in plan.deliveries}
+        except Exception as error:  # planning and rendering are pure: the flag's content is why
+            await self._dead_letter(
+                dead_letter_for_record(
+                    record,
+                    service=SERVICE,
+                    reason=f"flag not planned or rendered: {type(error).__name__}: {error}",
+                    now=now,
+                )
+            )
+            return []
         key = flag.patient_key.encode()
         recorder_events = []
         for unroutable in plan.unroutable:
@@ -272,8 +312,7 @@ class Notifier:
         for delivery in plan.deliveries:
             if self.ledger.is_final(delivery.alert_id):
                 continue
-            payload = self._render(flag, delivery, now)
-            tasks.append(deliverer.submit(Job(flag, delivery, payload, record)))
+            tasks.append(deliverer.submit(Job(flag, delivery, payloads[delivery.alert_id], record)))
         log.info(
             "flag handled",
             extra={
@@ -383,6 +422,20 @@ class _Source:
         self.offset = letter.original_offset
         self.key = base64.b64decode(letter.original_key) if letter.original_key else None
         self.value = value
+
+
+async def _commit_counting_failures(
+    consumer: AIOKafkaConsumer, tracker: OffsetTracker, attempts: Attempts
+) -> None:
+    """Commit what is done; the work of a record that failed (its registry record refused, say)
+    stops the notifier, counted against that record."""
+    try:
+        await commit_done(consumer, tracker)
+    except Exception as error:
+        if tracker.failed_at is not None:
+            tp, offset = tracker.failed_at
+            attempts.failed(f"{tp.topic}/{tp.partition}/{offset}", error)
+        raise
 
 
 async def _read_to_end(settings: NotifierSettings, partitions: list[TopicPartition]) -> list[Any]:

@@ -14,7 +14,10 @@ PLACEHOLDERS = {"", "change-me", "changeme", "change_me", "placeholder", "secret
 class NotifierSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RMBC_", frozen=True, extra="ignore")
 
-    notifier_http_host: str = Field(default="0.0.0.0", description="HTTP bind address.")
+    notifier_http_host: str = Field(
+        default="127.0.0.1",
+        description="HTTP bind address: loopback unless set (0.0.0.0 in a pod).",
+    )
     notifier_http_port: int = Field(default=8081, description="/healthz, /readyz, /metrics.")
     notifier_group_id: str = Field(default="rmbc-notifier", description="Kafka consumer group.")
     notifier_max_attempts: int = Field(
@@ -36,6 +39,16 @@ class NotifierSettings(BaseSettings):
         gt=0,
         description="Commit consumed flags at most this often (and on a clean stop); a crash "
         "reads up to this much again, which the send ledger turns into nothing.",
+    )
+    notifier_state_dir: Path = Field(
+        default=Path(".rmbc/notifier"),
+        description="Where the count of flags that stopped the notifier is kept across restarts.",
+    )
+    notifier_poison_after_failures: int = Field(
+        default=1,
+        ge=1,
+        description="A flag that stopped the notifier this many times (not for a broker fault) is "
+        "dead-lettered when met again.",
     )
     notifier_test_pause_after_send_seconds: float = Field(
         default=0.0,

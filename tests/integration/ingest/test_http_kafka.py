@@ -17,6 +17,7 @@ import uvicorn
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from services.ingest.auth import TokenVerifier, token_hashes
+from services.ingest.http_server import server_config
 from services.ingest.main import build_app
 from services.ingest.settings import IngestSettings
 from shared.codec import decode_as
@@ -43,7 +44,9 @@ async def running_ingest(
 ) -> AsyncIterator[httpx.AsyncClient]:
     settings = IngestSettings(kafka=kafka, topics=topics, publish_timeout_seconds=2.0)
     app = build_app(settings, TokenVerifier(token_hashes(TOKEN)), with_mllp=False)
-    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_config=None, lifespan="on")
+    config = server_config(
+        app, host="127.0.0.1", port=free_port(), limits=settings.connection_limits()
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     url = f"http://127.0.0.1:{config.port}"

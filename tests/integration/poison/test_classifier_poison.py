@@ -2,42 +2,17 @@
 carries on with the good record behind them (a real worker process against the real broker)."""
 
 import base64
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-
-from services.broker import free_port
-from services.demo.stack import ManagedProcess, rmbc_process
+from services.demo.stack import ManagedProcess
 from shared.codec import decode_as, encode
 from shared.events import CancerFlag, ClinicalEvent, DeadLetter
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames
+from tests.integration.poison.conftest import http_get
 from tests.integration.poison.records import poison_records
 from tests.scenarios.build import SCENARIOS, Case
 from tests.support.kafka import produce, read_topic
 from tests.unit.classifier.events import clinical_event
-
-
-@pytest.fixture
-def classifier(
-    kafka_settings: KafkaSettings, topics: TopicNames, tmp_path: Path
-) -> Iterator[ManagedProcess]:
-    port = free_port()
-    env = {
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
-        "RMBC_CLASSIFIER_APP_ID": f"poison-{uuid.uuid4().hex[:8]}",
-        "RMBC_CLASSIFIER_WEB_HOST": "127.0.0.1",
-        "RMBC_CLASSIFIER_WEB_PORT": str(port),
-        "RMBC_CLASSIFIER_DATA_DIR": str(tmp_path / "data"),
-        "RMBC_CLASSIFIER_PARTITIONS": "1",
-        **{f"RMBC_TOPIC_{k.upper()}": v for k, v in topics.model_dump().items()},
-    }
-    process = rmbc_process("classifier", env, tmp_path, f"http://127.0.0.1:{port}/readyz")
-    process.start(timeout=60)
-    yield process
-    process.stop()
 
 
 def bone_recurrence() -> tuple[str, list[ClinicalEvent]]:
@@ -52,7 +27,10 @@ def bone_recurrence() -> tuple[str, list[ClinicalEvent]]:
 
 
 async def test_each_poison_record_is_dead_lettered_with_its_reason_and_the_next_event_is_classified(
-    kafka_settings: KafkaSettings, topics: TopicNames, classifier: ManagedProcess
+    kafka_settings: KafkaSettings,
+    topics: TopicNames,
+    classifier: ManagedProcess,
+    classifier_port: int,
 ) -> None:
     nhs, events = bone_recurrence()
     key = nhs.encode()
@@ -83,3 +61,7 @@ async def test_each_poison_record_is_dead_lettered_with_its_reason_and_the_next_
     flag = decode_as(flags[0].value, CancerFlag)
     assert (flag.patient_key, flag.state, flag.kind) == (nhs, "raised", "recurrence")
     assert classifier.running
+    url = f"http://127.0.0.1:{classifier_port}/metrics"
+    status, metrics = http_get(url)
+    assert status == 200
+    assert f"rmbc_classifier_dead_letters_total {float(len(poisons))}".encode() in metrics

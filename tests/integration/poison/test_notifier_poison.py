@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared.codec import encode
-from shared.events import DeadLetter, RegistryRecord
+from shared.events import DeadLetter, Evidence, RegistryRecord
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames
 from tests.integration.notifier.harness import (
@@ -17,11 +17,14 @@ from tests.integration.notifier.harness import (
     wait_events,
     write_directory,
 )
+from tests.integration.poison.conftest import topics_with_limits
 from tests.integration.poison.records import poison_records
 from tests.support.kafka import produce
 from tests.support.mesh import MeshSandbox
 from tests.support.smtp import SmtpServer
 from tests.unit.notifier.factory import NHS_NUMBER, flag
+
+OTHER_NHS = "9434765870"
 
 
 @pytest.fixture
@@ -74,3 +77,53 @@ async def test_each_poison_flag_is_dead_lettered_with_its_reason_and_the_next_fl
     assert (record.flag_id, record.action) == (good.flag_id, "submit")
     (mail,) = smtp_server.wait_for(1)
     assert mail["Message-ID"].startswith("<") and notifier.process.poll() is None
+    assert f"rmbc_notifier_dead_letters_total {float(len(poisons))}" in notifier.metrics()
+
+
+REGISTRY_TOPIC_LIMIT = 6_000  # a usual registry record is about 1 KB
+
+
+async def test_a_flag_whose_registry_record_the_broker_refuses_stops_the_notifier_once(
+    kafka_settings: KafkaSettings, mesh: MeshSandbox, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    """Its registry record refused (a topic limit below the notifier's own), the flag stops the
+    notifier; on the restart it is dead-lettered with the reason and the next flag goes through."""
+    topics = await topics_with_limits(kafka_settings, {"registry_records": REGISTRY_TOPIC_LIMIT})
+    directory = write_directory(tmp_path / "directory.json", mesh)
+    env = notifier_env(
+        kafka_settings,
+        topics,
+        mesh,
+        smtp_server.env(),
+        directory,
+        RMBC_NOTIFIER_STATE_DIR=str(tmp_path / "state"),
+    )
+    evidence = [
+        Evidence(reference=f"Condition/{'c' * 200}-{n}/_history/1", rule="secondary")
+        for n in range(40)
+    ]
+    crafted, good = flag(key=OTHER_NHS, evidence=evidence), flag()
+    first = NotifierProcess(env, tmp_path / "notifier-1.log")
+    try:
+        first.wait_ready()
+        await produce(kafka_settings, topics.cancer_flags, encode(crafted), OTHER_NHS.encode())
+        await produce(kafka_settings, topics.cancer_flags, encode(good), NHS_NUMBER.encode())
+        first.process.wait(timeout=60)  # stopped by the refused record: the restart replays it
+    finally:
+        first.stop()
+    second = NotifierProcess(env, tmp_path / "notifier-2.log")
+    try:
+        second.wait_ready()
+        (letter,) = await wait_events(
+            kafka_settings, topics.dead_letter, lambda e: isinstance(e, DeadLetter)
+        )
+        records = await wait_events(
+            kafka_settings, topics.registry_records, lambda e: isinstance(e, RegistryRecord)
+        )
+        assert second.process.poll() is None
+    finally:
+        second.stop()
+    assert letter.service == "notifier" and letter.original_offset == 0
+    assert letter.reason.startswith("stopped the worker 1 time(s); last: MessageSizeTooLarge")
+    # the good flag's record, sent again by the replay under the same id: none of the crafted flag
+    assert {(r.flag_id, r.record_id) for r in records} == {(good.flag_id, records[0].record_id)}

@@ -20,7 +20,7 @@ class Recorder:
 
         return settle
 
-    async def failed(self, error: BaseException) -> None:
+    async def failed(self, error: BaseException, source: str | None) -> None:
         self.failures.append(error)
 
 

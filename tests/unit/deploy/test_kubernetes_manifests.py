@@ -241,3 +241,122 @@ def test_every_namespaced_resource_lives_in_the_rmbc_namespace(manifests):
     for file, document in manifests:
         if document["kind"] != "Namespace":
             assert document["metadata"]["namespace"] == "rmbc", file
+
+
+BIND_VARIABLE = {
+    "rmbc-ingest": "RMBC_INGEST_HOST",
+    "rmbc-classifier": "RMBC_CLASSIFIER_WEB_HOST",
+    "rmbc-notifier": "RMBC_NOTIFIER_HTTP_HOST",
+}
+MONITORING = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+
+
+def pod_labels(workload: dict[str, Any]) -> dict[str, str]:
+    labels: dict[str, str] = workload["spec"]["template"]["metadata"]["labels"]
+    return labels
+
+
+def selects(policy: dict[str, Any], labels: dict[str, str]) -> bool:
+    selector = policy["spec"]["podSelector"]
+    assert set(selector) <= {"matchLabels"}, "only label matches, read the same way here"
+    return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+
+
+def policies_for(manifests, workload: dict[str, Any], direction: str) -> list[dict[str, Any]]:
+    return [
+        p
+        for p in of_kind(manifests, "NetworkPolicy")
+        if direction in p["spec"]["policyTypes"] and selects(p, pod_labels(workload))
+    ]
+
+
+def container_ports(workload: dict[str, Any]) -> dict[str, int]:
+    return {p["name"]: p["containerPort"] for c in containers(workload) for p in c["ports"]}
+
+
+def rules(policies: list[dict[str, Any]], direction: str) -> list[dict[str, Any]]:
+    return [rule for p in policies for rule in p["spec"].get(direction, [])]
+
+
+def test_every_pod_in_the_namespace_refuses_ingress_unless_a_policy_allows_it(manifests):
+    (deny,) = [
+        p
+        for p in of_kind(manifests, "NetworkPolicy")
+        if p["spec"]["podSelector"] == {} and p["spec"]["policyTypes"] == ["Ingress"]
+    ]
+    assert "ingress" not in deny["spec"]
+    assert deny["metadata"]["namespace"] == "rmbc"
+
+
+def test_every_service_refuses_egress_unless_a_policy_allows_it(manifests):
+    for workload in of_kind(manifests, *WORKLOADS):
+        egress = policies_for(manifests, workload, "Egress")
+        assert any("egress" not in p["spec"] for p in egress), workload["metadata"]["name"]
+
+
+def test_only_ingest_takes_connections_from_senders_and_only_on_its_http_and_mllp_ports(manifests):
+    for workload in of_kind(manifests, *WORKLOADS):
+        name = workload["metadata"]["name"]
+        ports = container_ports(workload)
+        for rule in rules(policies_for(manifests, workload, "Ingress"), "ingress"):
+            allowed = {p["port"] for p in rule["ports"]}
+            assert allowed <= set(ports), (name, allowed)  # named ports the pod has
+            if rule.get("from") == [MONITORING]:
+                assert allowed == {"http"}, name
+            else:
+                assert (name, allowed) == ("rmbc-ingest", {"http", "mllp"})
+
+
+def test_every_service_can_be_scraped_from_the_monitoring_namespace_on_its_metrics_port(manifests):
+    for workload in of_kind(manifests, *WORKLOADS):
+        ingress = rules(policies_for(manifests, workload, "Ingress"), "ingress")
+        scraped = [r for r in ingress if r.get("from") == [MONITORING]]
+        assert [p["port"] for r in scraped for p in r["ports"]] == ["http"]
+        annotations = workload["spec"]["template"]["metadata"]["annotations"]
+        assert int(annotations["prometheus.io/port"]) == container_ports(workload)["http"]
+
+
+def test_every_service_reaches_the_kafka_listener_and_dns_and_only_the_notifier_more(manifests):
+    kafka_port = int(
+        named(manifests, "ConfigMap", "rmbc-kafka-client")["data"][
+            "KAFKA_BOOTSTRAP_SERVERS"
+        ].rsplit(":", 1)[1]
+    )
+    (listener,) = named(manifests, "Kafka", "rmbc-kafka")["spec"]["kafka"]["listeners"]
+    assert listener["port"] == kafka_port
+    for workload in of_kind(manifests, *WORKLOADS):
+        name = workload["metadata"]["name"]
+        egress = rules(policies_for(manifests, workload, "Egress"), "egress")
+        kafka = [r for r in egress if r.get("to", [{}])[0].get("podSelector", {}).get(
+            "matchLabels", {}).get("strimzi.io/cluster") == "rmbc-kafka"]  # fmt: skip
+        assert [(p["port"], p["protocol"]) for r in kafka for p in r["ports"]] == [
+            (kafka_port, "TCP")
+        ]
+        dns = [r for r in egress if r.get("to", [{}])[0].get("namespaceSelector")]
+        assert {(p["port"], p["protocol"]) for r in dns for p in r["ports"]} == {
+            (53, "UDP"),
+            (53, "TCP"),
+        }
+        anywhere = [r for r in egress if "to" not in r]
+        if name == "rmbc-notifier":
+            variables = env(containers(workload)[0])
+            smtp = int(variables["RMBC_SMTP_PORT"])
+            assert variables["RMBC_MESH_URL"].startswith("https://")  # port 443
+            assert {p["port"] for r in anywhere for p in r["ports"]} == {443, smtp}
+        else:
+            assert anywhere == [], name
+
+
+def test_every_service_binds_all_pod_addresses_explicitly_since_the_default_is_loopback(manifests):
+    for workload in of_kind(manifests, *WORKLOADS):
+        name = workload["metadata"]["name"]
+        assert env(containers(workload)[0])[BIND_VARIABLE[name]] == "0.0.0.0", name
+
+
+def test_the_notifier_keeps_its_failure_count_on_a_volume_that_outlives_a_container(manifests):
+    notifier = named(manifests, "Deployment", "rmbc-notifier")
+    (container,) = containers(notifier)
+    state_dir = env(container)["RMBC_NOTIFIER_STATE_DIR"]
+    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == state_dir]
+    volumes = {v["name"]: v for v in notifier["spec"]["template"]["spec"]["volumes"]}
+    assert "emptyDir" in volumes[mount["name"]]

@@ -34,8 +34,10 @@ HASHED_TOKEN = "another-test-token-given-as-hash"
 FHIR = {"Content-Type": "application/fhir+json", "Authorization": f"Bearer {TOKEN}"}
 
 
-def make_client(publisher: RecordingPublisher, **settings: Any) -> TestClient:
-    config = IngestSettings(max_body_bytes=20_000, max_bundle_entries=5, **settings)
+def make_client(
+    publisher: RecordingPublisher, core_options: dict[str, Any] | None = None, **settings: Any
+) -> TestClient:
+    config = IngestSettings(**{"max_body_bytes": 20_000, "max_bundle_entries": 5, **settings})
     metrics = IngestMetrics()
     ids = itertools.count()
     core = IngestCore(
@@ -45,6 +47,7 @@ def make_client(publisher: RecordingPublisher, **settings: Any) -> TestClient:
         metrics=metrics,
         clock=lambda: datetime(2025, 3, 1, tzinfo=UTC),
         new_correlation_id=lambda: f"corr-{next(ids)}",
+        **(core_options or {}),
     )
     hashed = "sha256:" + hashlib.sha256(HASHED_TOKEN.encode()).hexdigest()
     app = create_app(

@@ -85,7 +85,7 @@ async def test_a_message_refused_while_the_broker_was_down_is_published_when_res
     assert len(accepter.calls) == 1
 
 
-async def test_an_unexpected_accepter_failure_is_a_transient_ae_and_the_listener_carries_on() -> (
+async def test_an_unexpected_accepter_failure_is_an_ae_naming_the_message_and_not_transient() -> (
     None
 ):
     accepter = FakeAccepter()
@@ -94,8 +94,8 @@ async def test_an_unexpected_accepter_failure_is_a_transient_ae_and_the_listener
         failed = await client.request(s.oru())
         accepter.fail_with = None
         ok = await client.request(s.oru(header=s.msh(control_id="MSG0002")))
-    assert msa(failed)[1] == "AE"
-    assert "transient" in failed
+    assert msa(failed)[1:3] == ["AE", "MSG0001"]
+    assert "transient" not in failed
     assert msa(ok)[1] == "AA"
 
 

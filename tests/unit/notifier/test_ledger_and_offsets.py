@@ -73,6 +73,7 @@ async def test_a_failed_delivery_task_is_never_committed_past():
     tracker.add("p0", 5, [failed])
     with pytest.raises(RuntimeError):
         tracker.committable()
+    assert tracker.failed_at == ("p0", 5)  # the record whose work failed, counted against it
 
 
 class RefusingConsumer:
