@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from services.classifier.core import handle
 from services.classifier.facts import extract
@@ -100,9 +99,9 @@ def ack_fields(ack: bytes) -> dict[str, list[str]]:
 
 
 @WHOLE_PATH
-@given(message=hl7_messages(), number=st.integers(0, 10**9))
+@given(message=hl7_messages())
 def test_any_hl7_message_gets_an_ack_with_a_code_and_what_is_accepted_is_classified(
-    message: str, number: int
+    message: str,
 ) -> None:
     publisher = RecordingPublisher()
     data = message.encode("utf-8")
@@ -114,8 +113,9 @@ def test_any_hl7_message_gets_an_ack_with_a_code_and_what_is_accepted_is_classif
     if msa[1] != "AA":
         reason = "|".join(segments.get("ERR", [])) + "|".join(msa[3:])
         assert reason.strip("|"), ack
-        assert "internal error" not in reason, ack  # an exception, not a reason in the data
-        assert "transient" not in reason, ack  # the test's publisher never fails
+        # "transient" is for the broker (this publisher never fails) or an exception: either way
+        # not a reason in the data, and the sender would resend the message for ever
+        assert "transient" not in reason, ack
     downstream = Downstream()
     for _, key, value in publisher.sent:
         downstream.take(key, value)
