@@ -40,7 +40,8 @@ def header(name: str, value: str) -> bytes:
         return line.encode() + b"\r\n"
     # Parsed into the policy's header object first, as `EmailMessage` does: `fold_binary` on a plain
     # string passes a short non-ASCII value through unencoded (and then fails to write it as ASCII).
-    return SMTP.header_factory(name, value).fold(policy=SMTP).encode("ascii")
+    folded: str = SMTP.header_factory(name, value).fold(policy=SMTP)
+    return folded.encode("ascii")
 
 
 def multipart(

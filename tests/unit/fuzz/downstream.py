@@ -13,8 +13,11 @@ from datetime import UTC, datetime
 from email.policy import default
 from html.parser import HTMLParser
 
+from services.classifier.app import RECORD_OVERHEAD
+from services.classifier.bounds import fitted, refusal
 from services.classifier.core import Change, apply, current, handle
 from services.classifier.flags import FlagContext
+from services.classifier.settings import ClassifierSettings
 from services.classifier.state import PatientState
 from services.classifier.terminology import load_terminology
 from services.notifier.cns_email import cns_email, plain_text
@@ -25,9 +28,10 @@ from shared.codec import decode_as, encode
 from shared.events import CancerFlag, ClinicalEvent, RegistryRecord
 from tests.unit.notifier.factory import directory
 
-# Kafka's default `message.max.bytes` (1 MiB plus record overhead); every topic rmbc writes to is
-# created with the default, so nothing rmbc writes may be larger (state changelog included).
+# Kafka's default `message.max.bytes` (1 MiB plus record overhead): no event ingest publishes may
+# be larger. The classifier holds each record it writes to its own, smaller limit.
 KAFKA_MESSAGE_BYTES = 1_048_576
+CLASSIFIER_LIMIT = ClassifierSettings.model_fields["max_message_bytes"].default
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 TERMS = load_terminology()
 DIRECTORY = directory()
@@ -68,6 +72,8 @@ class Downstream:
         assert len(value) <= KAFKA_MESSAGE_BYTES, f"a clinical event of {len(value)} bytes"
         event = decode_as(value, ClinicalEvent)
         assert key == event.patient_key.encode()
+        # what ingest accepts, the classifier can hold: nothing accepted is dead-lettered for it
+        assert refusal(event.resource) is None
         self.classify(event)
 
     def classify(self, event: ClinicalEvent) -> None:
@@ -76,19 +82,22 @@ class Downstream:
         self.settle(event.patient_key, handle(state, event.resource, event.patient, TERMS, context))
 
     def settle(self, patient_key: str, change: Change) -> None:
-        """Store the state as the classifier does, and send (and render) each flag."""
+        """Store the state and send each flag as the classifier's worker does (app.py), then plan
+        and render what the notifier makes of each flag as it reads it."""
+        limit = CLASSIFIER_LIMIT - len(patient_key.encode()) - RECORD_OVERHEAD
         stored = change.state.to_bytes()
-        assert len(stored) <= KAFKA_MESSAGE_BYTES, f"a patient state of {len(stored)} bytes"
+        assert len(stored) <= limit, f"a patient state of {len(stored)} bytes"
         read_back = PatientState.from_bytes(stored)
         assert current(read_back) == current(change.state)
         assert read_back.to_bytes() == stored
         self.states[patient_key] = read_back
         for flag in change.flags:
-            data = encode(flag)
-            assert len(data) <= KAFKA_MESSAGE_BYTES, f"a flag of {len(data)} bytes"
-            assert decode_as(data, CancerFlag) == flag
-            self.flags.append(flag)
-            render_everything(flag)
+            data, left_out = fitted(flag, limit)
+            assert len(data) <= limit, f"a flag of {len(data)} bytes"
+            sent = decode_as(data, CancerFlag)
+            assert sent == flag if not left_out else sent.evidence == flag.evidence[:-left_out]
+            self.flags.append(sent)
+            render_everything(sent)
 
 
 def render_everything(flag: CancerFlag) -> None:
@@ -136,8 +145,19 @@ class _Letter(HTMLParser):
         self.text.append(data)
 
 
+LAYOUT_LINES = (
+    "GP NOT REACHABLE: ", "This corrects ", "Reason: ", "Patient: ", "NHS number: ",
+    "Date of birth: ", "GP practice: ", "Finding: ", "Sites: ", "Episode date: ",
+    "Original primary: ", "Why review is needed: ", "Evidence:", "- ", "Treating trust: ",
+    "Alert reference: ",
+)  # fmt: skip
+CONTROLS = {chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]} - {"\n"}
+
+
 def check_letter(html: str, facts: Facts) -> None:
-    """Content stays content: no tag but the letter's own, and the patient's name reads whole."""
+    """Content stays content: no tag but the letter's own, the patient's name reads whole, and
+    no control character reaches the page."""
+    assert CONTROLS.isdisjoint(html), [c for c in html if c in CONTROLS][:5]
     letter = _Letter()
     letter.feed(html)
     letter.close()
@@ -175,5 +195,9 @@ def check_cns_email(data: bytes, facts: Facts, recipient: str) -> None:
     text_part = message.get_body(("plain",))
     html_part = message.get_body(("html",))
     assert text_part is not None and html_part is not None
-    assert text_part.get_content() == plain_text(facts)
+    text = text_part.get_content()
+    assert text == plain_text(facts)
+    # each line is the layout's own: no value started a line (or a label) of its own
+    for line in text.splitlines():
+        assert not line or line.startswith(LAYOUT_LINES) or line == facts.headline, line
     check_letter(html_part.get_content(), facts)
