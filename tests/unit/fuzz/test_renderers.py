@@ -21,7 +21,7 @@ from tests.unit.fuzz.strategies import fhir_ids
 from tests.unit.notifier.factory import GP_ODS, TRUST_ODS
 
 RENDERERS = settings(
-    max_examples=300,
+    max_examples=200,
     derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
