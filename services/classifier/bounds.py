@@ -3,7 +3,7 @@
 - A resource's id and meta.versionId must be FHIR ids (FHIR R4 datatypes, `id`: 1-64 of
   `[A-Za-z0-9\\-\\.]`): the id names the patient's record in the state and in every flag.
 - Text copied from a resource into a fact (code system, code, related reference) or from the
-  demographics into the state is cut to `MAX_TEXT` characters, the cut marked with an ellipsis.
+  demographics into the state (`PatientState.with_patient`) is cut to `MAX_TEXT` characters, the cut marked with an ellipsis.
 - A flag is one Kafka record: built, measured, and when its encoding is over the limit its evidence
   is listed in part, by this rule: the first items that fit are kept, in the flag's order (what
   placed the primary and the remissions first, then the episode's findings by date); the flag's
@@ -16,7 +16,7 @@ from typing import Any
 
 from services.classifier.facts import Fact
 from shared.codec import encode
-from shared.events import CancerFlag, PatientContext
+from shared.events import CancerFlag
 
 MAX_TEXT = 256
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
@@ -52,15 +52,6 @@ def bounded_fact(fact: Fact) -> Fact:
         if isinstance(value := getattr(fact, name), str) and len(value) > MAX_TEXT
     }
     return replace(fact, **long) if long else fact
-
-
-def bounded_patient(patient: PatientContext) -> PatientContext:
-    long = {
-        name: cut(value)
-        for name, value in patient
-        if isinstance(value, str) and len(value) > MAX_TEXT
-    }
-    return patient.model_copy(update=long) if long else patient
 
 
 def fitted(flag: CancerFlag, limit: int) -> tuple[bytes, int]:

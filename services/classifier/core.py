@@ -3,7 +3,7 @@ version to a patient's state, reclassify, and return the flag changes."""
 
 from typing import Any
 
-from services.classifier.bounds import bounded_fact, bounded_patient
+from services.classifier.bounds import bounded_fact
 from services.classifier.facts import extract
 from services.classifier.flags import FlagContext, diff
 from services.classifier.immutable import immutable
@@ -31,7 +31,7 @@ def apply(
     What enters the state is bounded (`bounds`)."""
     updated = state
     if patient is not None:
-        updated = updated.with_patient(bounded_patient(patient)) or updated
+        updated = updated.with_patient(patient) or updated
     fact = extract(resource, terms, state.records)
     if fact is not None:
         updated = updated.with_fact(bounded_fact(fact)) or updated

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from services.classifier.bounds import MAX_TEXT, cut
 from services.classifier.facts import Fact, VersionKey
 from services.classifier.immutable import immutable
 from shared.events import PatientContext
@@ -197,7 +198,12 @@ class PatientState:
         return PatientState(self.records.with_record(record), self.patient, self.emitted)
 
     def with_patient(self, context: PatientContext) -> "PatientState | None":
-        known = {k: v for k, v in context.model_dump(mode="json").items() if v is not None}
+        """The state with these demographics merged in; each kept to `MAX_TEXT` characters."""
+        known = {
+            k: v if len(v) <= MAX_TEXT else cut(v)
+            for k, v in context.model_dump(mode="json").items()
+            if v is not None
+        }
         merged = {**self.patient, **known}
         return None if merged == self.patient else PatientState(self.records, merged, self.emitted)
 

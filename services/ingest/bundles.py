@@ -10,7 +10,12 @@ from datetime import datetime
 from typing import Any
 
 from services.ingest.errors import InvalidInput, Issue, refusal_status
-from services.ingest.fhir_parsing import bundle_shell_issues, message_header_issues
+from services.ingest.fhir_parsing import (
+    bundle_shell_issues,
+    fhir_id_issue,
+    full_url_id,
+    message_header_issues,
+)
 from services.ingest.intake import Accepted, Item, Outcome, Refused
 from services.ingest.outcomes import information_outcome, operation_outcome
 from shared.events import ClinicalEvent
@@ -63,6 +68,9 @@ def read_bundle(
         ]
     if issues:
         raise InvalidInput(issues)
+    issues = full_url_issues(entries)
+    if issues:  # the Bundle's own envelope is wrong: a bad request, whatever its resources
+        raise InvalidInput(issues, status=400)
     bundle_type = raw["type"]
     header = None
     first = 0
@@ -85,6 +93,33 @@ def read_bundle(
     ]
     message_id = header.get("id") if header else raw.get("id")
     return BundleRequest(bundle_type, items, message_id, header)
+
+
+def full_url_issues(entries: list[dict[str, Any]]) -> list[Issue]:
+    """Each fullUrl ends in a FHIR id (a resource without an id takes it: `..`, U+2028 or 5,000
+    characters must not become one), and no two resources take one id from different fullUrls
+    (`https://a/fhir/Condition/1`, `https://b/fhir/Condition/1`): refused rather than let the
+    later replace the earlier downstream, since an id cannot keep the base."""
+    issues = []
+    first: dict[tuple[str, str], str] = {}
+    for position, entry in enumerate(entries):
+        full_url = entry.get("fullUrl")
+        if not full_url:
+            continue
+        at = f"Bundle.entry[{position}].fullUrl"
+        tail = full_url_id(full_url)
+        if (issue := fhir_id_issue(tail, at)) is not None:
+            issues.append(issue)
+            continue
+        resource = entry.get("resource")
+        if not isinstance(resource, dict) or resource.get("id"):
+            continue
+        if first.setdefault((str(resource.get("resourceType")), tail), full_url) != full_url:
+            text = (
+                f"Another entry's fullUrl also gives the id {tail}; give each resource its own id"
+            )
+            issues.append(Issue("duplicate", text, at))
+    return issues
 
 
 def _update_url(request: dict[str, Any] | None) -> str | None:

@@ -141,17 +141,22 @@ def resource_issues(raw: Any, at: str, allowed: tuple[str, ...] = CLINICAL_TYPES
                 f"{at}.resourceType",
             )
         ]
-    issues = (
-        _null_issues(raw, at)
-        or _bound_issues(raw, at)
-        or _model_issues(_model(resource_type), raw, at)
-    )
+    if _needs_a_closer_look(raw):
+        issues = _null_issues(raw, at) or _bound_issues(raw, at)
+        if issues:
+            return issues
+    issues = _model_issues(_model(resource_type), raw, at)
     if issues:
         return issues
     id_issue = fhir_id_issue(raw["id"], f"{at}.id") if "id" in raw else None
     if id_issue is not None:
         return [id_issue]
     return _date_issues(raw, at) or _binding_issues(resource_type, raw, at)
+
+
+def full_url_id(full_url: str) -> str:
+    """The id a fullUrl gives: `urn:uuid:<uuid>` -> the uuid, `<base>/Condition/1` -> `1`."""
+    return full_url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
 
 
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
@@ -306,9 +311,44 @@ def _string_problem(key: str, value: str) -> tuple[IssueCode, str] | None:
     return None
 
 
+def _out_of_bounds(key: str, value: str) -> bool:
+    # short strings outside the edge years pass without a closer look: nearly all of them
+    short = len(value) <= MAX_CODE_CHARS and value[:4] not in ("0001", "9999")
+    return not short and _string_problem(key, value) is not None
+
+
+def _needs_a_closer_look(raw: dict[str, Any]) -> bool:
+    """Whether `_null_issues` or `_bound_issues` would find anything. One walk that builds no
+    paths, for the common case of a resource with nothing to report."""
+    pending: list[tuple[Any, str]] = [(raw, "")]
+    while pending:
+        container, key = pending.pop()
+        if isinstance(container, dict):
+            for name, child in container.items():
+                if isinstance(child, str):
+                    if _out_of_bounds(name, child):
+                        return True
+                elif isinstance(child, (dict, list)):
+                    pending.append((child, name))
+                elif child is None:
+                    return True
+                if len(name) > MAX_KEY_CHARS:
+                    return True
+        else:
+            for child in container:
+                if isinstance(child, str):
+                    if _out_of_bounds(key, child):
+                        return True
+                elif isinstance(child, (dict, list)):
+                    pending.append((child, key))
+                elif child is None:
+                    return True
+    return False
+
+
 def _bound_issues(raw: dict[str, Any], at: str, limit: int = 5) -> list[Issue]:
     """Every string within its element's length limit, every element name short, every dateTime
-    within the years Python holds. The walk builds a path only for what it reports."""
+    within the years Python holds. Paths are built only when there is something to report."""
     issues: list[Issue] = []
     # (a dict or list, the element name its strings belong to, its FHIRPath)
     pending: list[tuple[Any, str, str]] = [(raw, "", at)]

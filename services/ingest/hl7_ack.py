@@ -3,7 +3,13 @@
 from collections.abc import Sequence
 from typing import Literal
 
-from services.ingest.hl7_mapping import SUPPORTED_VERSIONS, Header, Hl7Issue
+from services.ingest.hl7_mapping import (
+    MAX_CONTROL_ID_CHARS,
+    MAX_FACILITY_CHARS,
+    SUPPORTED_VERSIONS,
+    Header,
+    Hl7Issue,
+)
 from services.ingest.hl7_message import escape
 
 Outcome = Literal["accepted", "transient", "error", "reject"]
@@ -81,8 +87,8 @@ def build_ack(
         "^~\\&",
         "RMBC",
         "RMBC",
-        escape(header.sending_application),
-        escape(header.sending_facility),
+        escape(header.sending_application[:MAX_FACILITY_CHARS]),
+        escape(header.sending_facility[:MAX_FACILITY_CHARS]),
         timestamp,
         "",
         f"ACK^{escape(header.trigger_event)}^ACK" if header.trigger_event else "ACK",
@@ -98,7 +104,8 @@ def build_ack(
     ]
     segments = [
         "|".join(fields),
-        f"MSA|{code}|{escape(header.control_id)}|{escape(text[:80])}",
+        # MSA-2 echoes MSH-10; one over its length limit is refused, and echoed only as far
+        f"MSA|{code}|{escape(header.control_id[:MAX_CONTROL_ID_CHARS])}|{escape(text[:80])}",
     ]
     for issue in issues:
         condition = CONDITION_TEXT.get(issue.code, "")

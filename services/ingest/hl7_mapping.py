@@ -165,6 +165,10 @@ class Mapped:
     not_mapped: list[NotMapped] = field(default_factory=list)
 
 
+MAX_CONTROL_ID_CHARS = 199  # MSH-10 (ST), v2.7 onwards
+MAX_FACILITY_CHARS = 227  # MSH-4 (HD), v2.7 onwards
+
+
 def check_header(message: Message) -> Header:
     """The message is one rmbc takes, or MessageRejected("AR")."""
     header = Header.of(message)
@@ -174,6 +178,12 @@ def check_header(message: Message) -> Header:
         issues.append(
             Hl7Issue(msh.location(10), REQUIRED_MISSING, "MSH-10 message control id is required")
         )
+    # both travel on in every event (Sender) and into logs: bounded as HL7 v2.7+ bounds them
+    for number, value, most in ((4, header.sending_facility, MAX_FACILITY_CHARS),
+                                (10, header.control_id, MAX_CONTROL_ID_CHARS)):  # fmt: skip
+        if len(value) > most:
+            text = f"MSH-{number} is longer than {most} characters"
+            issues.append(Hl7Issue(msh.location(number), DATA_TYPE_ERROR, text))
     if header.message_type not in SUPPORTED_EVENTS:
         issues.append(
             Hl7Issue(

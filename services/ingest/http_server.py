@@ -51,7 +51,10 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             if len(self.connections) > limits.max_connections:
-                log.warning("HTTP connection refused: too many open", extra=_counts(self))
+                log.warning(
+                    "HTTP connection refused: too many open",
+                    extra={"open": len(self.connections)},
+                )
                 transport.write(BUSY)
                 transport.close()
                 return
@@ -97,10 +100,6 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
                 self.transport.close()
 
     return GuardedHttpToolsProtocol
-
-
-def _counts(protocol: HttpToolsProtocol) -> dict[str, Any]:
-    return {"open": len(protocol.connections)}
 
 
 def server_config(

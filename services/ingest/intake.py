@@ -10,7 +10,7 @@ from typing import Any
 
 from services.ingest.clinical_events import build_event, content_digest
 from services.ingest.errors import Issue
-from services.ingest.fhir_parsing import fhir_id_issue, resource_issues
+from services.ingest.fhir_parsing import fhir_id_issue, full_url_id, resource_issues
 from services.ingest.patients import (
     PatientIndex,
     context_from_patient,
@@ -66,8 +66,6 @@ def plan(
         if not issues[position]:
             ids[position], id_issues = _resource_id(item)
             issues[position] += id_issues
-    for position, issue in _colliding_full_urls(items, ids).items():
-        issues[position].append(issue)
     patients = _patients_in_request(items, issues, ids)
     outcomes: list[Outcome] = []
     for position, item in enumerate(items):
@@ -130,10 +128,8 @@ def _resource_id(item: Item) -> tuple[str, list[Issue]]:
             ]
     if given:
         return str(given), []
-    if item.full_url:
-        tail = full_url_id(item.full_url)
-        issue = fhir_id_issue(tail, f"{item.at.removesuffix('.resource')}.fullUrl")
-        return (tail, []) if issue is None else ("", [issue])
+    if item.full_url:  # checked as a FHIR id with the Bundle (`bundles.full_url_issues`)
+        return full_url_id(item.full_url), []
     return stable_id("content", resource_type, content_digest(resource)), []
 
 
@@ -142,32 +138,6 @@ def _request_url_path(item: Item) -> str:
     if item.at.endswith(".resource"):
         return f"{item.at.removesuffix('.resource')}.request.url"
     return f"{item.at}.id"
-
-
-def _colliding_full_urls(items: list[Item], ids: list[str | None]) -> dict[int, Issue]:
-    """Entries whose id came from a fullUrl that another entry's different fullUrl also gives
-    (`http://a/Condition/1`, `http://b/Condition/1`): two resources, one id. Refused rather
-    than let the later silently replace the earlier downstream."""
-    first: dict[tuple[str, str], tuple[str, str]] = {}
-    issues: dict[int, Issue] = {}
-    for position, (item, resource_id) in enumerate(zip(items, ids, strict=True)):
-        if resource_id is None or not item.full_url or item.resource.get("id"):
-            continue
-        key = (item.resource["resourceType"], resource_id)
-        seen = first.setdefault(key, (item.full_url, item.at))
-        if seen[0] != item.full_url:
-            issues[position] = Issue(
-                "duplicate",
-                f"This fullUrl gives the id {resource_id}, as {seen[1]}'s different fullUrl does; "
-                "give each resource its own id",
-                f"{item.at.removesuffix('.resource')}.fullUrl",
-            )
-    return issues
-
-
-def full_url_id(full_url: str) -> str:
-    """The id a fullUrl gives: `urn:uuid:<uuid>` -> the uuid, `<base>/Condition/1` -> `1`."""
-    return full_url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
 
 
 def _patients_in_request(

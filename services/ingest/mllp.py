@@ -91,6 +91,11 @@ class MllpMetrics:
         self.connections = Gauge(
             "rmbc_ingest_mllp_connections", "Open MLLP connections.", registry=self.registry
         )
+        self.refused_connections = Counter(
+            "rmbc_ingest_mllp_connections_refused",
+            "MLLP connections closed on arrival: max_connections were already open.",
+            registry=self.registry,
+        )
 
 
 @dataclass(frozen=True)
@@ -212,7 +217,7 @@ class MllpHandler:
         peer = writer.get_extra_info("peername")
         if self.open >= self.max_connections:
             log.warning("MLLP connection refused: too many open", extra={"open": self.open})
-            self.metrics.bad_frames.labels("connection-refused").inc()
+            self.metrics.refused_connections.inc()
             writer.close()
             return
         self.open += 1

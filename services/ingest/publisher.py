@@ -1,16 +1,17 @@
 """Publishing events to Kafka: answer only after the broker acknowledged every one of them.
 
 Also how large one message may be: the clinical-events topic's `max.message.bytes`, read from the
-broker when the producer connects (Kafka's documented default, 1,048,588 bytes, until then or
-when the topic does not exist yet: an auto-created topic gets the broker's default). Ingest refuses
-a larger event with 413 / AR itself; the broker's refusal would look like an outage (503).
+broker each time the producer connects (for a topic not created yet, the broker's
+`message.max.bytes`, which an auto-created topic gets; Kafka's documented default, 1,048,588
+bytes, until then). Ingest refuses a larger event with 413 / AR itself; the broker's refusal
+would look like an outage (503). A limit lowered on a running topic is seen at the next start.
 """
 
 import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
@@ -34,20 +35,40 @@ def fits(key: bytes, value: bytes, max_message_bytes: int) -> bool:
 
 
 async def topic_message_limit(settings: KafkaSettings, topic: str) -> int:
-    """The topic's max.message.bytes (the broker's default when the topic does not exist)."""
+    """The topic's max.message.bytes; for a topic not created yet, the broker's
+    message.max.bytes, which an auto-created topic gets; else Kafka's documented default."""
     admin = AIOKafkaAdminClient(**settings.aiokafka_options())
     await admin.start()
     try:
-        resource = ConfigResource(ConfigResourceType.TOPIC, topic, {"max.message.bytes": None})
-        responses = await admin.describe_configs([resource])
+        limit = _config_value(
+            await admin.describe_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, topic, {"max.message.bytes": None})]
+            ),
+            "max.message.bytes",
+        )
+        if limit is None:
+            brokers = (await admin.describe_cluster())["brokers"]
+            if brokers:
+                broker = str(brokers[0]["node_id"])
+                wanted = {"message.max.bytes": None}
+                limit = _config_value(
+                    await admin.describe_configs(
+                        [ConfigResource(ConfigResourceType.BROKER, broker, wanted)]
+                    ),
+                    "message.max.bytes",
+                )
     finally:
         await admin.close()
+    return DOCUMENTED_MAX_MESSAGE_BYTES if limit is None else limit
+
+
+def _config_value(responses: list[Any], name: str) -> int | None:
     for response in responses:
         for error_code, _message, _type, _name, entries in response.resources:
             for entry in entries if error_code == 0 else ():
-                if entry[0] == "max.message.bytes" and str(entry[1]).isdigit():
+                if entry[0] == name and str(entry[1]).isdigit():
                     return int(entry[1])
-    return DOCUMENTED_MAX_MESSAGE_BYTES
+    return None
 
 
 class Publisher(Protocol):

@@ -2,6 +2,7 @@
 when it connects, refuses a larger event with 413 (not the 503 the broker's refusal used to
 become), and stores one just within it."""
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -32,6 +33,11 @@ async def topics_with_limit(settings: KafkaSettings, max_message_bytes: int | No
         )
     finally:
         await admin.close()
+    # a topic's configuration is described once its metadata reached the broker's cache
+    wanted = max_message_bytes or DOCUMENTED_MAX_MESSAGE_BYTES
+    async with asyncio.timeout(30):
+        while await topic_message_limit(settings, names.clinical_events) != wanted:
+            await asyncio.sleep(0.1)
     return names
 
 

@@ -10,6 +10,7 @@ from services.ingest.errors import InvalidInput, Issue
 from services.ingest.hl7_dates import BadDate, to_fhir_datetime, to_fhir_instant
 from services.ingest.hl7_message import escape
 from tests.unit.ingest import hl7_samples as s
+from tests.unit.ingest.fakes import RecordingPublisher
 from tests.unit.ingest.mllp_support import (
     END,
     START,
@@ -19,6 +20,7 @@ from tests.unit.ingest.mllp_support import (
     raw_client,
     segments,
 )
+from tests.unit.ingest.test_accepter import core_with
 
 YEAR_ZERO_IN_UTC = "00010101000000+1400"
 
@@ -105,3 +107,25 @@ async def test_a_message_mapping_to_more_resources_than_the_limit_gets_ar_naming
     assert msa(ack)[1:3] == ["AR", "MANY"]
     assert "6 resources" in ack
     assert accepter.calls == []
+
+
+async def test_a_code_followed_by_300000_digits_over_mllp_is_refused_and_nothing_published() -> (
+    None
+):
+    publisher = RecordingPublisher()
+    problem = s.prb(code="C79.5" + "9" * 300_000 + "^Secondary malignant neoplasm of bone^I10")
+    message = s.ppr(problem, header=s.msh("PPR^PC1^PPR_PC1", "LONGCODE"))
+    async with listener(core_with(publisher)) as (port, _), raw_client(port) as client:
+        ack = await client.request(message)
+    assert msa(ack)[1:3] == ["AE", "LONGCODE"]
+    assert any(err[2].startswith("PRB^1") for err in segments(ack)["ERR"])
+    assert "128 characters" in ack
+    assert publisher.sent == []
+
+
+async def test_an_over_long_msh_10_is_refused_and_echoed_only_to_its_limit() -> None:
+    control_id = "C" * 5000
+    async with listener(FakeAccepter()) as (port, _), raw_client(port) as client:
+        ack = await client.request(s.oru(s.obx(), header=s.msh(control_id=control_id)))
+    assert msa(ack)[1:3] == ["AR", "C" * 199]
+    assert any(err[2] == "MSH^1^10" for err in segments(ack)["ERR"])
