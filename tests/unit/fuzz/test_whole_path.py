@@ -7,6 +7,7 @@ Derandomized and bounded: the same examples every run, a few seconds each.
 """
 
 import asyncio
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -110,6 +111,9 @@ def test_any_hl7_message_gets_an_ack_with_a_code_and_what_is_accepted_is_classif
     segments = ack_fields(ack)
     msa = segments["MSA"]
     assert msa[1] in ("AA", "AE", "AR"), msa
+    control_id = message.split("\r", 1)[0].split("|")[9]
+    if re.fullmatch(r"[A-Za-z0-9]{1,20}", control_id):
+        assert msa[2] == control_id, msa  # the sender's engine matches the answer by it
     if msa[1] != "AA":
         reason = "|".join(segments.get("ERR", [])) + "|".join(msa[3:])
         assert reason.strip("|"), ack
