@@ -145,8 +145,8 @@ async def test_twenty_thousand_hostile_http_requests_get_no_5xx_no_hang_and_inge
     assert server_errors == []
     assert (health.status_code, ready.status_code) == (200, 200)
     assert ingest.process.running
-    # every 201 stored one event (a 200 Bundle one or more): 2xx only for data on the topic
-    assert stored >= statuses[201] + statuses[200] > 0
+    # a 201 is given only for an event on the topic (a Bundle's 200 may hold refused entries)
+    assert stored >= statuses[201] > 0
     assert statuses[400] + statuses[413] + statuses[415] + statuses[422] > HTTP_CASES * 0.8
     assert [line for line in ingest.log_lines() if line.get("level") in ("error", "critical")] == []
 
