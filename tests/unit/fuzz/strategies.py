@@ -248,12 +248,13 @@ def conditions(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def observations(draw: st.DrawFn) -> dict[str, Any]:
-    kind = draw(st.sampled_from(["m_category", "disease_status", "finding", "quantity"]))
+    kind = draw(st.sampled_from(["m_category", "disease_status", "finding", "quantity", "integer"]))
     code = {
         "m_category": coded(SNOMED, "399387003"),
         "disease_status": coded(LOINC, "97509-4"),
         "finding": coded(SNOMED, "94222008"),
         "quantity": coded(LOINC, "2857-1"),
+        "integer": coded(LOINC, "21907-1"),
     }[kind]
     resource: dict[str, Any] = {
         "resourceType": "Observation",
@@ -269,6 +270,8 @@ def observations(draw: st.DrawFn) -> dict[str, Any]:
         resource["valueCodeableConcept"] = coded(SNOMED, "271299001")
     elif kind == "quantity":
         resource["valueQuantity"] = {"value": draw(huge_numbers), "unit": draw(fhir_strings())}
+    elif kind == "integer":  # FHIR's integer is 32-bit: beyond it, a refusal
+        resource["valueInteger"] = draw(st.integers(-(2**70), 2**70))
     else:
         resource["valueString"] = draw(fhir_strings())
     _maybe(draw, resource, "effectiveDateTime", fhir_date_times())
@@ -359,6 +362,12 @@ def hl7_texts(draw: st.DrawFn, max_size: int = 30) -> str:
 plain_times = st.dates(min_value=date(1900, 1, 1), max_value=date(2030, 12, 31)).map(
     lambda d: f"{d.year:04d}{d.month:02d}{d.day:02d}"
 )
+OBSERVATION_PAIRS = [  # (OBX-3, OBX-5) the classifier reads: M category and disease status
+    ("21907-1^M category^LN", "1229903009^M1^SCT"),
+    ("21907-1^M category^LN", "1229901006^M0^SCT"),
+    ("97509-4^Cancer disease status^LN", "271299001^Worsened^SCT"),
+    ("97509-4^Cancer disease status^LN", "281900007^No evidence of disease^SCT"),
+]
 hl7_times = st.one_of(
     plain_times,
     plain_times,
@@ -370,7 +379,11 @@ hl7_times = st.one_of(
 @st.composite
 def hl7_messages(draw: st.DrawFn) -> str:
     """An ORU^R01, PPR^PC1 or ADT message in the rmbc profile with extreme field values."""
-    kind = draw(st.sampled_from(["ORU^R01^ORU_R01", "PPR^PC1^PPR_PC1", "ADT^A08^ADT_A01"]))
+    adt = st.sampled_from(
+        ["ADT^A08^ADT_A01", "ADT^A01^ADT_A01", "ADT^A04^ADT_A01", "ADT^A28^ADT_A05",
+         "ADT^A31^ADT_A05"]
+    )  # fmt: skip
+    kind = draw(st.sampled_from(["ORU^R01^ORU_R01", "PPR^PC1^PPR_PC1"]) | adt)
     plain_id = st.from_regex(r"\A[A-Za-z0-9]{1,20}\Z")
     control_id = draw(plain_id) if draw(st.integers(0, 3)) else draw(hl7_texts(10))
     facility = draw(st.sampled_from(["RX1", "R\u00c9X"]))
@@ -385,17 +398,16 @@ def hl7_messages(draw: st.DrawFn) -> str:
     if kind.startswith("ORU"):
         segments.append(f"OBR|1||R1|24627-2^Chest CT^LN|||{draw(hl7_times)}")
         for number in range(1, draw(st.integers(1, 4)) + 1):
-            code = draw(st.sampled_from(["97509-4^Disease status^LN", "21907-1^M^LN"]))
-            value = draw(
-                st.sampled_from(["271299001^Worsened^SCT", "1229903009^M1^SCT"])
-                | hl7_texts().map(lambda t: f"{t}^{t}^SCT")
-            )
+            code, value = draw(st.sampled_from(OBSERVATION_PAIRS))
+            if draw(st.integers(0, 3)) == 0:
+                value = draw(hl7_texts().map(lambda t: f"{t}^{t}^SCT"))
             status = draw(st.sampled_from(["F", "C", "P", "W", "X"]))
             segments.append(f"OBX|{number}|CWE|{code}||{value}||||||{status}|||{draw(hl7_times)}")
     elif kind.startswith("PPR"):
         for number in range(1, draw(st.integers(1, 3)) + 1):
-            code = draw(st.sampled_from(KNOWN_ICD10)) + draw(
-                st.sampled_from(["", "9" * 64, "9" * 20_000])
+            code = (
+                draw(st.sampled_from(KNOWN_ICD10))
+                + ["9" * 20_000, "9" * 64, "", "", ""][draw(st.integers(0, 4))]
             )
             segments.append(
                 f"PRB|AD|{draw(hl7_times)}|{code}^{draw(hl7_texts())}^I10|P{number}|||||||||"
