@@ -32,7 +32,7 @@ from tests.unit.fuzz.strategies import (
 from tests.unit.ingest.fakes import RecordingPublisher
 
 WHOLE_PATH = settings(
-    max_examples=150,
+    max_examples=300,
     derandomize=True,
     deadline=None,
     suppress_health_check=[
