@@ -96,7 +96,8 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
         def _expire(self, waiting_for: str) -> None:
             self._timer = None
             if not self.transport.is_closing():
-                log.info("HTTP connection closed: timed out", extra={"waiting_for": waiting_for})
+                # per connection, so debug: under a flood of slow clients this line would be one
+                log.debug("HTTP connection closed: timed out", extra={"waiting_for": waiting_for})
                 self.transport.close()
 
     return GuardedHttpToolsProtocol

@@ -133,7 +133,7 @@ class FrameReader:
                 if not await self._fill(timeout=self.idle_timeout):
                     return None
             except TimeoutError:
-                log.info("closing an idle MLLP connection", extra={"seconds": self.idle_timeout})
+                log.debug("closing an idle MLLP connection", extra={"seconds": self.idle_timeout})
                 return None
         self._discard(start)
         loop = asyncio.get_running_loop()

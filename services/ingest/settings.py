@@ -133,9 +133,9 @@ def env_help() -> str:
         default = "required" if name == "tokens" else f"default {info.default}"
         if info.default is None:
             default = "default unset"
-        lines.append(f"  RMBC_INGEST_{name.upper():<25} {info.description} ({default})")
+        lines.append(f"  RMBC_INGEST_{name.upper():<27} {info.description} ({default})")
     lines.append(
-        f"  {'KAFKA_BOOTSTRAP_SERVERS':<37} Kafka bootstrap servers (default 127.0.0.1:9092)"
+        f"  {'KAFKA_BOOTSTRAP_SERVERS':<39} Kafka bootstrap servers (default 127.0.0.1:9092)"
     )
     for name, text in (
         ("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT (default) | SSL | SASL_PLAINTEXT | SASL_SSL"),
@@ -146,7 +146,7 @@ def env_help() -> str:
         ("KAFKA_SSL_CERTFILE", "client certificate for mutual TLS (optional)"),
         ("KAFKA_SSL_KEYFILE", "its private key (optional)"),
     ):
-        lines.append(f"  {name:<37} {text}")
+        lines.append(f"  {name:<39} {text}")
     for name in TopicNames.model_fields:
-        lines.append(f"  RMBC_TOPIC_{name.upper():<26} topic name override")
+        lines.append(f"  RMBC_TOPIC_{name.upper():<28} topic name override")
     return "\n".join(lines)

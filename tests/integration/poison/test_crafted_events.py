@@ -28,10 +28,13 @@ def huge_version_id() -> Case:
     return case.condition("met", (ICD, "C79.5"), "2021-04-02", version=int(LARGEST_VERSION_ID))
 
 
-def code_with_300_000_digits() -> Case:
-    """ "C79.5" and 300,000 digits: matched C79.5 and made a flag over Kafka's message limit."""
+def codes_with_300_000_digits() -> Case:
+    """Secondaries coded "C79.5" and the like followed by 300,000 digits: each matched, each was
+    copied into the flag and the state, and the fourth made both larger than a Kafka record."""
     case = Case(902).patient().remitted_primary()
-    return case.condition("met", (ICD, "C79.5" + "0" * 300_000), "2021-04-02")
+    for number, code in enumerate(("C79.5", "C78.7", "C79.3", "C78.0")):
+        case.condition(f"met{number}", (ICD, code + "0" * 300_000), "2021-04-02")
+    return case
 
 
 def last_updated_in_year_one() -> Case:
@@ -62,7 +65,7 @@ async def test_crafted_events_are_classified_and_the_next_patients_flag_still_ar
 ) -> None:
     crafted = [
         huge_version_id(),
-        code_with_300_000_digits(),
+        codes_with_300_000_digits(),
         last_updated_in_year_one(),
         findings_with_long_systems(),
     ]
@@ -88,7 +91,7 @@ async def test_crafted_events_are_classified_and_the_next_patients_flag_still_ar
     assert (flag.state, flag.kind, flag.metastatic_sites) == ("raised", "recurrence", ["bone"])
     assert f"_history/{LARGEST_VERSION_ID}" in {e.reference.split("/", 2)[2] for e in flag.evidence}
 
-    assert long_code.nhs not in flags  # not an ICD-10 code, so no secondary: nothing to flag
+    assert long_code.nhs not in flags  # not ICD-10 codes, so no secondary: nothing to flag
 
     flag = flags[year_one.nhs]
     assert (flag.kind, str(flag.episode_date)) == ("recurrence", "2021-04-02")

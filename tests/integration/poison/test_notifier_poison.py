@@ -17,7 +17,7 @@ from tests.integration.notifier.harness import (
     wait_events,
     write_directory,
 )
-from tests.integration.poison.conftest import topics_with_limits
+from tests.integration.poison.conftest import http_get, topics_with_limits
 from tests.integration.poison.records import poison_records
 from tests.support.kafka import produce
 from tests.support.mesh import MeshSandbox
@@ -78,6 +78,9 @@ async def test_each_poison_flag_is_dead_lettered_with_its_reason_and_the_next_fl
     (mail,) = smtp_server.wait_for(1)
     assert mail["Message-ID"].startswith("<") and notifier.process.poll() is None
     assert f"rmbc_notifier_dead_letters_total {float(len(poisons))}" in notifier.metrics()
+    for path in (f"/table/patients/{NHS_NUMBER}/", "/router/", "/", "/stats/", "/docs"):
+        status, body = http_get(f"http://127.0.0.1:{notifier.port}{path}")
+        assert status == 404 and NHS_NUMBER.encode() not in body, path
 
 
 REGISTRY_TOPIC_LIMIT = 6_000  # a usual registry record is about 1 KB
