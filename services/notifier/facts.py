@@ -1,11 +1,17 @@
-"""The facts an alert states, in plain words, gathered once for every renderer (pure)."""
+"""The facts an alert states, in plain words, gathered once for every renderer (pure).
 
-from dataclasses import dataclass
+Every value is one line of printable text, whatever the record held: a line separator becomes a
+space, and a control character or a bidirectional override (which would reorder what the reader
+sees, Unicode TR #9) becomes U+FFFD. So no value can start a line of its own in the plain-text
+e-mail, spoof a label, or carry a NUL or an escape sequence into a letter or the Communication.
+"""
+
+from dataclasses import dataclass, fields, replace
 from datetime import date
 
 from services.notifier.decisions import Delivery
-from services.notifier.directory import CnsTeam, Directory
-from shared.events import CancerFlag, Evidence
+from services.notifier.directory import CnsTeam, Directory, Provider
+from shared.events import CancerFlag, Evidence, PatientContext
 
 SITE_WORDS = {
     "bone": "bone",
@@ -44,10 +50,52 @@ class Facts:
     review_reason: str | None
 
 
+_LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # those of str.splitlines
+_BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_ONE_LINE = str.maketrans(
+    {
+        **dict.fromkeys(map(chr, [*range(0x20), *range(0x7F, 0xA0)]), "\ufffd"),  # category Cc
+        **dict.fromkeys(_BIDI_CONTROLS, "\ufffd"),
+        **dict.fromkeys(_LINE_BREAKS + "\t", " "),
+    }
+)
+
+
+def one_line(text: str) -> str:
+    """`text` as one line of printable text (see the module's docstring)."""
+    return text.translate(_ONE_LINE)
+
+
+def _printable(facts: "Facts") -> "Facts":
+    changed: dict[str, object] = {}
+    for item in fields(facts):
+        value = getattr(facts, item.name)
+        if isinstance(value, str):
+            cleaned: object = one_line(value)
+        elif isinstance(value, tuple):
+            cleaned = tuple(one_line(v) if isinstance(v, str) else v for v in value)
+        else:
+            continue
+        if cleaned != value:
+            changed[item.name] = cleaned
+    return replace(facts, **changed) if changed else facts  # type: ignore[arg-type]
+
+
 def facts_for(flag: CancerFlag, delivery: Delivery, directory: Directory) -> Facts:
     patient = flag.patient
     provider = directory.provider(patient.provider_ods)
     name = " ".join(part for part in (patient.given_names, patient.family_name) if part)
+    return _printable(_facts(flag, delivery, directory, patient, provider, name))
+
+
+def _facts(
+    flag: CancerFlag,
+    delivery: Delivery,
+    directory: Directory,
+    patient: PatientContext,
+    provider: Provider | None,
+    name: str,
+) -> Facts:
     return Facts(
         alert_id=delivery.alert_id,
         purpose=delivery.purpose,

@@ -15,6 +15,12 @@ from email.policy import SMTP
 
 MAX_PLAIN_HEADER = 78  # RFC 5322's recommended line length
 
+# Every character Python's `str.splitlines` breaks a line at (its documentation lists them). The
+# `email` package splits header text with `splitlines` when it parses and folds, so any of them in a
+# value could end the header there and start another: CR and LF, VT and FF, the file, group and
+# record separators, NEL (U+0085) and the Unicode line and paragraph separators (U+2028, U+2029).
+LINE_SEPARATORS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
 
 @dataclass(frozen=True)
 class Part:
@@ -24,12 +30,18 @@ class Part:
 
 
 def header(name: str, value: str) -> bytes:
-    if "\n" in value or "\r" in value:  # would start a header of its own
-        raise ValueError(f"a line break in the {name} header")
+    """One header line (folded when long or not ASCII); a value with a line separator is refused,
+    since it would start a header of its own."""
+    if not LINE_SEPARATORS.isdisjoint(value):
+        separator = next(c for c in value if c in LINE_SEPARATORS)
+        raise ValueError(f"a line break (U+{ord(separator):04X}) in the {name} header")
     line = f"{name}: {value}"
     if len(line) <= MAX_PLAIN_HEADER and line.isascii():
         return line.encode() + b"\r\n"
-    return SMTP.fold_binary(name, value)
+    # Parsed into the policy's header object first, as `EmailMessage` does: `fold_binary` on a plain
+    # string passes a short non-ASCII value through unencoded (and then fails to write it as ASCII).
+    folded: str = SMTP.header_factory(name, value).fold(policy=SMTP)
+    return folded.encode("ascii")
 
 
 def multipart(

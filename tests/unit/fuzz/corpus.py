@@ -292,6 +292,30 @@ def fhir_garbage(seeds: Seeds, rng: random.Random) -> tuple[str, bytes]:
     return path, bytes(data)
 
 
+NOT_STRINGS: list[Any] = [False, True, 1, -1.5, None, [], {}, ["http://x"], {"url": "x"}]
+
+
+def fhir_url_not_a_string(seeds: Seeds, rng: random.Random) -> tuple[str, bytes]:
+    """A url-typed element holding a JSON value that is not a string."""
+    path, document = _pick_resource(seeds, rng)
+    kind = document.get("resourceType")
+    value = rng.choice(NOT_STRINGS)
+    if kind == "Patient":
+        return path, dumps({**document, "photo": [{"url": value}]})
+    extension = {"url": "https://example.org/fhir/link", "valueUrl": value}
+    return path, dumps({**document, "extension": [extension]})
+
+
+def fhir_subject_without_anything(seeds: Seeds, rng: random.Random) -> tuple[str, bytes]:
+    """A subject whose identifier has no system or value, and no reference."""
+    path, document = _pick_resource(seeds, rng)
+    identifier = rng.choice([{}, {"system": "https://fhir.nhs.uk/Id/nhs-number"}, {"value": "x"}])
+    subject = rng.choice([{"identifier": identifier}, {"identifier": identifier, "display": "x"}])
+    if "subject" in document:
+        return path, dumps({**document, "subject": subject})
+    return path, dumps({**document, "managingOrganization": subject})
+
+
 MAX_BODY_BYTES = 64_000
 MAX_BUNDLE_ENTRIES = 50
 
@@ -299,7 +323,7 @@ FHIR_MUTATORS: list[Callable[[Seeds, random.Random], tuple[str, bytes]]] = [
     fhir_truncated, fhir_bundle_truncated, fhir_oversized, fhir_deeply_nested,
     fhir_bundle_deeply_nested, fhir_wrong_encoding, fhir_huge_number, fhir_bad_reference,
     fhir_bundle_bad_reference, fhir_wrong_type, fhir_element_removed, fhir_bundle_wrong_type,
-    fhir_bundle_shape, fhir_garbage,
+    fhir_bundle_shape, fhir_garbage, fhir_url_not_a_string, fhir_subject_without_anything,
 ]  # fmt: skip
 
 
@@ -310,6 +334,27 @@ def fhir_cases(seeds: Seeds, count: int, seed: int) -> Iterator[HttpCase]:
         path, body = mutate(seeds, rng)
         method = "POST"
         yield HttpCase(mutate.__name__.removeprefix("fhir_"), number, method, path, body)
+
+
+ODD_CONTENT_TYPES = [
+    "application/json", "text/plain", "application/xml", "application/fhir+xml", "",
+    "multipart/form-data; boundary=x", "application/fhir+json; charset=utf-16",
+    "application/fhir+json; charset=latin-1", "application/fhir+json; fhirVersion=3.0",
+    "application/x-www-form-urlencoded", "application/fhir+json;;;", "*/*", "application/",
+]  # fmt: skip
+
+
+def http_cases(seeds: Seeds, count: int, seed: int) -> Iterator[HttpCase]:
+    """The FHIR cases, one in seven sent with another content type (or none): what a misconfigured
+    interface engine sends."""
+    rng = random.Random(seed + 1)
+    for case in fhir_cases(seeds, count, seed):
+        if case.number % 7 == 3:
+            content_type = rng.choice(ODD_CONTENT_TYPES)
+            yield HttpCase(f"{case.kind}+content_type", case.number, case.method, case.path,
+                           case.body, content_type)  # fmt: skip
+        else:
+            yield case
 
 
 # --- HL7 v2 ------------------------------------------------------------------------------------

@@ -8,18 +8,19 @@ dropped.
 import asyncio
 import itertools
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from fastapi.testclient import TestClient
 
 from services.ingest.accepter import IngestCore
 from services.ingest.auth import TokenVerifier, token_hashes
 from services.ingest.http_app import create_app
 from services.ingest.metrics import IngestMetrics
-from services.ingest.mllp import MllpMetrics, start_mllp_server
+from services.ingest.mllp import MllpHandler, MllpMetrics, start_mllp_server
 from services.ingest.patients import PatientIndex
 from services.ingest.settings import IngestSettings
 from tests.unit.fuzz.corpus import MAX_BODY_BYTES, MAX_BUNDLE_ENTRIES, MAX_FRAME_BYTES
@@ -42,19 +43,14 @@ def ingest_core(publisher: RecordingPublisher, metrics: IngestMetrics) -> Ingest
     )
 
 
-@asynccontextmanager
-async def fhir_client(
-    **settings: Any,
-) -> AsyncIterator[tuple[httpx.AsyncClient, RecordingPublisher]]:
-    """An HTTP client on the ingest app; a server error comes back as a 500, never raised."""
+def fhir_app(publisher: RecordingPublisher, **settings: Any) -> Any:
+    """The real ingest ASGI app on the real core, with a recording publisher for Kafka."""
     config = IngestSettings(
         **{"max_body_bytes": MAX_BODY_BYTES, "max_bundle_entries": MAX_BUNDLE_ENTRIES, **settings}
     )
-    publisher = RecordingPublisher()
-    await publisher.start()
     metrics = IngestMetrics()
     ids = itertools.count()
-    app = create_app(
+    return create_app(
         config,
         core=ingest_core(publisher, metrics),
         publisher=publisher,
@@ -63,9 +59,41 @@ async def fhir_client(
         clock=lambda: NOW,
         new_id=lambda: f"id-{next(ids)}",
     )
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+
+
+@asynccontextmanager
+async def fhir_client(
+    **settings: Any,
+) -> AsyncIterator[tuple[httpx.AsyncClient, RecordingPublisher]]:
+    """An HTTP client on the ingest app; a server error comes back as a 500, never raised."""
+    publisher = RecordingPublisher()
+    await publisher.start()
+    transport = httpx.ASGITransport(app=fhir_app(publisher, **settings), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
         yield client, publisher
+
+
+@contextmanager
+def fhir_test_client(**settings: Any) -> Iterator[tuple[TestClient, RecordingPublisher]]:
+    """The same app for synchronous (property) tests; a server error comes back as a 500."""
+    publisher = RecordingPublisher()
+    app = fhir_app(publisher, **settings)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client, publisher
+
+
+def mllp_handler(publisher: RecordingPublisher) -> MllpHandler:
+    """The MLLP listener's per-frame logic on the real core, without a socket."""
+    metrics = IngestMetrics()
+    return MllpHandler(
+        ingest_core(publisher, metrics),
+        max_frame_bytes=MAX_FRAME_BYTES,
+        enhanced=False,
+        dedupe_size=1_000,
+        frame_timeout=2.0,
+        accept_timeout=5.0,
+        metrics=MllpMetrics(metrics.registry),
+    )
 
 
 @asynccontextmanager

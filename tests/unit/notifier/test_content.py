@@ -106,3 +106,19 @@ def test_a_review_alert_says_why_review_is_needed():
     message = cns_message(cns)
     assert "[rmbc Review]" in message["Subject"]
     assert "provisional secondary in liver" in message.get_body(("plain",)).get_content()
+
+
+def test_a_value_with_line_breaks_or_controls_stays_one_printable_line_in_every_document():
+    crafted = patient(
+        family_name="O'Brien\r\nNHS number: 0000000000\u2028Finding: none",
+        given_names="A\x00\x1b[2J\u202eB",
+    )
+    gp, cns = facts(flag(patient=crafted))
+    assert (
+        gp.patient_name == "A\ufffd\ufffd[2J\ufffdB O'Brien  NHS number: 0000000000 Finding: none"
+    )
+    text = cns_message(cns).get_body(("plain",)).get_content()
+    assert [line for line in text.splitlines() if line.startswith("NHS number: ")] == [
+        "NHS number: 9434765919"
+    ]
+    assert "\x00" not in letter_html(gp, NOW) and "\u202e" not in letter_html(gp, NOW)

@@ -2,8 +2,10 @@ import email
 from email.policy import default
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from services.notifier.mime import Part, header, multipart
+from services.notifier.mime import LINE_SEPARATORS, Part, header, multipart
 
 
 def parsed(data: bytes) -> email.message.EmailMessage:
@@ -47,5 +49,43 @@ def test_a_header_that_is_not_short_plain_ascii_is_folded_and_encoded():
 
 
 def test_a_line_break_in_a_header_value_is_refused_rather_than_start_a_header_of_its_own():
-    with pytest.raises(ValueError, match="line break in the Subject header"):
+    with pytest.raises(ValueError, match=r"line break \(U\+000D\) in the Subject header"):
         header("Subject", "Alert\r\nBcc: someone@else")
+
+
+@pytest.mark.parametrize(
+    "separator", ["\r", "\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+)
+def test_every_character_python_breaks_lines_at_is_refused_in_a_header(separator: str):
+    with pytest.raises(ValueError, match=f"U\\+{ord(separator):04X}"):
+        header("Subject", f"Alert{separator}Bcc: someone@else")
+    with pytest.raises(ValueError):
+        header("Subject", "é" * 60 + separator + "Bcc: someone@else")  # the folded path too
+
+
+def test_the_refused_characters_are_exactly_those_str_splitlines_breaks_at():
+    breaking = {chr(c) for c in range(0x110000) if len(f"a{chr(c)}b".splitlines()) > 1}
+    assert breaking == LINE_SEPARATORS
+
+
+header_text = st.text(
+    alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters=LINE_SEPARATORS),
+    max_size=300,
+).filter(lambda text: "=?" not in text)  # an RFC 2047 encoded word is decoded, as mail readers do
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(value=header_text)
+def test_any_value_without_a_line_separator_stays_one_header_whatever_its_characters(value: str):
+    raw = header("Subject", value)
+    message = parsed(raw + b"\r\n")
+    assert raw.endswith(b"\r\n")
+    assert list(message.keys()) == ["Subject"]
+    # folding may turn runs of white space into one space; nothing else changes
+    assert " ".join(str(message["Subject"]).split()) == " ".join(value.split())
+
+
+def test_a_short_header_with_accents_is_encoded_not_written_raw():
+    raw = header("Subject", "é" * 30)
+    assert raw.isascii()
+    assert parsed(raw + b"\r\n")["Subject"] == "é" * 30
