@@ -20,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.classifier.bounds import fitted, refusal
 from services.classifier.concept_maps import with_trust_maps
-from services.classifier.core import Change, handle
+from services.classifier.core import handle
 from services.classifier.flags import FlagContext
 from services.classifier.in_flight import InFlight, Settle
 from services.classifier.metrics import ClassifierMetrics
