@@ -1,4 +1,6 @@
-"""The rmbc HL7 v2.5.1 profile mapped to FHIR R4 resources. Pure: text in, dicts out, no I/O.
+"""The rmbc HL7 v2 profile (docs/hl7v2-profile.md) mapped to FHIR R4 resources. Pure: text in,
+dicts out, no I/O. Versions 2.3 to 2.5.1 are read alike: the fields rmbc reads kept their meaning
+(HL72UK, the NHS's UK profile, is based on v2.4).
 
 Rule of thumb: a value that is malformed (a bad date, an NHS number that fails its check digit, a
 required field left empty) rejects the message with AE, so the sender fixes it; a well-formed
@@ -29,8 +31,16 @@ SUPPORTED_EVENTS: dict[str, frozenset[str]] = {
     "PPR": frozenset({"PC1"}),
     "ORU": frozenset({"R01"}),
 }
-SUPPORTED_VERSIONS = frozenset({"2.5", "2.5.1"})
-SUPPORTED_PROCESSING_IDS = frozenset({"P"})
+SUPPORTED_VERSIONS = frozenset({"2.3", "2.3.1", "2.4", "2.5", "2.5.1"})
+DEFAULT_PROCESSING_IDS = frozenset({"P"})  # T (training/test) and D only where configured
+KNOWN_PROCESSING_IDS = frozenset({"P", "T", "D"})  # HL7 table 0103
+# the segments rmbc reads, by message type; any other is named in the ACK (W for a Z-segment,
+# I for a standard one) and counted, never dropped silently
+READ_SEGMENTS: dict[str, frozenset[str]] = {
+    "ADT": frozenset({"MSH", "PID", "PD1"}),
+    "PPR": frozenset({"MSH", "PID", "PD1", "PRB"}),
+    "ORU": frozenset({"MSH", "PID", "PD1", "ORC", "OBR", "OBX"}),
+}
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
@@ -98,9 +108,12 @@ class NotMapped:
     location: str
     reason: str
     text: str
+    severity: Severity = "W"
 
     def as_issue(self) -> Hl7Issue:
-        return Hl7Issue(self.location, TABLE_VALUE_NOT_FOUND, f"not mapped: {self.text}", "W")
+        return Hl7Issue(
+            self.location, TABLE_VALUE_NOT_FOUND, f"not mapped: {self.text}", self.severity
+        )
 
 
 @dataclass
@@ -169,8 +182,11 @@ MAX_CONTROL_ID_CHARS = 199  # MSH-10 (ST), v2.7 onwards
 MAX_FACILITY_CHARS = 227  # MSH-4 (HD), v2.7 onwards
 
 
-def check_header(message: Message) -> Header:
-    """The message is one rmbc takes, or MessageRejected("AR")."""
+def check_header(
+    message: Message, processing_ids: frozenset[str] = DEFAULT_PROCESSING_IDS
+) -> Header:
+    """The message is one rmbc takes, or MessageRejected("AR"). `processing_ids`: the MSH-11
+    values this deployment accepts (P in production; T as well on a test deployment)."""
     header = Header.of(message)
     msh = message.msh
     issues: list[Hl7Issue] = []
@@ -202,12 +218,13 @@ def check_header(message: Message) -> Header:
                 + ", ".join(sorted(SUPPORTED_EVENTS[header.message_type])),
             )
         )
-    if header.processing_id not in SUPPORTED_PROCESSING_IDS:
+    if header.processing_id not in processing_ids:
         issues.append(
             Hl7Issue(
                 msh.location(11),
                 UNSUPPORTED_PROCESSING_ID,
-                f"processing id {header.processing_id or '(empty)'!r} is not supported; send P",
+                f"processing id {header.processing_id or '(empty)'!r} is not accepted here; send "
+                + " or ".join(sorted(processing_ids)),
             )
         )
     if header.version not in SUPPORTED_VERSIONS:
@@ -215,7 +232,8 @@ def check_header(message: Message) -> Header:
             Hl7Issue(
                 msh.location(12),
                 UNSUPPORTED_VERSION,
-                f"version {header.version or '(empty)'!r} is not supported; send 2.5.1",
+                f"version {header.version or '(empty)'!r} is not supported; send one of "
+                + ", ".join(sorted(SUPPORTED_VERSIONS)),
             )
         )
     if issues:
@@ -223,11 +241,15 @@ def check_header(message: Message) -> Header:
     return header
 
 
-def map_message(message: Message | hl7.Message | str) -> Mapped:
+def map_message(
+    message: Message | hl7.Message | str,
+    *,
+    processing_ids: frozenset[str] = DEFAULT_PROCESSING_IDS,
+) -> Mapped:
     """Map one checked message to FHIR R4 resources. Raises MessageRejected."""
     if not isinstance(message, Message):
         message = parse_message(str(message))
-    header = check_header(message)
+    header = check_header(message, processing_ids)
     return _Mapper(message, header).run()
 
 
@@ -257,6 +279,7 @@ class _Mapper:
             self._results()
         if self.issues:
             raise MessageRejected("AE", self.issues)
+        self._unread_segments()
         return Mapped(self.header, self.resources, self.sources, self.not_mapped)
 
     # -- helpers -----------------------------------------------------------------------------
@@ -543,6 +566,21 @@ class _Mapper:
             if effective:
                 resource["effectiveDateTime"] = effective
         self._add(resource, obx.location())
+
+    def _unread_segments(self) -> None:
+        """Name each segment the profile does not read: a Z-segment (a local or HL72UK
+        extension) with W, a standard segment with I."""
+        read = READ_SEGMENTS[self.header.message_type]
+        for segment in self.message.segments:
+            if segment.name in read:
+                continue
+            if segment.name.startswith("Z"):
+                reason, severity, what = "z-segment", "W", "Z-segment (local extension) not read"
+            else:
+                reason, severity, what = "segment-not-read", "I", "segment not read by rmbc"
+            self.not_mapped.append(
+                NotMapped(segment.location(), reason, f"{segment.name} {what}", severity)
+            )
 
     def _skip(self, segment: Segment, number: int, reason: str, text: str) -> None:
         self.not_mapped.append(NotMapped(segment.location(number), reason, text))

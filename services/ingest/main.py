@@ -115,6 +115,7 @@ def build_app(settings: IngestSettings, verifier: TokenVerifier, *, with_mllp: b
             max_resources=settings.max_bundle_entries,
             metrics=MllpMetrics(metrics.registry),  # served on /metrics with the HTTP ones
             ssl=settings.tls_context(),
+            processing_ids=settings.processing_ids(),
         )
     return create_app(
         settings,

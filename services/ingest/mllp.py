@@ -35,6 +35,7 @@ from services.ingest.errors import BrokerUnavailable, InvalidInput, Issue, refus
 from services.ingest.hl7_ack import Outcome, ack_code, build_ack, should_send
 from services.ingest.hl7_intake import Interpretation, RecentAcks, header_of_fragment, interpret
 from services.ingest.hl7_mapping import (
+    DEFAULT_PROCESSING_IDS,
     DUPLICATE_KEY,
     INTERNAL_ERROR,
     SEGMENT_SEQUENCE,
@@ -73,7 +74,8 @@ class MllpMetrics:
         )
         self.not_mapped = Counter(
             "rmbc_ingest_hl7_segments_not_mapped",
-            "OBX/PRB segments that produced no resource (named in the ACK), by reason.",
+            "Segments that produced no resource (named in the ACK), by reason: an OBX/PRB "
+            "outside the profile, a Z-segment, a standard segment rmbc does not read.",
             ["reason"],
             registry=self.registry,
         )
@@ -197,8 +199,10 @@ class MllpHandler:
         idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_resources: int = DEFAULT_MAX_RESOURCES,
+        processing_ids: frozenset[str] = DEFAULT_PROCESSING_IDS,
     ) -> None:
         self.accepter = accepter
+        self.processing_ids = processing_ids
         self.max_frame_bytes = max_frame_bytes
         self.idle_timeout = idle_timeout
         self.max_connections = max_connections
@@ -253,9 +257,9 @@ class MllpHandler:
             return self._bad_frame(frame)
         try:
             if len(frame.data) > INLINE_FRAME_BYTES:  # pure: safe in a thread, and off the loop
-                found = await asyncio.to_thread(interpret, frame.data)
+                found = await asyncio.to_thread(interpret, frame.data, self.processing_ids)
             else:
-                found = interpret(frame.data)
+                found = interpret(frame.data, self.processing_ids)
         except Exception:
             # interpreting is pure: the same frame would fail the same way, so a resend cannot
             # help and the sender must not queue behind it (AE naming its MSH-10, not transient)
@@ -416,6 +420,7 @@ async def start_mllp_server(
     max_resources: int = DEFAULT_MAX_RESOURCES,
     metrics: MllpMetrics | None = None,
     ssl: SSLContext | None = None,
+    processing_ids: frozenset[str] = DEFAULT_PROCESSING_IDS,
 ) -> asyncio.Server:
     """Listen for MLLP on host:port (port 0 picks a free one: see `server.sockets`); over TLS
     when `ssl` is given."""
@@ -430,6 +435,7 @@ async def start_mllp_server(
         idle_timeout=idle_timeout,
         max_connections=max_connections,
         max_resources=max_resources,
+        processing_ids=processing_ids,
     )
     return await asyncio.start_server(handler.serve, host, port, ssl=ssl)
 

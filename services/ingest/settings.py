@@ -82,6 +82,12 @@ class IngestSettings(BaseSettings):
         gt=0,
         description="Open MLLP connections; one more is closed at once.",
     )
+    hl7_processing_ids: str = Field(
+        default="P",
+        pattern=r"^[PTD](,[PTD])*$",
+        description="Comma-separated HL7 MSH-11 processing ids accepted (P production, T "
+        "training/test, D debugging); others get AR. Add T only on a test deployment.",
+    )
     tls_cert_file: FilePath | None = Field(
         default=None,
         description="PEM certificate chain: serve HTTPS and MLLP over TLS (with TLS_KEY_FILE).",
@@ -107,6 +113,9 @@ class IngestSettings(BaseSettings):
                 "RMBC_INGEST_TLS_CERT_FILE and RMBC_INGEST_TLS_KEY_FILE go together: set both or neither"
             )
         return self
+
+    def processing_ids(self) -> frozenset[str]:
+        return frozenset(self.hl7_processing_ids.split(","))
 
     def connection_limits(self) -> ConnectionLimits:
         return ConnectionLimits(

@@ -246,7 +246,7 @@ def test_bad_content_is_rejected_with_ae_at_its_location(
         (s.msh("ADT^A03"), "MSH^1^9", "201"),
         (s.msh(control_id=""), "MSH^1^10", "101"),
         (s.msh(processing="T"), "MSH^1^11", "202"),
-        (s.msh(version="2.3"), "MSH^1^12", "203"),
+        (s.msh(version="2.2"), "MSH^1^12", "203"),
     ],
 )
 def test_messages_rmbc_does_not_take_are_rejected_with_ar(

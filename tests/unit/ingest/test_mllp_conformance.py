@@ -43,7 +43,7 @@ CASES = [
     Case("unknown message type", frame(s.oru(header=s.msh("SIU^S12"))), "AR", "MSH^1^9", "MSG0001"),
     Case("unknown event", frame(s.oru(header=s.msh("ADT^A03"))), "AR", "MSH^1^9", "MSG0001"),
     Case("missing MSH-10", frame(s.oru(header=s.msh(control_id=""))), "AR", "MSH^1^10"),
-    Case("wrong version", frame(s.oru(header=s.msh(version="2.3"))), "AR", "MSH^1^12", "MSG0001"),
+    Case("wrong version", frame(s.oru(header=s.msh(version="2.2"))), "AR", "MSH^1^12", "MSG0001"),
     Case("training processing id", frame(s.oru(header=s.msh(processing="T"))), "AR", "MSH^1^11", "MSG0001"),
     Case("unknown character set", frame(s.oru(header=s.msh(charset="EBCDIC"))), "AR", "MSH^1^18", "MSG0001"),
     Case("latin-1 bytes declared UTF-8", frame(GOOD, "latin-1"), "AE", "MSH^1^18", "MSG0001"),
