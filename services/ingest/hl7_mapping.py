@@ -574,6 +574,7 @@ class _Mapper:
         for segment in self.message.segments:
             if segment.name in read:
                 continue
+            severity: Severity
             if segment.name.startswith("Z"):
                 reason, severity, what = "z-segment", "W", "Z-segment (local extension) not read"
             else:
