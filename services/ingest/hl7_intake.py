@@ -91,14 +91,15 @@ def interpret(
         )  # fmt: skip
     body = "\r".join("|".join(s.fields) for s in message.segments[1:])
     fingerprint = hashlib.sha256(f"{mapped.header.kind}\r{body}".encode()).hexdigest()
+    resources, sources = mapped.publishable()
     return Interpretation(
         mapped.header,
         codec,
         character_set or DEFAULT_CHARACTER_SET,
         "publish",
         [n.as_issue() for n in mapped.not_mapped],
-        mapped.resources,
-        mapped.sources,
+        resources,
+        sources,
         mapped.not_mapped,
         fingerprint,
     )

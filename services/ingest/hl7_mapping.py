@@ -176,6 +176,17 @@ class Mapped:
     resources: list[dict[str, Any]]
     sources: list[str]  # the segment (ERL) each resource came from, same order
     not_mapped: list[NotMapped] = field(default_factory=list)
+    # ORU and PPR: the Patient their PID/PD1/MSH-4 describe, published ahead of `resources` so
+    # each event carries the demographics, registered practice and trust (ADT: in `resources`)
+    patient: dict[str, Any] | None = None
+    patient_source: str = "PID^1"
+
+    def publishable(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """What is published, Patient first, and the segment each came from. A message with no
+        clinical resource publishes nothing (ADT carries demographics on their own)."""
+        if self.patient is None or not self.resources:
+            return self.resources, self.sources
+        return [self.patient, *self.resources], [self.patient_source, *self.sources]
 
 
 MAX_CONTROL_ID_CHARS = 199  # MSH-10 (ST), v2.7 onwards
@@ -271,16 +282,23 @@ class _Mapper:
                 [Hl7Issue("PID^1", SEGMENT_SEQUENCE, f"{self.header.kind} needs a PID segment")],
             )
         self.patient = self._patient_identity(pid)
+        message_time = self._message_time()
+        demographics = self._patient(pid, message_time)
         if self.header.message_type == "ADT":
-            self._patient(pid)
+            self._add(demographics, pid.location())
         elif self.header.message_type == "PPR":
-            self._problems()
+            self._problems(message_time)
         else:
-            self._results()
+            self._results(message_time)
         if self.issues:
             raise MessageRejected("AE", self.issues)
         self._unread_segments()
-        return Mapped(self.header, self.resources, self.sources, self.not_mapped)
+        if self.header.message_type == "ADT":
+            return Mapped(self.header, self.resources, self.sources, self.not_mapped)
+        return Mapped(
+            self.header, self.resources, self.sources, self.not_mapped, demographics,
+            pid.location(),
+        )  # fmt: skip
 
     # -- helpers -----------------------------------------------------------------------------
     def _error(self, segment: Segment, number: int, code: str, text: str) -> None:
@@ -353,7 +371,9 @@ class _Mapper:
             subject["identifier"] = dict(local)
         return {"id": patient_id, "nhs": nhs, "local": local, "subject": subject}
 
-    def _patient(self, pid: Segment) -> None:
+    def _patient(self, pid: Segment, message_time: str) -> dict[str, Any]:
+        """The Patient PID (identifiers, name, birth date, sex), PD1-3 (registered practice)
+        and MSH-4 (the sending trust) describe."""
         identifiers = []
         if self.patient["nhs"]:
             identifiers.append({"system": NHS_NUMBER_SYSTEM, "value": self.patient["nhs"]})
@@ -362,7 +382,7 @@ class _Mapper:
         resource: dict[str, Any] = {
             "resourceType": "Patient",
             "id": self.patient["id"],
-            "meta": self._meta(self._message_time()),
+            "meta": self._meta(message_time),
             "identifier": identifiers,
         }
         family, given = pid.component(5, 1), pid.component(5, 2)
@@ -390,14 +410,13 @@ class _Mapper:
             resource["managingOrganization"] = {
                 "identifier": {"system": ODS_SYSTEM, "value": self.header.sending_facility}
             }
-        self._add(resource, pid.location())
+        return resource
 
     # -- problems (PPR^PC1) ------------------------------------------------------------------
-    def _problems(self) -> None:
+    def _problems(self, message_time: str) -> None:
         problems = self.message.all("PRB")
         if not problems:
             self.issues.append(Hl7Issue("PRB^1", SEGMENT_SEQUENCE, "PPR^PC1 needs a PRB segment"))
-        message_time = self._message_time()
         for prb in problems:
             self._problem(prb, message_time)
 
@@ -472,21 +491,63 @@ class _Mapper:
         self._add(resource, prb.location())
 
     # -- results (ORU^R01) -------------------------------------------------------------------
-    def _results(self) -> None:
-        message_time = self._message_time()
+    def _results(self, message_time: str) -> None:
+        """Each OBX under the ORC/OBR before it. A result's id is the observation's identity
+        (order number, OBX-3, OBX-4), so a correction (OBX-11 C) or withdrawal (W, D) sent in a
+        later message is a new version of the same resource, as FHIR would send it."""
+        placed = self._observations_by_order()
+        counts: dict[tuple[str, ...], int] = {}
+        for *_, identity in placed:
+            counts[identity] = counts.get(identity, 0) + 1
         seen: dict[str, str] = {}
-        for obx in self.message.all("OBX"):
+        for obr, obx, identity in placed:
             set_id = obx.component(1) or str(obx.sequence)
-            resource_id = fhir_id("hl7", self.facility, self.header.control_id, set_id)
+            if not identity[0]:
+                # no order number: only this message identifies the result, so a correction
+                # in a later message cannot find it (docs/hl7v2-profile.md says so)
+                parts: tuple[str, ...] = (self.header.control_id, set_id)
+            elif counts[identity] > 1:
+                # the same code twice in one order with no OBX-4 sub-id: OBX-1 tells them
+                # apart, as it does in a corrected report resent whole
+                parts = (*identity, f"#{set_id}")
+            else:
+                parts = identity
+            resource_id = fhir_id("hl7", self.facility, *parts)
             if resource_id in seen:
                 self._error(
                     obx, 1, DUPLICATE_KEY, f"OBX-1 set id {set_id!r} repeats {seen[resource_id]}"
                 )
                 continue
             seen[resource_id] = obx.location()
-            self._result(obx, resource_id, message_time)
+            self._result(obx, obr, resource_id, message_time)
 
-    def _result(self, obx: Segment, resource_id: str, message_time: str) -> None:
+    def _observations_by_order(self) -> list[tuple[Segment | None, Segment, tuple[str, ...]]]:
+        """(governing OBR, OBX, identity) in message order. The order number is the filler's
+        (OBR-3, else ORC-3), else the placer's (OBR-2, else ORC-2), with its namespace;
+        the identity adds OBX-3 (code and coding system) and OBX-4 (sub-id).
+        HL7 v2.5.1 chapter 4 (ORC-2/3, OBR-2/3) and 7.4.2 (OBX-3, OBX-4)."""
+        placed: list[tuple[Segment | None, Segment, tuple[str, ...]]] = []
+        orc: Segment | None = None
+        obr: Segment | None = None
+        for segment in self.message.segments:
+            if segment.name == "ORC":
+                orc, obr = segment, None
+            elif segment.name == "OBR":
+                obr = segment
+            elif segment.name == "OBX":
+                order = _order_number(obr, orc)
+                identity = (
+                    order,
+                    segment.component(3, 1),
+                    segment.component(3, 3).upper(),
+                    segment.component(4),
+                )
+                placed.append((obr, segment, identity))
+        return placed
+
+    def _result(
+        self, obx: Segment, obr: Segment | None, resource_id: str, message_time: str
+    ) -> None:
         code = _coding(obx, 3)
         key = (code["system"], code["code"]) if code else None
         if key != DIAGNOSIS and key != DISEASE_STATUS and key not in TNM_M:
@@ -531,7 +592,7 @@ class _Mapper:
         effective: str | None = None
         if obx.component(14):
             effective = self._date(obx, 14)
-        elif obr := self.message.first("OBR"):
+        elif obr is not None:
             effective = self._date(obr, 7)
         if len(self.issues) > errors_before:
             return
@@ -597,6 +658,15 @@ def _coding(segment: Segment, number: int) -> dict[str, str] | None:
     if display := segment.component(number, 2):
         coding["display"] = display
     return coding
+
+
+def _order_number(obr: Segment | None, orc: Segment | None) -> str:
+    """`F:<filler>^<namespace>` or `P:<placer>^<namespace>`, '' when the message has neither."""
+    for kind, number_field in (("F", 3), ("P", 2)):
+        for segment in (obr, orc):
+            if segment is not None and (number := segment.component(number_field, 1)):
+                return f"{kind}:{number}^{segment.component(number_field, 2)}"
+    return ""
 
 
 def _concept(system: str, code: str) -> dict[str, Any]:

@@ -459,8 +459,10 @@ def _ids(header: Header) -> dict[str, str]:
 
 def _from_issue(issue: Issue, sources: list[str]) -> Hl7Issue:
     """An Accepter issue (FHIRPath) as an ERR: located at the segment the resource came from."""
-    match = re.search(r"\[(\d+)\]", issue.expression or "") or re.match(
-        r"resource (\d+):", issue.diagnostics
+    # the Accepter numbers an issue by resource ("resource 2: ..."); a Bundle names its entry.
+    # A bracket deeper in the expression (`coding[0]`) is not the resource's position.
+    match = re.match(r"resource (\d+):", issue.diagnostics) or re.match(
+        r"Bundle\.entry\[(\d+)\]", issue.expression or ""
     )
     index = int(match[1]) if match else (0 if len(sources) == 1 else -1)
     location = sources[index] if 0 <= index < len(sources) else "MSH^1"
