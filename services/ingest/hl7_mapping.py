@@ -24,7 +24,14 @@ from services.ingest.hl7_dates import (
     version_stamp,
 )
 from services.ingest.hl7_message import Message, Segment, parse_message
-from shared.nhs_number import NHS_NUMBER_SYSTEM, ODS_SYSTEM, is_valid_nhs_number
+from shared.nhs_number import (
+    NHS_NUMBER_SYSTEM,
+    ODS_SYSTEM,
+    RANGE_NAMES,
+    SYSTEMS,
+    is_valid_nhs_number,
+    number_range,
+)
 
 SUPPORTED_EVENTS: dict[str, frozenset[str]] = {
     "ADT": frozenset({"A01", "A04", "A08", "A28", "A31"}),
@@ -341,7 +348,10 @@ class _Mapper:
 
     # -- patient -----------------------------------------------------------------------------
     def _patient_identity(self, pid: Segment) -> dict[str, Any]:
+        """PID-3's NHS number, else its Scottish CHI or Northern Ireland H&C number (HL7 type
+        NH covers all three; their ranges tell them apart), else its first local identifier."""
         nhs: str | None = None
+        regional: dict[str, str] | None = None
         local: dict[str, str] | None = None
         for components in pid.repetitions(3):
             value = components[0].strip() if components else ""
@@ -355,21 +365,38 @@ class _Mapper:
                         pid, 3, DATA_TYPE_ERROR, "PID-3 NHS number fails the modulus-11 check"
                     )
                     continue
-                nhs = value.replace(" ", "")
+                value = value.replace(" ", "")
+                found = number_range(value)
+                if found in ("nhs", "test"):
+                    nhs = value
+                elif found in SYSTEMS:
+                    regional = {"system": SYSTEMS[found], "value": value}
+                else:
+                    self._error(
+                        pid, 3, DATA_TYPE_ERROR, f"PID-3 national number is {RANGE_NAMES[found]}"
+                    )
             elif local is None:
                 local = {
                     "system": f"urn:rmbc:hl7:{_token(authority or self.facility)}:{_token(kind or 'PI')}",
                     "value": value,
                 }
-        if nhs is None and local is None and not any(i.location == "PID^1^3" for i in self.issues):
+        if (
+            nhs is None
+            and regional is None
+            and local is None
+            and not any(i.location == "PID^1^3" for i in self.issues)
+        ):
             self._error(pid, 3, REQUIRED_MISSING, "PID-3 needs an NHS number or a local identifier")
-        patient_id = fhir_id("hl7", self.facility, local["value"] if local else nhs or "unknown")
+        key = local["value"] if local else nhs or (regional["value"] if regional else "unknown")
+        patient_id = fhir_id("hl7", self.facility, key)
         subject: dict[str, Any] = {"reference": f"Patient/{patient_id}"}
         if nhs:
             subject["identifier"] = {"system": NHS_NUMBER_SYSTEM, "value": nhs}
-        elif local:
-            subject["identifier"] = dict(local)
-        return {"id": patient_id, "nhs": nhs, "local": local, "subject": subject}
+        elif regional or local:
+            subject["identifier"] = dict(regional or local or {})
+        return {
+            "id": patient_id, "nhs": nhs, "regional": regional, "local": local, "subject": subject,
+        }  # fmt: skip
 
     def _patient(self, pid: Segment, message_time: str) -> dict[str, Any]:
         """The Patient PID (identifiers, name, birth date, sex), PD1-3 (registered practice)
@@ -377,8 +404,9 @@ class _Mapper:
         identifiers = []
         if self.patient["nhs"]:
             identifiers.append({"system": NHS_NUMBER_SYSTEM, "value": self.patient["nhs"]})
-        if self.patient["local"]:
-            identifiers.append(dict(self.patient["local"]))
+        for other in ("regional", "local"):  # the national number first: it keys the patient
+            if self.patient[other]:
+                identifiers.append(dict(self.patient[other]))
         resource: dict[str, Any] = {
             "resourceType": "Patient",
             "id": self.patient["id"],

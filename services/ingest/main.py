@@ -97,6 +97,7 @@ def build_app(settings: IngestSettings, verifier: TokenVerifier, *, with_mllp: b
         metrics=metrics,
         clock=lambda: datetime.now(UTC),
         new_correlation_id=lambda: str(uuid.uuid4()),
+        accept_test_numbers=settings.environment == "test",
         max_message_bytes=lambda: publisher.max_message_bytes,
     )
     companion = None
@@ -147,6 +148,7 @@ async def run(settings: IngestSettings, verifier: TokenVerifier) -> None:
             "mllp_port": settings.mllp_port,
             "host": settings.host,
             "tls": settings.tls_cert_file is not None,
+            "environment": settings.environment,
             "token_expiries": {c: e.isoformat() for c, e in verifier.expiries().items()},
         },
     )

@@ -1,6 +1,7 @@
 """Ingest configuration, from environment variables (`rmbc ingest --help` lists them)."""
 
 import ssl
+from typing import Literal
 
 from pydantic import Field, FilePath, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -81,6 +82,11 @@ class IngestSettings(BaseSettings):
         default=DEFAULT_MAX_CONNECTIONS,
         gt=0,
         description="Open MLLP connections; one more is closed at once.",
+    )
+    environment: Literal["production", "test"] = Field(
+        default="production",
+        description="test: NHS numbers of the test range 9000000000-9999999999 (never issued to "
+        "patients) are accepted; production refuses them.",
     )
     hl7_processing_ids: str = Field(
         default="P",

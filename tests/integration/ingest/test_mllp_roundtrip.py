@@ -37,6 +37,7 @@ async def ingest_mllp(
         metrics=IngestMetrics(),
         clock=lambda: datetime.now(UTC),
         new_correlation_id=lambda: str(uuid.uuid4()),
+        accept_test_numbers=True,  # fixtures use test-range numbers
     )
     server = await start_mllp_server(core, "127.0.0.1", 0, metrics=MllpMetrics())
     try:

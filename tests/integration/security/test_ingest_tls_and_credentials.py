@@ -64,6 +64,7 @@ def ingest(
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
         "RMBC_INGEST_TOKENS": f"{GOOD_TOKEN},{EXPIRED_TOKEN}@{YESTERDAY.isoformat()}",
+        "RMBC_INGEST_ENVIRONMENT": "test",  # its patients carry test-range NHS numbers
         "RMBC_INGEST_TLS_CERT_FILE": str(certificates.server_cert),
         "RMBC_INGEST_TLS_KEY_FILE": str(certificates.server_key),
         **{f"RMBC_TOPIC_{name.upper()}": value for name, value in topics.model_dump().items()},
