@@ -26,21 +26,17 @@ def capability_statement(*, max_body_bytes: int, max_bundle_entries: int) -> dic
                 "documentation": (
                     f"Bodies up to {max_body_bytes} bytes; Bundles up to {max_bundle_entries} "
                     f"entries of type {', '.join(BUNDLE_TYPES)}. NHS numbers must pass the "
-                    "modulus-11 check."
+                    "modulus-11 check and lie in a range issued to patients (the 999 test range "
+                    "only on a test deployment); Scottish CHI and Northern Ireland H&C numbers "
+                    "go under their own identifier systems."
                 ),
+                # static bearer tokens are not OAuth: no restful-security-service code is
+                # claimed until OAuth 2.0 access tokens are verified
                 "security": {
-                    "service": [
-                        {
-                            "coding": [
-                                {
-                                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
-                                    "code": "OAuth",
-                                }
-                            ],
-                            "text": "Bearer token",
-                        }
-                    ],
-                    "description": "Authorization: Bearer <token> on every data endpoint.",
+                    "description": (
+                        "Authorization: Bearer <token> on every data endpoint; the tokens are "
+                        "issued to each sending system by the deployment (not OAuth 2.0)."
+                    ),
                 },
                 "resource": [
                     {

@@ -24,11 +24,13 @@ from services.ingest.accepter import IngestCore
 from services.ingest.auth import TokenVerifier
 from services.ingest.bundles import (
     BundleRequest,
+    ResponseCode,
     accepted_outcome,
     batch_response,
     location,
     message_response,
     read_bundle,
+    request_header,
     transaction_response,
 )
 from services.ingest.capability import capability_statement
@@ -119,18 +121,23 @@ def create_app(
     @app.exception_handler(BrokerUnavailable)
     @app.exception_handler(HTTPException)
     async def answer_refusal(request: Request, error: Exception) -> Response:
+        status, issues, headers = refused(request.url.path, error)
+        return _fhir(operation_outcome(issues), status, headers)
+
+    def refused(path: str, error: Exception) -> tuple[int, list[Issue], dict[str, str]]:
+        """Count and log a refusal; its status, issues and headers."""
         status, issues, headers = _refusal(error, settings.retry_after_seconds)
         metrics.rejected.labels("http", issues[0].code if status != 503 else "broker").inc()
         log.info(
             "refused",
             extra={
                 "status": status,
-                "path": request.url.path,
+                "path": path,
                 "issues": [f"{i.code}@{i.expression or '-'}" for i in issues],
                 "cause": str(error) if status == 503 else None,
             },
         )
-        return _fhir(operation_outcome(issues), status, headers)
+        return status, issues, headers
 
     @app.get("/healthz")
     async def healthz() -> Response:
@@ -158,8 +165,29 @@ def create_app(
 
     @app.post("/fhir/$process-message")
     async def process_message(body: FhirBody) -> Response:
-        bundle = read_bundle(body.raw, max_entries=settings.max_bundle_entries, message_only=True)
-        return await _answer_bundle(bundle, body)
+        """A refused message is answered with a response message too (`fatal-error`, or
+        `transient-error` when the event store was unavailable), under the same HTTP status
+        as any refusal, so both FHIR messaging clients and plain HTTP clients read it."""
+        try:
+            bundle = read_bundle(
+                body.raw, max_entries=settings.max_bundle_entries, message_only=True
+            )
+            return await _answer_bundle(bundle, body)
+        except (InvalidInput, BrokerUnavailable) as error:
+            header = request_header(body.raw)
+            if header is None:  # no message to respond to: a plain OperationOutcome
+                raise
+            status, issues, headers = refused("/fhir/$process-message", error)
+            code: ResponseCode = "transient-error" if status == 503 else "fatal-error"
+            answer = message_response(
+                header,
+                operation_outcome(issues),
+                code=code,
+                response_id=new_id(),
+                outcome_id=new_id(),
+                now=clock(),
+            )
+            return _fhir(answer, status, {**headers, "X-Correlation-ID": body.correlation_id})
 
     @app.post("/fhir")
     async def post_bundle(body: FhirBody) -> Response:
@@ -205,7 +233,14 @@ def create_app(
         if bundle.bundle_type == "transaction":
             return _fhir(transaction_response(events), 200, headers)
         if bundle.bundle_type == "message":
-            answer = message_response(bundle, events, response_id=new_id(), now=clock())
+            answer = message_response(
+                bundle.header,
+                accepted_outcome(events),
+                code="ok",
+                response_id=new_id(),
+                outcome_id=new_id(),
+                now=clock(),
+            )
             return _fhir(answer, 200, headers)
         return _fhir(accepted_outcome(events), 200, headers)
 
