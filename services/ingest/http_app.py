@@ -40,6 +40,7 @@ from services.ingest.http_server import DrainUnreadBody
 from services.ingest.intake import Accepted, Item, Refused
 from services.ingest.metrics import IngestMetrics
 from services.ingest.outcomes import operation_outcome
+from services.ingest.peers import PeerAllowList
 from services.ingest.publisher import ManagedPublisher
 from services.ingest.settings import IngestSettings
 from shared.events import Sender
@@ -61,9 +62,11 @@ def create_app(
     clock: Callable[[], datetime],
     new_id: Callable[[], str],
     companion: Callable[[], Awaitable[asyncio.Server]] | None = None,
+    peers: PeerAllowList | None = None,
 ) -> FastAPI:
     """`companion` starts another listener (the MLLP server) that shares the producer: it starts
-    after the producer and is closed before the producer is flushed and stopped."""
+    after the producer and is closed before the producer is flushed and stopped. `peers`: with
+    mutual TLS, which token clients each client certificate may speak for."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -96,6 +99,16 @@ def create_app(
     async def authenticate(request: Request) -> str:
         verdict = verifier.verify(request.headers.get("authorization"))
         if isinstance(verdict, str):
+            if peers is not None:
+                certificate = request.scope.get("extensions", {}).get("tls", {})
+                subject = certificate.get("client_cert_subject")
+                if not peers.may_act_as(subject, verdict):
+                    log.warning(
+                        "token client not allowed for the client certificate",
+                        extra={"client": verdict, "certificate": subject},
+                    )
+                    text = "This client certificate may not act for the token's client"
+                    raise InvalidInput([Issue("security", text)], status=403)
             return verdict
         if verdict.reason == "expired":
             log.warning("expired bearer token presented", extra={"client": verdict.client})

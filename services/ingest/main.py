@@ -27,6 +27,7 @@ from services.ingest.http_server import server_config
 from services.ingest.metrics import IngestMetrics
 from services.ingest.patient_history import load_patient_index
 from services.ingest.patients import PatientIndex
+from services.ingest.peers import UnusableAllowList
 from services.ingest.publisher import KafkaPublisher
 from services.ingest.settings import IngestSettings, env_help
 from shared.logs import configure_logging
@@ -56,11 +57,17 @@ def main(argv: list[str]) -> int:
             token_hashes(settings.tokens.get_secret_value()), clock=lambda: datetime.now(UTC)
         )
         settings.tls_context()  # an unreadable certificate or key stops the start here
+        settings.peers()  # so does an unusable allow-list
     except ValidationError as error:
         print(refusal("ingest", error), file=sys.stderr)
         return 2
     except TokenError as error:
         print(f"rmbc ingest: refusing to start: RMBC_INGEST_TOKENS: {error}", file=sys.stderr)
+        return 2
+    except UnusableAllowList as error:
+        print(
+            f"rmbc ingest: refusing to start: RMBC_INGEST_TLS_PEERS_FILE: {error}", file=sys.stderr
+        )
         return 2
     except (ssl.SSLError, OSError) as error:
         print(f"rmbc ingest: refusing to start: TLS certificate or key: {error}", file=sys.stderr)
@@ -100,6 +107,7 @@ def build_app(settings: IngestSettings, verifier: TokenVerifier, *, with_mllp: b
         accept_test_numbers=settings.environment == "test",
         max_message_bytes=lambda: publisher.max_message_bytes,
     )
+    peers = settings.peers()
     companion = None
     if with_mllp:
         from services.ingest.mllp import MllpMetrics, start_mllp_server
@@ -117,6 +125,7 @@ def build_app(settings: IngestSettings, verifier: TokenVerifier, *, with_mllp: b
             metrics=MllpMetrics(metrics.registry),  # served on /metrics with the HTTP ones
             ssl=settings.tls_context(),
             processing_ids=settings.processing_ids(),
+            peers=peers,
         )
     return create_app(
         settings,
@@ -127,6 +136,7 @@ def build_app(settings: IngestSettings, verifier: TokenVerifier, *, with_mllp: b
         clock=lambda: datetime.now(UTC),
         new_id=lambda: str(uuid.uuid4()),
         companion=companion,
+        peers=peers,
     )
 
 
@@ -139,6 +149,7 @@ async def run(settings: IngestSettings, verifier: TokenVerifier) -> None:
         limits=settings.connection_limits(),
         ssl_certfile=settings.tls_cert_file,
         ssl_keyfile=settings.tls_key_file,
+        ssl_ca_certs=settings.tls_client_ca_file,
     )
     warn_if_descriptors_are_short(settings)
     log.info(
@@ -148,6 +159,7 @@ async def run(settings: IngestSettings, verifier: TokenVerifier) -> None:
             "mllp_port": settings.mllp_port,
             "host": settings.host,
             "tls": settings.tls_cert_file is not None,
+            "mutual_tls": settings.tls_client_ca_file is not None,
             "environment": settings.environment,
             "token_expiries": {c: e.isoformat() for c, e in verifier.expiries().items()},
         },

@@ -43,6 +43,7 @@ from services.ingest.hl7_mapping import (
     Header,
     Hl7Issue,
 )
+from services.ingest.peers import PeerAllowList, subject_name
 from services.ingest.ports import Accepter
 from shared.events import Sender
 
@@ -92,6 +93,11 @@ class MllpMetrics:
         )
         self.connections = Gauge(
             "rmbc_ingest_mllp_connections", "Open MLLP connections.", registry=self.registry
+        )
+        self.not_allowed = Counter(
+            "rmbc_ingest_hl7_not_allowed",
+            "Messages refused AR: MSH-4 not allowed for the client certificate (mutual TLS).",
+            registry=self.registry,
         )
         self.refused_connections = Counter(
             "rmbc_ingest_mllp_connections_refused",
@@ -200,9 +206,11 @@ class MllpHandler:
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_resources: int = DEFAULT_MAX_RESOURCES,
         processing_ids: frozenset[str] = DEFAULT_PROCESSING_IDS,
+        peers: PeerAllowList | None = None,
     ) -> None:
         self.accepter = accepter
         self.processing_ids = processing_ids
+        self.peers = peers
         self.max_frame_bytes = max_frame_bytes
         self.idle_timeout = idle_timeout
         self.max_connections = max_connections
@@ -227,9 +235,10 @@ class MllpHandler:
         self.open += 1
         self.metrics.connections.inc()
         frames = FrameReader(reader, self.max_frame_bytes, self.frame_timeout, self.idle_timeout)
+        certificate = subject_name(writer.get_extra_info("peercert"))
         try:
             while (frame := await frames.next()) is not None:
-                answer = await self.answer(frame)
+                answer = await self.answer(frame, certificate)
                 if answer is not None:
                     writer.write(answer)
                     await writer.drain()
@@ -252,7 +261,9 @@ class MllpHandler:
             except (ConnectionError, OSError) as error:
                 log.debug("MLLP close: %s", type(error).__name__)
 
-    async def answer(self, frame: Frame) -> bytes | None:
+    async def answer(self, frame: Frame, certificate: str | None = None) -> bytes | None:
+        """The ACK for one frame. `certificate`: the verified client certificate's name, checked
+        against the allow-list (when mutual TLS is on) before anything is published."""
         if frame.kind != "message":
             return self._bad_frame(frame)
         try:
@@ -280,6 +291,17 @@ class MllpHandler:
             )
             issue = Hl7Issue("MSH^1", INTERNAL_ERROR, text)
             self._log_refusal(found.header, "reject", [issue])
+            return self._ack(found.header, "reject", [issue], found.codec, found.character_set)
+        facility = found.header.sending_facility
+        if self.peers is not None and not self.peers.may_send_for(certificate, facility):
+            # HL7 v2.5.1 table 0357 has no authorisation condition: 207 with the reason
+            text = "this connection's certificate may not send for the facility in MSH-4"
+            issue = Hl7Issue("MSH^1^4", INTERNAL_ERROR, text)
+            self.metrics.not_allowed.inc()
+            log.warning(
+                "HL7 message refused: MSH-4 not allowed for the client certificate",
+                extra={**_ids(found.header), "certificate": certificate},
+            )
             return self._ack(found.header, "reject", [issue], found.codec, found.character_set)
         return await self._publish(found)
 
@@ -421,6 +443,7 @@ async def start_mllp_server(
     metrics: MllpMetrics | None = None,
     ssl: SSLContext | None = None,
     processing_ids: frozenset[str] = DEFAULT_PROCESSING_IDS,
+    peers: PeerAllowList | None = None,
 ) -> asyncio.Server:
     """Listen for MLLP on host:port (port 0 picks a free one: see `server.sockets`); over TLS
     when `ssl` is given."""
@@ -436,6 +459,7 @@ async def start_mllp_server(
         max_connections=max_connections,
         max_resources=max_resources,
         processing_ids=processing_ids,
+        peers=peers,
     )
     return await asyncio.start_server(handler.serve, host, port, ssl=ssl)
 

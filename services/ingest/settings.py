@@ -13,6 +13,7 @@ from services.ingest.mllp import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_FRAME_BYTES,
 )
+from services.ingest.peers import PeerAllowList
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames
 
@@ -101,6 +102,18 @@ class IngestSettings(BaseSettings):
     tls_key_file: FilePath | None = Field(
         default=None, description="PEM private key of TLS_CERT_FILE."
     )
+    tls_client_ca_file: FilePath | None = Field(
+        default=None,
+        description="PEM CA bundle: mutual TLS on HTTPS and MLLP; every client must present a "
+        "certificate it signed (CERT_REQUIRED). Needs TLS_CERT_FILE and TLS_PEERS_FILE.",
+    )
+    tls_peers_file: FilePath | None = Field(
+        default=None,
+        description='JSON allow-list: {"<certificate CN>": {"facilities": [MSH-4...], '
+        '"clients": [token client names...]}}, a token client named as logged: '
+        "token-<first 8 hex digits of the token's SHA-256>. A message or request a certificate "
+        "may not speak for gets AR / 403.",
+    )
     publish_timeout_seconds: float = Field(
         default=3.0, gt=0, description="Longest wait for Kafka's acknowledgement before 503."
     )
@@ -120,6 +133,23 @@ class IngestSettings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _mutual_tls_is_whole(self) -> "IngestSettings":
+        if (self.tls_client_ca_file is None) != (self.tls_peers_file is None):
+            raise ValueError(
+                "RMBC_INGEST_TLS_CLIENT_CA_FILE and RMBC_INGEST_TLS_PEERS_FILE go together: "
+                "a verified certificate must also be told whom it may speak for"
+            )
+        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
+            raise ValueError("mutual TLS needs TLS: set RMBC_INGEST_TLS_CERT_FILE and KEY_FILE")
+        return self
+
+    def peers(self) -> PeerAllowList | None:
+        """The mutual-TLS allow-list, or None when client certificates are not required."""
+        if self.tls_peers_file is None:
+            return None
+        return PeerAllowList.from_json(self.tls_peers_file.read_bytes())
+
     def processing_ids(self) -> frozenset[str]:
         return frozenset(self.hl7_processing_ids.split(","))
 
@@ -137,6 +167,9 @@ class IngestSettings(BaseSettings):
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self.tls_cert_file, self.tls_key_file)
+        if self.tls_client_ca_file is not None:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(cafile=self.tls_client_ca_file)
         return context
 
 

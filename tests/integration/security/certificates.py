@@ -1,4 +1,5 @@
-"""A throwaway CA and a server certificate for 127.0.0.1 / localhost, made with the openssl CLI.
+"""A throwaway CA, a server certificate for 127.0.0.1 / localhost and client certificates (mutual
+TLS), made with the openssl CLI.
 
 Written to a temporary directory per test session; never committed.
 """
@@ -38,3 +39,28 @@ def make_certificates(directory: Path) -> Certificates:
              "-CAcreateserial", "-days", "2", "-extfile", "server.ext", "-out", "server.crt",
              cwd=directory)  # fmt: skip
     return Certificates(directory / "ca.crt", directory / "server.crt", directory / "server.key")
+
+
+@dataclass(frozen=True)
+class ClientCertificate:
+    cert: Path
+    key: Path
+
+
+def make_client_certificate(
+    certificates: Certificates, common_name: str, *, ca: Certificates | None = None
+) -> ClientCertificate:
+    """A client certificate with subject CN=`common_name`, signed by `ca` (default: the CA of
+    `certificates`), written next to it."""
+    signer = ca or certificates
+    directory = certificates.ca_cert.parent
+    stem = f"client-{common_name}-{signer.ca_cert.parent.name}".replace(" ", "_")
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={common_name}",
+             "-keyout", f"{stem}.key", "-out", f"{stem}.csr", cwd=directory)  # fmt: skip
+    (directory / f"{stem}.ext").write_text(
+        "extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+    )
+    _openssl("x509", "-req", "-in", f"{stem}.csr", "-CA", str(signer.ca_cert),
+             "-CAkey", str(signer.ca_cert.with_suffix(".key")), "-CAcreateserial", "-days", "2",
+             "-extfile", f"{stem}.ext", "-out", f"{stem}.crt", cwd=directory)  # fmt: skip
+    return ClientCertificate(directory / f"{stem}.crt", directory / f"{stem}.key")
