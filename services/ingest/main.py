@@ -25,6 +25,7 @@ from services.ingest.auth import TokenError, TokenVerifier, token_hashes
 from services.ingest.http_app import create_app
 from services.ingest.http_server import server_config
 from services.ingest.metrics import IngestMetrics
+from services.ingest.oauth import AccessTokenVerifier
 from services.ingest.patient_history import load_patient_index
 from services.ingest.patients import PatientIndex
 from services.ingest.peers import UnusableAllowList
@@ -53,9 +54,7 @@ def main(argv: list[str]) -> int:
     }
     try:
         settings = IngestSettings(**overrides)
-        verifier = TokenVerifier(
-            token_hashes(settings.tokens.get_secret_value()), clock=lambda: datetime.now(UTC)
-        )
+        verifier = build_verifier(settings)
         settings.tls_context()  # an unreadable certificate or key stops the start here
         settings.peers()  # so does an unusable allow-list
     except ValidationError as error:
@@ -84,7 +83,23 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def build_app(settings: IngestSettings, verifier: TokenVerifier, *, with_mllp: bool) -> FastAPI:
+def build_verifier(settings: IngestSettings) -> TokenVerifier | AccessTokenVerifier:
+    """OAuth 2.0 JWT access tokens when the issuer is configured, else the static tokens of the
+    development mode. Raises TokenError when neither is usable."""
+    if settings.oauth:
+        return AccessTokenVerifier(
+            issuer=settings.oauth_issuer,
+            audience=settings.oauth_audience,
+            jwks_url=settings.oauth_jwks_url,
+        )
+    return TokenVerifier(
+        token_hashes(settings.tokens.get_secret_value()), clock=lambda: datetime.now(UTC)
+    )
+
+
+def build_app(
+    settings: IngestSettings, verifier: TokenVerifier | AccessTokenVerifier, *, with_mllp: bool
+) -> FastAPI:
     """Every adapter, built once and passed in explicitly."""
     metrics = IngestMetrics()
     index = PatientIndex(settings.patient_index_size)
@@ -140,7 +155,7 @@ def build_app(settings: IngestSettings, verifier: TokenVerifier, *, with_mllp: b
     )
 
 
-async def run(settings: IngestSettings, verifier: TokenVerifier) -> None:
+async def run(settings: IngestSettings, verifier: TokenVerifier | AccessTokenVerifier) -> None:
     app = build_app(settings, verifier, with_mllp=True)
     config = server_config(
         app,
@@ -161,9 +176,15 @@ async def run(settings: IngestSettings, verifier: TokenVerifier) -> None:
             "tls": settings.tls_cert_file is not None,
             "mutual_tls": settings.tls_client_ca_file is not None,
             "environment": settings.environment,
-            "token_expiries": {c: e.isoformat() for c, e in verifier.expiries().items()},
+            "auth": "oauth" if settings.oauth else "static-tokens",
         },
     )
+    if isinstance(verifier, TokenVerifier):
+        log.warning(
+            "static bearer tokens in use: a development mode; production verifies OAuth 2.0 "
+            "access tokens (RMBC_INGEST_OAUTH_ISSUER, _AUDIENCE, _JWKS_URL)",
+            extra={"token_expiries": {c: e.isoformat() for c, e in verifier.expiries().items()}},
+        )
     await uvicorn.Server(config).serve()
 
 

@@ -25,9 +25,20 @@ class IngestSettings(BaseSettings):
 
     tokens: SecretStr = Field(
         default=SecretStr(""),
-        description="Comma-separated bearer tokens, each plain (16+ characters) or sha256:<hex>, "
+        description="Development mode (logs a warning; production uses OAUTH_*): comma-separated "
+        "static bearer tokens, each plain (16+ characters) or sha256:<hex>, "
         "optionally ending @<expiry>: @2027-01-31 (accepted to the end of that day, UTC) or "
         "@2027-01-31T18:00:00Z; an expired token gets 401.",
+    )
+    oauth_issuer: str = Field(
+        default="",
+        description="OAuth 2.0: the authorisation server's issuer (the `iss` of its access "
+        "tokens). With OAUTH_AUDIENCE and OAUTH_JWKS_URL, bearer tokens are JWT access tokens "
+        "verified against the issuer's keys, and TOKENS must be empty.",
+    )
+    oauth_audience: str = Field(default="", description="OAuth 2.0: the `aud` ingest requires.")
+    oauth_jwks_url: str = Field(
+        default="", description="OAuth 2.0: the issuer's JWKS (its `jwks_uri`)."
     )
     host: str = Field(default="127.0.0.1", description="Address the HTTP and MLLP servers bind.")
     port: int = Field(default=8080, description="HTTP port (FHIR API, /healthz, /metrics).")
@@ -134,6 +145,23 @@ class IngestSettings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _one_kind_of_token(self) -> "IngestSettings":
+        oauth = [self.oauth_issuer, self.oauth_audience, self.oauth_jwks_url]
+        if any(oauth) and not all(oauth):
+            raise ValueError(
+                "RMBC_INGEST_OAUTH_ISSUER, _AUDIENCE and _JWKS_URL go together: set all or none"
+            )
+        if all(oauth) and self.tokens.get_secret_value():
+            raise ValueError(
+                "RMBC_INGEST_TOKENS (static development tokens) and OAuth exclude each other"
+            )
+        return self
+
+    @property
+    def oauth(self) -> bool:
+        return bool(self.oauth_issuer)
+
+    @model_validator(mode="after")
     def _mutual_tls_is_whole(self) -> "IngestSettings":
         if (self.tls_client_ca_file is None) != (self.tls_peers_file is None):
             raise ValueError(
@@ -178,7 +206,7 @@ def env_help() -> str:
     for name, info in IngestSettings.model_fields.items():
         if name in ("kafka", "topics"):
             continue
-        default = "required" if name == "tokens" else f"default {info.default}"
+        default = "required without OAuth" if name == "tokens" else f"default {info.default}"
         if info.default is None:
             default = "default unset"
         lines.append(f"  RMBC_INGEST_{name.upper():<27} {info.description} ({default})")
