@@ -5,9 +5,15 @@ Written to a temporary directory per test session; never committed.
 """
 
 import shutil
+import ssl
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
+
+from services.demo.stack import ManagedProcess
 
 
 @dataclass(frozen=True)
@@ -64,3 +70,20 @@ def make_client_certificate(
              "-CAkey", str(signer.ca_cert.with_suffix(".key")), "-CAcreateserial", "-days", "2",
              "-extfile", f"{stem}.ext", "-out", f"{stem}.crt", cwd=directory)  # fmt: skip
     return ClientCertificate(directory / f"{stem}.crt", directory / f"{stem}.key")
+
+
+def wait_until_ready_over_tls(
+    process: ManagedProcess, url: str, verify: ssl.SSLContext, timeout: float
+) -> None:
+    """Wait for `url`/readyz to answer 200 over TLS; fail at once if the process exits."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(verify=verify, timeout=2) as client:
+        while time.monotonic() < deadline:
+            assert process.running, process.log_file.read_text()[-2000:]
+            try:
+                if client.get(url + "/readyz").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+    raise AssertionError(f"{process.name} not ready over TLS within {timeout}s")

@@ -6,7 +6,6 @@ token client) its certificate may not speak for gets AR (403) and nothing reache
 import asyncio
 import hashlib
 import ssl
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from tests.integration.security.certificates import (
     ClientCertificate,
     make_certificates,
     make_client_certificate,
+    wait_until_ready_over_tls,
 )
 from tests.support.kafka import read_topic
 from tests.unit.ingest import hl7_samples
@@ -95,24 +95,10 @@ def ingest(
     process.start()
     running = Ingest(f"https://127.0.0.1:{port}", mllp_port, certificates, peers, topics, process)
     try:
-        wait_until_ready(running, timeout=60)
+        wait_until_ready_over_tls(process, running.url, running.context(peers.rx1), timeout=60)
         yield running
     finally:
         process.stop()
-
-
-def wait_until_ready(ingest: Ingest, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    with httpx.Client(verify=ingest.context(ingest.peers.rx1), timeout=2) as client:
-        while time.monotonic() < deadline:
-            assert ingest.process.running, ingest.process.log_file.read_text()[-2000:]
-            try:
-                if client.get(ingest.url + "/readyz").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-    raise AssertionError(f"ingest not ready over mutual TLS within {timeout}s")
 
 
 async def mllp_request(ingest: Ingest, message: str, client: ClientCertificate | None) -> bytes:

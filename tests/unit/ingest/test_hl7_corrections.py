@@ -37,6 +37,17 @@ def report(*observations: str, control_id: str = "MSG0001", stamp: str = "202503
     return s.oru(*observations, header=s.msh(control_id=control_id, stamp=stamp))
 
 
+def later_report(*observations: str) -> str:
+    """A report of the same order sent six days after `report`'s."""
+    return report(*observations, control_id="MSG0002", stamp="20250320090000")
+
+
+BREAST_AND_LIVER = (
+    diagnosis("1", "C50.9^Breast^I10", sub_id="1"),
+    diagnosis("2", "C78.7^Liver secondary^I10", sub_id="2"),
+)
+
+
 @pytest.mark.parametrize("sub_ids", [("1", "2", "3"), ("", "", "")], ids=["OBX-4", "no OBX-4"])
 def test_an_oru_result_withdrawn_with_w_in_a_resent_report_leaves_the_flag(
     sub_ids: tuple[str, str, str],
@@ -48,12 +59,10 @@ def test_an_oru_result_withdrawn_with_w_in_a_resent_report_leaves_the_flag(
         diagnosis("3", "C79.5^Bone secondary^I10", sub_id=bone),
     )
     # the engine resends the whole report, the withdrawn result marked W
-    withdrawal = report(
+    withdrawal = later_report(
         diagnosis("1", "C50.9^Breast^I10", sub_id=breast),
         diagnosis("2", "C78.7^Liver secondary^I10", "W", sub_id=liver),
         diagnosis("3", "C79.5^Bone secondary^I10", sub_id=bone),
-        control_id="MSG0002",
-        stamp="20250320090000",
     )
     assert sites(published(original)) == ["bone", "liver"]
     assert sites(published(original, withdrawal)) == ["bone"]
@@ -65,24 +74,13 @@ def test_a_single_withdrawn_result_with_its_obx_4_leaves_the_flag() -> None:
         diagnosis("2", "C78.7^Liver secondary^I10", sub_id="2"),
         diagnosis("3", "C79.5^Bone secondary^I10", sub_id="3"),
     )
-    withdrawal = report(
-        diagnosis("1", "C78.7^Liver secondary^I10", "W", sub_id="2"),
-        control_id="MSG0002",
-        stamp="20250320090000",
-    )
+    withdrawal = later_report(diagnosis("1", "C78.7^Liver secondary^I10", "W", sub_id="2"))
     assert sites(published(original, withdrawal)) == ["bone"]
 
 
 def test_an_oru_result_corrected_with_c_replaces_the_original_site() -> None:
-    original = report(
-        diagnosis("1", "C50.9^Breast^I10", sub_id="1"),
-        diagnosis("2", "C78.7^Liver secondary^I10", sub_id="2"),
-    )
-    correction = report(
-        diagnosis("2", "C78.0^Lung secondary^I10", "C", sub_id="2"),
-        control_id="MSG0002",
-        stamp="20250320090000",
-    )
+    original = report(*BREAST_AND_LIVER)
+    correction = later_report(diagnosis("2", "C78.0^Lung secondary^I10", "C", sub_id="2"))
     [before] = map_message(original).resources[1:]
     [after] = map_message(correction).resources
     assert after["id"] == before["id"]
@@ -91,15 +89,8 @@ def test_an_oru_result_corrected_with_c_replaces_the_original_site() -> None:
 
 
 def test_a_withdrawal_arriving_first_still_wins_over_the_older_original() -> None:
-    original = report(
-        diagnosis("1", "C50.9^Breast^I10", sub_id="1"),
-        diagnosis("2", "C78.7^Liver secondary^I10", sub_id="2"),
-    )
-    withdrawal = report(
-        diagnosis("2", "C78.7^Liver secondary^I10", "W", sub_id="2"),
-        control_id="MSG0002",
-        stamp="20250320090000",
-    )
+    original = report(*BREAST_AND_LIVER)
+    withdrawal = later_report(diagnosis("2", "C78.7^Liver secondary^I10", "W", sub_id="2"))
     assert sites(published(withdrawal, original)) == []
 
 
