@@ -15,6 +15,7 @@ from services.ingest.patients import (
     PatientIndex,
     context_from_patient,
     context_from_subject,
+    fill_gaps,
     merge,
     patient_key,
     reference_key,
@@ -190,6 +191,9 @@ def _subject_patient(
         known = patients.get(reference)
         if known is not None:
             patient_reference = known.patient_reference
+            earlier = index.get(patient_reference) if patient_reference else None
+            if earlier is not None:  # what this request's Patient leaves empty, known before
+                known = fill_gaps(known, earlier)
         elif reference.startswith(("urn:uuid:", "urn:oid:", "#")):
             return Refused(
                 [

@@ -86,6 +86,14 @@ def merge(known: PatientContext, subject: PatientContext) -> PatientContext:
     return known.model_copy(update=updates) if updates else known
 
 
+def fill_gaps(latest: PatientContext, earlier: PatientContext) -> PatientContext:
+    """`latest` with its empty fields taken from `earlier`, when both name the same patient: a
+    different NHS number is another identity, and nothing of it is carried over."""
+    if latest.nhs_number and earlier.nhs_number and latest.nhs_number != earlier.nhs_number:
+        return latest
+    return merge(latest, earlier)
+
+
 class PatientIndex:
     """Patient contexts this process accepted, by `Patient/<id>`, bounded, least recently used out.
 
@@ -106,8 +114,13 @@ class PatientIndex:
         return context
 
     def remember(self, context: PatientContext) -> None:
+        """Keep `context`; what it leaves empty keeps its earlier value (an HL7 result without
+        PD1 does not forget the practice an ADT gave), as the classifier merges demographics."""
         if context.patient_reference is None:
             return
+        earlier = self._by_reference.get(context.patient_reference)
+        if earlier is not None:
+            context = fill_gaps(context, earlier)
         self._by_reference[context.patient_reference] = context
         self._by_reference.move_to_end(context.patient_reference)
         while len(self._by_reference) > self.max_patients:

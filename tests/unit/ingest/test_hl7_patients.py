@@ -51,3 +51,18 @@ def test_a_message_whose_results_are_all_outside_the_profile_publishes_nothing()
     assert found.outcome == "publish"
     assert found.resources == []
     assert [n.reason for n in found.not_mapped] == ["unsupported-observation-code"]
+
+
+async def test_a_result_without_pd1_keeps_the_practice_an_earlier_adt_gave() -> None:
+    core = core_with(RecordingPublisher())
+    sender = Sender(channel="mllp", client="RX1", message_id="MSG0001")
+    await core.accept(interpret(s.adt().encode()).resources, sender)  # PD1: Y01234
+    result = interpret(s.oru(header=s.msh(control_id="MSG0002")).encode())  # no PD1
+    _patient, observation = await core.accept(result.resources, sender)
+    assert observation.patient.gp_practice_ods == "Y01234"
+    assert observation.patient.provider_ods == "RX1"
+    later = await core.accept(
+        interpret(s.oru(header=s.msh(control_id="MSG0003", stamp="20250315")).encode()).resources,
+        sender,
+    )
+    assert later[1].patient.gp_practice_ods == "Y01234"  # the index did not forget it either
