@@ -116,13 +116,14 @@ class PatientIndex:
     def remember(self, context: PatientContext) -> None:
         """Keep `context`; what it leaves empty keeps its earlier value (an HL7 result without
         PD1 does not forget the practice an ADT gave), as the classifier merges demographics."""
-        if context.patient_reference is None:
+        reference = context.patient_reference
+        if reference is None:
             return
-        earlier = self._by_reference.get(context.patient_reference)
+        earlier = self._by_reference.get(reference)
         if earlier is not None:
             context = fill_gaps(context, earlier)
-        self._by_reference[context.patient_reference] = context
-        self._by_reference.move_to_end(context.patient_reference)
+        self._by_reference[reference] = context
+        self._by_reference.move_to_end(reference)
         while len(self._by_reference) > self.max_patients:
             self._by_reference.popitem(last=False)
 
