@@ -207,7 +207,7 @@ def env_help() -> str:
         if name in ("kafka", "topics"):
             continue
         default = "required without OAuth" if name == "tokens" else f"default {info.default}"
-        if info.default is None:
+        if info.default is None or (info.default == "" and name != "tokens"):
             default = "default unset"
         lines.append(f"  RMBC_INGEST_{name.upper():<27} {info.description} ({default})")
     lines.append(
