@@ -280,6 +280,7 @@ class _Mapper:
         self.sources: list[str] = []
         self.not_mapped: list[NotMapped] = []
         self.facility = header.sending_facility or header.sending_application or "unknown"
+        self._metas: dict[str, dict[str, str]] = {}
 
     def run(self) -> Mapped:
         pid = self.message.first("PID")
@@ -330,8 +331,12 @@ class _Mapper:
     def _meta(self, stamp: str) -> dict[str, str]:
         if not stamp:
             return {}  # MSH-7 missing is already reported
+        if stamp in self._metas:  # every resource of a result message shares MSH-7
+            return dict(self._metas[stamp])
         try:
-            return {"versionId": version_stamp(stamp), "lastUpdated": to_fhir_instant(stamp)}
+            meta = {"versionId": version_stamp(stamp), "lastUpdated": to_fhir_instant(stamp)}
+            self._metas[stamp] = meta
+            return dict(meta)
         except BadDate as error:
             msh = self.message.msh
             self._error(msh, 7, DATA_TYPE_ERROR, f"MSH-7: {error}")
@@ -557,13 +562,15 @@ class _Mapper:
         placed: list[tuple[Segment | None, Segment, tuple[str, ...]]] = []
         orc: Segment | None = None
         obr: Segment | None = None
+        order = ""
         for segment in self.message.segments:
             if segment.name == "ORC":
                 orc, obr = segment, None
+                order = _order_number(obr, orc)
             elif segment.name == "OBR":
                 obr = segment
-            elif segment.name == "OBX":
                 order = _order_number(obr, orc)
+            elif segment.name == "OBX":
                 identity = (
                     order,
                     segment.component(3, 1),
