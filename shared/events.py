@@ -233,8 +233,10 @@ EVENT_TYPES: dict[str, type[Envelope]] = {
 CosdMetastaticType = Literal["01", "02", "03"]
 CosdMetastaticSite = Literal["02", "03", "04", "07", "08", "09", "10", "11", "12", "97", "98"]
 NhsNumberStatus = Literal["01", "02", "03", "04", "05", "06", "07", "08"]
-IcdCode = Annotated[str, Field(pattern=r"^[A-Z][0-9]{2}(\.?[0-9X]{1,2})?$", max_length=6)]
-OdsCode = Annotated[str, Field(pattern=r"^[A-Z0-9]{3,6}$")]
+ICD_CODE_PATTERN = r"^[A-Z][0-9]{2}(\.?[0-9X]{1,2})?$"  # ICD-10, an6
+ODS_CODE_PATTERN = r"^[A-Z0-9]{3,6}$"
+IcdCode = Annotated[str, Field(pattern=ICD_CODE_PATTERN, max_length=6)]
+OdsCode = Annotated[str, Field(pattern=ODS_CODE_PATTERN)]
 
 
 class RecurrenceMetastasis(Frozen):
@@ -324,5 +326,8 @@ class RegistryRecordV2(Envelope):
     )
     incomplete_items: list[str] = Field(
         description="Mandatory COSD items this record lacks, e.g. ['CR1350']: never filled in."
+    )
+    invalid_items: list[str] = Field(
+        description="Items the evidence gave in a form COSD does not take: left out, named here."
     )
     evidence: list[str] = Field(description="FHIR references behind the record.")

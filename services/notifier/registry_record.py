@@ -1,9 +1,12 @@
 """The COSD-shaped registry record for a flag (pure)."""
 
+import re
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from shared.events import (
+    ICD_CODE_PATTERN,
+    ODS_CODE_PATTERN,
     CancerFlag,
     Metastasis,
     MetastasisAtDiagnosis,
@@ -112,6 +115,19 @@ def registry_record(
 # in `incomplete_items`.
 
 LOCAL_PATIENT_IDENTIFIER_MAX = 10  # CR0020 is an10
+NHS_NUMBER_STATUS_PATTERN = r"^0[1-8]$"  # CR1350
+# the envelope and identity a v2 record shares with the v1 record of the same flag revision
+SAME_AS_V1 = {
+    "occurred_at",
+    "recorded_at",
+    "source",
+    "correlation_id",
+    "record_id",
+    "flag_id",
+    "action",
+    "supersedes",
+    "evidence",
+}
 
 
 def local_patient_identifier(patient: PatientContext) -> str | None:
@@ -154,7 +170,10 @@ def registry_record_v2(flag: CancerFlag, v1: RegistryRecord) -> RegistryRecordV2
 
     Every record is `proposed` until clinically agreed records arrive from the MDT worklist."""
     patient = flag.patient
-    primary_icd = flag.primary.icd10 if flag.primary else None
+    invalid: list[str] = []
+    icd_item = {"de_novo_metastatic": "CR0370", "recurrence": "CR7100"}.get(flag.kind, "CR6900")
+    icd = flag.primary.icd10 if flag.primary else None
+    primary_icd = _conforming(icd_item, icd, ICD_CODE_PATTERN, invalid)
     pairs = [(m.cr6520_metastatic_type, m.cr1590_metastatic_site) for m in v1.metastases]
     primary = recurrence = progression = None
     if flag.kind == "de_novo_metastatic":
@@ -179,31 +198,36 @@ def registry_record_v2(flag: CancerFlag, v1: RegistryRecord) -> RegistryRecordV2
             metastases=[_pair(t, s) for t, s in pairs],
         )
     draft = RegistryRecordV2(
+        **v1.model_dump(include=SAME_AS_V1),
         event_id=stable_id("registry-record-v2-event", v1.record_id, v1.action),
-        occurred_at=v1.occurred_at,
-        recorded_at=v1.recorded_at,
-        source=SERVICE,
-        correlation_id=v1.correlation_id,
-        record_id=v1.record_id,
-        flag_id=v1.flag_id,
-        action=v1.action,
-        supersedes=v1.supersedes,
         provenance="proposed",
         pathway="primary" if primary is not None else "non_primary",
         cr0010_nhs_number=patient.nhs_number,
         cr0020_local_patient_identifier=local_patient_identifier(patient),
-        cr1350_nhs_number_status=patient.nhs_number_status,
+        cr1350_nhs_number_status=_conforming(
+            "CR1350", patient.nhs_number_status, NHS_NUMBER_STATUS_PATTERN, invalid
+        ),
         cr0100_birth_date=patient.birth_date,
-        cr0030_provider_ods=patient.provider_ods,
-        cr0120_gp_practice_ods=patient.gp_practice_ods,
+        cr0030_provider_ods=_conforming("CR0030", patient.provider_ods, ODS_CODE_PATTERN, invalid),
+        cr0120_gp_practice_ods=_conforming(
+            "CR0120", patient.gp_practice_ods, ODS_CODE_PATTERN, invalid
+        ),
         primary=primary,
         recurrence=recurrence,
         progression=progression,
         original_primary_diagnosis_date=flag.primary.diagnosis_date if flag.primary else None,
         incomplete_items=[],
-        evidence=v1.evidence,
+        invalid_items=invalid,
     )
     return draft.model_copy(update={"incomplete_items": missing_mandatory_items(draft)})
+
+
+def _conforming(item: str, value: str | None, pattern: str, invalid: list[str]) -> Any:
+    """The value when it has the item's COSD format; otherwise absent, and the item named."""
+    if value is None or re.fullmatch(pattern, value):
+        return value
+    invalid.append(item)
+    return None
 
 
 def _pair(metastatic_type: str, site: str) -> RecurrenceMetastasis:

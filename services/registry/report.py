@@ -7,6 +7,7 @@ recurred, not recurrence-free survival of all patients (that needs the disease-f
 
 import csv
 import html
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import matplotlib
@@ -57,6 +58,20 @@ def _save(figure: Figure, path: Path) -> None:
     figure.savefig(path, dpi=100)
 
 
+def _stacked_by_kind(
+    categories: list[str],
+    counts: Mapping[tuple[str, str], int],
+    draw: Callable[..., object],
+    offset: str,
+) -> None:
+    """One bar per category, stacked by kind: `counts[(category, kind)]`."""
+    base = [0] * len(categories)
+    for kind in KINDS:
+        sizes = [counts.get((c, kind), 0) for c in categories]
+        draw(categories, sizes, **{offset: base, "label": kind})
+        base = [b + n for b, n in zip(base, sizes, strict=True)]
+
+
 def _monthly(episodes: list[Episode], out: Path) -> tuple[str, str, str]:
     counts = by_month_and_kind(episodes)
     months = sorted({m for m, _ in counts})
@@ -67,11 +82,7 @@ def _monthly(episodes: list[Episode], out: Path) -> tuple[str, str, str]:
     )
     figure = Figure(figsize=(8, 4))
     axes = figure.subplots()
-    bottom = [0] * len(months)
-    for kind in KINDS:
-        heights = [counts[(m, kind)] for m in months]
-        axes.bar(months, heights, bottom=bottom, label=kind)
-        bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    _stacked_by_kind(months, counts, axes.bar, "bottom")
     axes.set_ylabel("episodes")
     axes.set_title("Recurrence, progression and de novo metastatic disease by month")
     axes.legend()
@@ -91,11 +102,7 @@ def _sites_and_types(episodes: list[Episode], out: Path) -> tuple[str, str, str]
     names = sorted({s for _, s in sites})
     figure = Figure(figsize=(8, 4))
     axes = figure.subplots()
-    left = [0] * len(names)
-    for kind in KINDS:
-        widths = [sites[(kind, s)] for s in names]
-        axes.barh(names, widths, left=left, label=kind)
-        left = [a + w for a, w in zip(left, widths, strict=True)]
+    _stacked_by_kind(names, {(s, k): n for (k, s), n in sites.items()}, axes.barh, "left")
     axes.set_xlabel("episodes with this metastatic site")
     axes.set_title("Metastatic sites (COSD CR1590 / CR6970)")
     axes.legend()

@@ -5,6 +5,7 @@ Item numbers and value sets: Health-Informatics-UoN/nuh-data `schemas/datasets/c
 from datetime import date
 
 from services.notifier.registry_record import registry_record, registry_record_v2
+from shared.events import PrimaryTumour
 from tests.unit.notifier.factory import NHS_NUMBER, NOW, flag, patient
 
 
@@ -112,3 +113,19 @@ def test_the_v2_record_keeps_the_v1_record_id_action_and_supersedes():
         "earlier-id",
     )
     assert record.schema_version == 2
+
+
+def test_a_value_outside_the_cosd_value_set_is_left_out_and_named_not_passed_on():
+    f = flag(patient=patient(nhs_number_status="9", gp_practice_ods="a81001"))
+    record = v2(f)
+    assert record.cr1350_nhs_number_status is None
+    assert record.cr0120_gp_practice_ods is None
+    assert record.invalid_items == ["CR1350", "CR0120"]
+    assert record.incomplete_items == ["CR1350"]
+
+
+def test_a_us_icd_10_cm_primary_code_is_not_a_cosd_icd_10_code_and_is_named():
+    f = flag(primary=PrimaryTumour(icd10="C50.911", diagnosis_date=date(2019, 5, 2)))
+    record = v2(f)
+    assert record.invalid_items == ["CR7100"]
+    assert record.incomplete_items == ["CR7100"]
