@@ -23,13 +23,23 @@ from services.registry.figures import (
     by_site,
     by_type,
     completeness,
+    episodes_between,
 )
+from shared.events import RegistryRecordV2
 
 KINDS = ("recurrence", "progression", "de novo")
 KM_NOTE = (
     "The registry holds only patients whose cancer came back: the Kaplan-Meier curve shows when "
     "recurrences happened among them, not recurrence-free survival of every patient."
 )
+
+
+def write_registry_outputs(records: list[RegistryRecordV2], out: Path) -> Path:
+    """The records as JSONL (what `--records` reads) and the report over all of them."""
+    out.mkdir(parents=True, exist_ok=True)
+    lines = "".join(record.model_dump_json() + "\n" for record in records)
+    (out / "records.v2.jsonl").write_text(lines, encoding="utf-8")
+    return write_report(episodes_between(records, None, None), out / "report")
 
 
 def write_report(episodes: list[Episode], out: Path) -> Path:

@@ -5,7 +5,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from services.registry.figures import completeness, episodes_between
-from services.registry.report import write_report
+from services.registry.report import write_registry_outputs, write_report
+from services.registry.sources import records_from_jsonl
 from shared.events import PrimaryTumour
 from tests.unit.registry.records import record
 
@@ -112,3 +113,11 @@ def test_sites_count_each_site_of_an_episode_and_the_page_shows_every_plot(tmp_p
 def test_the_period_keeps_only_episodes_dated_within_it():
     episodes = episodes_between(cohort(), date(2026, 1, 1), date(2026, 12, 31))
     assert sorted(e.kind for e in episodes) == ["de novo", "progression", "recurrence"]
+
+
+def test_the_demo_keeps_the_records_it_reported_on_beside_the_report(tmp_path):
+    records = cohort()
+    page = write_registry_outputs(records, tmp_path)
+    assert page == tmp_path / "report" / "index.html" and page.exists()
+    kept = list(records_from_jsonl(tmp_path / "records.v2.jsonl"))
+    assert kept == records
