@@ -1,6 +1,7 @@
 """`rmbc registry report [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--records FILE] --out DIR`."""
 
 import argparse
+import importlib.util
 import sys
 from datetime import date
 from pathlib import Path
@@ -28,6 +29,10 @@ def main(argv: list[str]) -> int:
         records = read_records(args.records)
     except (ValueError, OSError) as error:
         print(f"rmbc registry report: {error}", file=sys.stderr)
+        return 2
+    missing = [m for m in ("lifelines", "matplotlib") if importlib.util.find_spec(m) is None]
+    if missing:
+        print(f"rmbc registry report: needs {', '.join(missing)}: pip install 'rmbc[report]'")
         return 2
     from services.registry.report import write_report  # matplotlib only when a report is made
 
