@@ -32,7 +32,10 @@ def main(argv: list[str]) -> int:
         return 2
     missing = [m for m in ("lifelines", "matplotlib") if importlib.util.find_spec(m) is None]
     if missing:
-        print(f"rmbc registry report: needs {', '.join(missing)}: pip install 'rmbc[report]'")
+        print(
+            f"rmbc registry report: needs {', '.join(missing)}: pip install 'rmbc[report]'",
+            file=sys.stderr,
+        )
         return 2
     from services.registry.report import write_report  # matplotlib only when a report is made
 
