@@ -30,7 +30,7 @@ from services.demo.readback import read_all
 from services.demo.report import agreement, percentiles, render_text
 from services.demo.stack import MESH_PASSWORD, MESH_SHARED_KEY, StackError
 from shared.codec import UndecodableEvent, decode, decode_as
-from shared.events import AlertEvent, CancerFlag, ClinicalEvent, RegistryRecord
+from shared.events import AlertEvent, CancerFlag, ClinicalEvent, RegistryRecord, RegistryRecordV2
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames
 
@@ -96,7 +96,13 @@ def run(
         mails = pipeline.smtp.mails
         _keep_examples(pipeline, args.output / "cns-emails")
         outputs = asyncio.run(_read_outputs(kafka, topics))
-    return summarise(cohort, answers, outputs, letters, len(mails), args.output)
+        registry_v2 = asyncio.run(read_all(kafka, topics.registry_records_v2))
+    summary = summarise(cohort, answers, outputs, letters, len(mails), args.output)
+    from services.registry.report import write_registry_outputs  # matplotlib only here
+
+    records = [RegistryRecordV2.model_validate_json(r.value) for r in registry_v2]
+    summary["registry_report"] = str(write_registry_outputs(records, args.output / "registry"))
+    return summary
 
 
 def summarise(

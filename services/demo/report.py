@@ -70,5 +70,7 @@ def render_text(summary: Mapping[str, Any]) -> str:
             f"(TP {figures['true_positives']}, FP {figures['false_positives']}, "
             f"FN {figures['false_negatives']})"
         )
+    if "registry_report" in summary:
+        lines.append(f"registry report          {summary['registry_report']}")
     lines += ["", f"look here: {summary['output_dir']}", ""]
     return "\n".join(lines)

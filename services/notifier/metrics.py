@@ -23,6 +23,12 @@ class NotifierMetrics:
         self.registry_records = Counter(
             "rmbc_notifier_registry_records", "Registry records published.", ["action"], registry=r
         )
+        self.registry_records_incomplete = Counter(
+            "rmbc_notifier_registry_records_incomplete",
+            "Registry records (v2) published lacking a mandatory COSD item, by item.",
+            ["item"],
+            registry=r,
+        )
         self.flags = Counter(
             "rmbc_notifier_flags", "Flags consumed by state.", ["state"], registry=r
         )

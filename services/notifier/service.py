@@ -26,6 +26,7 @@ from services.notifier.gp_message import mesh_document, subject
 from services.notifier.ledger import Ledger, alert_event
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.offsets import OffsetTracker, commit_done
+from services.notifier.registry_record import registry_record_v2
 from services.notifier.settings import NotifierSettings
 from shared.admin import read_to_end
 from shared.attempts import Attempts, position
@@ -309,6 +310,13 @@ class Notifier:
             )
             acked.add_done_callback(functools.partial(self._record_acked, plan.record.action))
             tasks.append(acked)
+            # the COSD v10 record beside v1 until v1 retires; a missing mandatory item is counted
+            record_v2 = registry_record_v2(flag, plan.record)
+            tasks.append(
+                await self._producer_send(self.settings.topics.registry_records_v2, key, record_v2)
+            )
+            for item in record_v2.incomplete_items:
+                self.metrics.registry_records_incomplete.labels(item).inc()
         for delivery in plan.deliveries:
             if self.ledger.is_final(delivery.alert_id):
                 continue
