@@ -171,7 +171,11 @@ class RegistryRecord(Envelope):
     cr6500_episode_date: date | None
     metastases: list[Metastasis]
     cr1550_palliative_care_seen: Literal["Y", "N", "9"] = "9"
-    cr9000_relapse_method: Literal["1", "2", "3", "4", "9"] = "9"
+    cr9000_relapse_method: Literal["1", "2", "3", "4", "9"] | None = Field(
+        default=None,
+        description="9 means Other in COSD, never 'not known': null when no one recorded it "
+        "(it defaulted to 9 before, asserting a method of detection on every record).",
+    )
     evidence: list[str] = Field(description="FHIR references behind the record.")
 
 
