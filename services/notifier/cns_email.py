@@ -1,12 +1,14 @@
 """The breast CNS team's e-mail (pure). The Subject line never carries a patient identifier; the
-body does, because the team must find the patient (it goes to a secure NHSmail team address)."""
+body does, because the team must find the patient (it goes to a secure NHSmail team address).
+It is plain text with the GP letter attached as the same PDF the practice receives, so the team
+sees exactly what the GP was told."""
 
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 
-from services.notifier.facts import Facts
-from services.notifier.gp_message import letter_html
+from services.notifier.facts import Facts, readable_date
+from services.notifier.letter_pdf import letter_pdf
 from services.notifier.mime import Part, multipart
 
 
@@ -39,14 +41,18 @@ def cns_email(facts: Facts, *, sender: str, recipient: str, sent_at: datetime) -
         headers += [("References", earlier), ("In-Reply-To", earlier)]
     data = multipart(
         headers,
-        "alternative",
+        "mixed",
         [
             Part('text/plain; charset="utf-8"', plain_text(facts).encode()),
-            Part('text/html; charset="utf-8"', letter_html(facts, sent_at).encode()),
+            Part("application/pdf", letter_pdf(facts, sent_at), filename=pdf_filename(facts)),
         ],
         boundary=f"=_rmbc_{facts.alert_id}",
     )
     return Email(sender, recipient, message_id, data)
+
+
+def pdf_filename(facts: Facts) -> str:
+    return f"rmbc-{facts.purpose}-{facts.alert_id[:8]}.pdf"
 
 
 def plain_text(facts: Facts) -> str:
@@ -65,12 +71,12 @@ def plain_text(facts: Facts) -> str:
     lines += [
         f"Patient: {facts.patient_name}",
         f"NHS number: {facts.nhs_number or 'not known'}",
-        f"Date of birth: {facts.birth_date.isoformat() if facts.birth_date else 'not recorded'}",
+        f"Date of birth: {readable_date(facts.birth_date, 'not recorded')}",
         f"GP practice: {facts.gp_practice_ods or 'not recorded'}",
         "",
         f"Finding: {facts.finding}",
         f"Sites: {', '.join(facts.sites) if facts.sites else 'none recorded'}",
-        f"Episode date: {facts.episode_date.isoformat() if facts.episode_date else 'not known'}",
+        f"Episode date: {readable_date(facts.episode_date)}",
     ]
     if facts.primary:
         lines.append(f"Original primary: {facts.primary}")
@@ -80,4 +86,5 @@ def plain_text(facts: Facts) -> str:
         lines += ["", "Evidence:"] + [f"- {line}" for line in facts.evidence]
     lines += ["", f"Treating trust: {facts.trust_name} ({facts.trust_ods or 'ODS not known'})"]
     lines += ["", f"Alert reference: {facts.alert_id}"]
+    lines += ["", "The attached PDF is the letter as the GP practice receives it."]
     return "\n".join(lines) + "\n"
