@@ -7,6 +7,7 @@ summary, and stops everything it started - also on Ctrl-C or failure.
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -21,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import orjson
 from mesh_client import MeshClient
 
 from services.broker import DEFAULT_STATE_DIR, PROJECT_ROOT, BrokerError, LocalBroker
@@ -233,7 +235,7 @@ def _collect_gp_letters(pipeline: Pipeline, folder: Path, keep: int = 5) -> int:
                 message = client.retrieve_message(message_id)
                 body = message.read()
                 if count < keep:
-                    _save_parts(body, folder / f"{mailbox}-{count + 1}")
+                    _save_send_document(body, folder / f"{mailbox}-{count + 1}")
                 message.acknowledge()
                 count += 1
     return count
@@ -247,15 +249,24 @@ def _keep_examples(pipeline: Pipeline, folder: Path, keep: int = 5) -> None:
 
 
 def _save_parts(mime: bytes, stem: Path) -> None:
-    """A MIME document as files a person can open: .eml, and its HTML and JSON parts."""
+    """An e-mail as files a person can open: .eml, and the PDF letter it carries."""
     stem.with_suffix(".eml").write_bytes(mime)
-    extensions = {"text/html": ".html", "application/fhir+json": ".json"}
-    for part in message_from_bytes(mime, policy=policy.default).walk():
-        extension = extensions.get(part.get_content_type())
-        if extension:
-            content = part.get_content()
-            text = content.decode() if isinstance(content, bytes) else content
-            stem.with_suffix(extension).write_text(text)
+    for part in message_from_bytes(mime, policy=policy.default).iter_attachments():
+        if part.get_content_type() == "application/pdf":
+            stem.with_suffix(".pdf").write_bytes(part.get_content())
+
+
+def _save_send_document(body: bytes, stem: Path) -> None:
+    """A GP Connect Send Document message as files: the ITK3 message (.json) and its PDF."""
+    stem.with_suffix(".json").write_bytes(body)
+    document = next(
+        e["resource"]
+        for e in orjson.loads(body)["entry"]
+        if e["resource"]["resourceType"] == "Bundle"
+    )
+    for entry in document["entry"]:
+        if entry["resource"]["resourceType"] == "Binary":
+            stem.with_suffix(".pdf").write_bytes(base64.b64decode(entry["resource"]["content"]))
 
 
 @contextlib.contextmanager

@@ -86,5 +86,8 @@ def plain_text(facts: Facts) -> str:
         lines += ["", "Evidence:"] + [f"- {line}" for line in facts.evidence]
     lines += ["", f"Treating trust: {facts.trust_name} ({facts.trust_ods or 'ODS not known'})"]
     lines += ["", f"Alert reference: {facts.alert_id}"]
-    lines += ["", "The attached PDF is the letter as the GP practice receives it."]
+    lines += [
+        "",
+        "Attached: the same facts as a PDF letter (the GP practice letter, when one is sent).",
+    ]
     return "\n".join(lines) + "\n"

@@ -230,7 +230,9 @@ def _document_bundle(facts: Facts, sent_at: datetime, ids: _Ids) -> dict[str, An
         "meta": {"profile": [PROFILES["composition"]]},
         "identifier": {"system": UUID_SYSTEM, "value": ids.composition},
         "status": "final",
-        "type": {"coding": [{"system": SNOMED, "code": DOCUMENT_TYPE[0], "display": DOCUMENT_TYPE[1]}]},
+        "type": {
+            "coding": [{"system": SNOMED, "code": DOCUMENT_TYPE[0], "display": DOCUMENT_TYPE[1]}]
+        },
         "subject": {"reference": f"urn:uuid:{ids.patient}"},
         "date": when,
         "author": [{"reference": f"urn:uuid:{ids.author}"}],

@@ -81,9 +81,7 @@ def letter_sections(facts: Facts, sent_at: datetime) -> list[tuple[str, list[tup
     found: list[tuple[str, str]] = []
     if facts.corrects:
         reason = f" ({facts.retraction_reason})" if facts.retraction_reason else ""
-        found.append(
-            ("", f"The finding the earlier document reported has been withdrawn{reason}.")
-        )
+        found.append(("", f"The finding the earlier document reported has been withdrawn{reason}."))
         found.append(("Replaces document", facts.corrects))
     if facts.gp_not_reachable:
         found.append(("GP not reachable", facts.gp_not_reachable))

@@ -22,7 +22,7 @@ from services.notifier.decisions import alert_id as planned_alert_id
 from services.notifier.delivery import UNDELIVERABLE, Deliverer, Job, Recorder, RetryPolicy
 from services.notifier.directory import Directory
 from services.notifier.facts import facts_for
-from services.notifier.gp_message import mesh_document, subject
+from services.notifier.gp_message import CONTENT_TYPE, send_document
 from services.notifier.ledger import Ledger, alert_event
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.offsets import OffsetTracker, commit_done
@@ -328,9 +328,14 @@ class Notifier:
     def _render(self, flag: CancerFlag, delivery: Delivery, now: datetime) -> Any:
         facts = facts_for(flag, delivery, self.directory)
         if delivery.channel == "mesh":
-            body, content_type = mesh_document(facts, now, flag.patient.gp_practice_ods)
+            sent = send_document(
+                facts,
+                now,
+                sender_mailbox=self.settings.mesh_mailbox,
+                recipient_ods=flag.patient.gp_practice_ods,
+            )
             return MeshDocument(
-                delivery.recipient, delivery.alert_id, subject(facts), body, content_type
+                delivery.recipient, sent.message_header_id, sent.subject, sent.body, CONTENT_TYPE
             )
         return cns_email(
             facts, sender=self.settings.smtp_from, recipient=delivery.recipient, sent_at=now

@@ -1,12 +1,9 @@
 """The notifier against a real broker, a real mesh-sandbox and a real SMTP server."""
 
 import asyncio
-import email
-import json
 import signal
 import subprocess
 import time
-from email.policy import default
 
 import pytest
 
@@ -23,6 +20,7 @@ from tests.integration.notifier.harness import (
     write_directory,
 )
 from tests.support.kafka import produce, read_topic
+from tests.support.send_document import read_send_document
 from tests.unit.notifier.factory import CNS_EMAIL, NHS_NUMBER, flag, patient
 
 
@@ -56,7 +54,7 @@ def read_mesh_message(mesh, mailbox, message_id):
         body = message.read()
         local_id, subject = message.local_id, message.subject
         message.acknowledge()
-    return local_id, subject, email.message_from_bytes(body, policy=default)
+    return local_id, subject, read_send_document(body)
 
 
 def outcomes(events, channel):
@@ -76,18 +74,17 @@ async def test_a_flag_is_delivered_once_to_gp_cns_and_registry_and_a_retraction_
     local_id, subject, document = read_mesh_message(mesh, mesh.gp_mailbox, message_id)
     gp_alert = alert_id(raised.flag_id, mesh.gp_mailbox, "alert")
     assert local_id == gp_alert
-    assert NHS_NUMBER not in subject and "O'Brien" not in subject
-    html = document.get_body(("html",)).get_content()
-    assert "943 476 5919" in html and "1961-03-14" in html
-    assert "Ann &lt;Marie&gt; O&#x27;Brien" in html  # escaped, never raw markup
-    assert "bone, liver" in html and "2026-10-01" in html
-    assert "Example Hospitals NHS Foundation Trust" in html and CNS_EMAIL in html
-    [fhir] = [
-        p for p in document.iter_attachments() if p.get_content_type() == "application/fhir+json"
-    ]
-    communication = json.loads(fhir.get_content())
-    assert communication["resourceType"] == "Communication"
-    assert communication["subject"]["identifier"]["value"] == NHS_NUMBER
+    # the subject GPCM-SD-064 fixes names the patient (the practice's worklist shows it)
+    assert subject.startswith(
+        f"Breast cancer alert for Ann <Marie> O'Brien , NHS Number {NHS_NUMBER}"
+    )
+    assert document.header.id == gp_alert and document.header.event.code == "ITK007C"
+    text = document.text
+    assert "943 476 5919" in text and "14 Mar 1961" in text
+    assert "O'BRIEN, Ann <Marie>" in text and "<p>" not in text  # plain text, never markup
+    assert "bone, liver" in text and "1 Oct 2026" in text
+    assert "Example Hospitals NHS Foundation Trust" in text and CNS_EMAIL in text
+    assert document.patient.identifier[0].value == NHS_NUMBER
 
     [cns] = smtp_server.wait_for(1)
     assert cns["To"] == CNS_EMAIL
@@ -113,7 +110,10 @@ async def test_a_flag_is_delivered_once_to_gp_cns_and_registry_and_a_retraction_
     assert len(corrections) == 2
     [correction_id] = mesh_inbox(mesh, mesh.gp_mailbox)
     _, _, correction = read_mesh_message(mesh, mesh.gp_mailbox, correction_id)
-    assert gp_alert in correction.get_body(("html",)).get_content()
+    assert gp_alert in correction.text and "Version 2" in correction.text
+    [replaces] = correction.composition.relatesTo
+    assert replaces.code == "replaces"
+    assert replaces.targetIdentifier.value == document.composition.identifier.value
     assert len(smtp_server.wait_for(2)) == 2
     records = await wait_events(kafka_settings, topics.registry_records, lambda e: True, count=2)
     assert records[-1].action == "withdraw"

@@ -184,6 +184,9 @@ def test_the_cns_email_carries_the_same_pdf_the_gp_practice_receives():
     gp, cns = facts()
     message = cns_message(cns)
     attached = pdf_text(attached_pdf(message))
+    gp_letter = pdf_text(the_pdf(gp_message(gp)[1]))
+    # the same letter, but for its own reference
+    assert attached.replace(cns.alert_id, "REF") == gp_letter.replace(gp.alert_id, "REF")
     for fact in ("943 476 5919", "14 Mar 1961", "bone, liver", "Breast cancer alert"):
         assert fact in attached
     assert [p.get_content_type() for p in message.walk()] == [
