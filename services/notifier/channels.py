@@ -34,6 +34,19 @@ class MeshDocument:
     content_type: str
 
 
+@dataclass(frozen=True)
+class InboxMessage:
+    """One message downloaded from our MESH inbox, not yet acknowledged."""
+
+    message_id: str
+    message_type: str  # DATA, or REPORT (MESH's own error and non-delivery reports)
+    workflow_id: str | None
+    local_id: str | None  # a report carries the local id of the message it is about
+    status_code: str | None
+    status_description: str | None
+    body: bytes
+
+
 class DeliveryChannel(Protocol):
     async def send(self, payload: Any) -> str:
         """Deliver; return the transport id. Raises on failure."""
@@ -102,6 +115,35 @@ class MeshChannel:
                 content_type=doc.content_type,
             )
             return message_id
+
+    async def collect(self, limit: int) -> list[InboxMessage]:
+        """Download up to `limit` messages from our inbox (acknowledge each once handled)."""
+        return await asyncio.to_thread(self._collect, limit)
+
+    def _collect(self, limit: int) -> list[InboxMessage]:
+        collected = []
+        with self._thread_client() as client:
+            for message_id in client.list_messages(max_results=limit):
+                with client.retrieve_message(message_id) as message:
+                    collected.append(
+                        InboxMessage(
+                            message_id,
+                            str(message.message_type or "DATA").upper(),
+                            message.workflow_id,
+                            message.local_id,
+                            message.mex_header("statuscode"),
+                            message.mex_header("statusdescription"),
+                            message.read(),
+                        )
+                    )
+        return collected
+
+    async def acknowledge(self, message_id: str) -> None:
+        await asyncio.to_thread(self._acknowledge, message_id)
+
+    def _acknowledge(self, message_id: str) -> None:
+        with self._thread_client() as client:
+            client.acknowledge_message(message_id)
 
     async def already_sent(self, alert_id: str) -> str | None:
         return await asyncio.to_thread(self._track_local_id, alert_id)

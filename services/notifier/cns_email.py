@@ -91,3 +91,52 @@ def plain_text(facts: Facts) -> str:
         "Attached: the same facts as a PDF letter (the GP practice letter, when one is sent).",
     ]
     return "\n".join(lines) + "\n"
+
+
+def gp_not_told_email(
+    *,
+    notice_id: str,
+    cns_alert_id: str,
+    gp_alert_id: str,
+    reason: str,
+    sender: str,
+    recipient: str,
+    sent_at: datetime,
+) -> Email:
+    """ "The GP practice could not be told": a reply in the thread of the CNS alert the team
+    already has (References/In-Reply-To), so it names no patient itself; the alert it follows
+    does, on the same secure team address."""
+    message_id = f"<{notice_id}@rmbc>"
+    earlier = f"<{cns_alert_id}@rmbc>"
+    headers = [
+        ("From", sender),
+        ("To", recipient),
+        (
+            "Subject",
+            f"[rmbc GP not told] The GP practice could not be told - ref {cns_alert_id[:8]}",
+        ),
+        ("Date", format_datetime(sent_at)),
+        ("Message-ID", message_id),
+        ("References", earlier),
+        ("In-Reply-To", earlier),
+    ]
+    text = "\n".join(
+        [
+            "THE GP PRACTICE COULD NOT BE TOLD of the alert this e-mail replies to.",
+            "",
+            f"Reason: {reason}",
+            "",
+            "Please make sure the patient's GP is informed (by telephone or letter), and check",
+            "the patient's registered practice.",
+            "",
+            f"Alert reference: {cns_alert_id}",
+            f"GP document reference: {gp_alert_id}",
+        ]
+    )
+    data = multipart(
+        headers,
+        "mixed",
+        [Part('text/plain; charset="utf-8"', (text + "\n").encode())],
+        boundary=f"=_rmbc_{notice_id}",
+    )
+    return Email(sender, recipient, message_id, data)

@@ -22,7 +22,7 @@ from services.notifier.registry_record import Action, record_id, registry_record
 from shared.events import AlertOutcome, CancerFlag, RegistryRecord, stable_id
 
 Channel = Literal["mesh", "smtp"]
-Purpose = Literal["alert", "review", "correction"]
+Purpose = Literal["alert", "review", "correction", "gp_not_told"]
 
 
 def alert_id(flag_id: str, recipient: str, purpose: Purpose) -> str:

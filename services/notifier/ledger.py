@@ -13,7 +13,11 @@ from shared.events import AlertEvent, AlertOutcome, CancerFlag, stable_id
 
 SERVICE = "notifier"
 State = AlertOutcome | Literal["queued"]
-FINAL: frozenset[State] = frozenset({"sent", "already_sent", "unroutable", "dead_lettered"})
+# after MESH accepted a GP document: what the practice's acknowledgements or MESH's reports said
+ANSWERED: frozenset[State] = frozenset(
+    {"delivered", "filed", "patient_not_registered", "rejected", "not_collected"}
+)
+FINAL: frozenset[State] = ANSWERED | {"sent", "already_sent", "unroutable", "dead_lettered"}
 DELIVERED: frozenset[State] = frozenset({"sent", "already_sent"})
 _RANK: dict[State, int] = {
     "queued": 0,
@@ -23,6 +27,11 @@ _RANK: dict[State, int] = {
     "unroutable": 4,
     "sent": 4,
     "already_sent": 4,
+    "delivered": 5,  # the practice's system took it in (infrastructure acknowledgement)
+    "filed": 6,  # the last word: filed, or why not
+    "patient_not_registered": 6,
+    "rejected": 6,
+    "not_collected": 6,
 }
 
 
@@ -34,6 +43,7 @@ class Entry:
     recipient: str
     outcome: State
     attempt: int
+    event: AlertEvent | None = None  # the latest event recorded (None while only queued)
 
 
 class Ledger:
@@ -60,8 +70,14 @@ class Ledger:
                 event.recipient,
                 event.outcome,
                 event.attempt,
+                event,
             )
         )
+
+    def advances(self, alert_id: str, outcome: State) -> bool:
+        """Whether recording `outcome` (at the entry's attempt) would move the alert forward."""
+        entry = self._entries.get(alert_id)
+        return entry is None or _RANK[outcome] > _RANK[entry.outcome]
 
     def queue(self, alert_id: str, flag_id: str, channel: Channel, recipient: str) -> None:
         """Known in this process before its first attempt is recorded."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
+from services.notifier.acknowledgements import AcknowledgementReader
 from services.notifier.channels import DeliveryChannel, MeshDocument
 from services.notifier.cns_email import cns_email
 from services.notifier.decisions import Delivery, plan_for
@@ -81,11 +82,30 @@ class Notifier:
         if not acked.cancelled() and acked.exception() is None:
             self.metrics.registry_records.labels(action).inc()
 
-    def _deliverer(self) -> Deliverer:
+    def _recorder(self) -> Recorder:
         s = self.settings
-        recorder = Recorder(
+        return Recorder(
             self._publish, self.ledger, s.topics.alerts, s.topics.dead_letter, self.metrics
         )
+
+    def acknowledgement_reader(self) -> AcknowledgementReader | None:
+        mesh = self.channels.get("mesh")
+        if not hasattr(mesh, "collect"):
+            return None
+        return AcknowledgementReader(
+            mesh,  # type: ignore[arg-type]
+            self.channels["smtp"],
+            self.ledger,
+            self._recorder(),
+            ack_workflow_id=self.settings.ack_workflow_id,
+            smtp_from=self.settings.smtp_from,
+            clock=self.clock,
+            metrics=self.metrics,
+        )
+
+    def _deliverer(self) -> Deliverer:
+        s = self.settings
+        recorder = self._recorder()
         return Deliverer(
             self.channels,  # type: ignore[arg-type]
             self.ledger,
@@ -148,10 +168,15 @@ class Notifier:
         s = self.settings
         await self._start_producer()
         reader = consumer = None
-        follower = None
+        follower = acknowledgements = None
         try:
             reader = await self._load_ledger()
             follower = asyncio.create_task(self._follow_ledger(reader))
+            acks = self.acknowledgement_reader()
+            if acks is not None:
+                acknowledgements = asyncio.create_task(
+                    acks.run(stop, s.notifier_inbox_poll_seconds)
+                )
             consumer = AIOKafkaConsumer(
                 **s.kafka.aiokafka_options(),
                 group_id=s.notifier_group_id,
@@ -198,8 +223,9 @@ class Notifier:
                 log.warning("last commit not answered; records since are read again on restart")
         finally:
             self.ready.clear()
-            if follower is not None:
-                follower.cancel()
+            for task in (follower, acknowledgements):
+                if task is not None:
+                    task.cancel()
             for client in (consumer, reader):
                 if client is not None:
                     await client.stop()

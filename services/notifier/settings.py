@@ -50,6 +50,12 @@ class NotifierSettings(BaseSettings):
         description="A flag that stopped the notifier this many times (not for a broker fault) is "
         "dead-lettered when met again.",
     )
+    notifier_inbox_poll_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often the MESH inbox is read for the practices' acknowledgements and "
+        "MESH's reports.",
+    )
     notifier_test_pause_after_send_seconds: float = Field(
         default=0.0,
         ge=0,

@@ -5,47 +5,19 @@ import signal
 import subprocess
 import time
 
-import pytest
-
 from services.notifier.decisions import alert_id
 from shared.admin import lag_by_partition, topic_partitions
 from shared.codec import decode
 from tests.integration.notifier.harness import (
     RMBC,
-    NotifierProcess,
     mesh_inbox,
     notifier_env,
     send_flag,
     wait_events,
-    write_directory,
 )
 from tests.support.kafka import produce, read_topic
 from tests.support.send_document import read_send_document
 from tests.unit.notifier.factory import CNS_EMAIL, NHS_NUMBER, flag, patient
-
-
-@pytest.fixture
-def directory_file(tmp_path, mesh):
-    return write_directory(tmp_path / "directory.json", mesh)
-
-
-@pytest.fixture
-def start(tmp_path, kafka_settings, topics, mesh, smtp_server, directory_file):
-    started = []
-    directory = directory_file
-
-    def _start(smtp_env=None, **extra):
-        env = notifier_env(
-            kafka_settings, topics, mesh, smtp_env or smtp_server.env(), directory, **extra
-        )
-        process = NotifierProcess(env, tmp_path / "notifier.log")
-        started.append(process)
-        process.wait_ready()
-        return process
-
-    yield _start
-    for process in started:
-        process.stop()
 
 
 def read_mesh_message(mesh, mailbox, message_id):
