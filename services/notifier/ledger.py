@@ -4,7 +4,7 @@ Applying is monotonic - an entry only moves forward by (attempt, rank) - so the 
 twice, or read back after being recorded locally, never move an alert backwards.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
@@ -22,16 +22,17 @@ DELIVERED: frozenset[State] = frozenset({"sent", "already_sent"})
 _RANK: dict[State, int] = {
     "queued": 0,
     "attempting": 1,
-    "failed": 2,
-    "dead_lettered": 3,
-    "unroutable": 4,
-    "sent": 4,
-    "already_sent": 4,
-    "delivered": 5,  # the practice's system took it in (infrastructure acknowledgement)
-    "filed": 6,  # the last word: filed, or why not
-    "patient_not_registered": 6,
-    "rejected": 6,
-    "not_collected": 6,
+    "uploading": 2,
+    "failed": 3,
+    "dead_lettered": 4,
+    "unroutable": 5,
+    "sent": 5,
+    "already_sent": 5,
+    "delivered": 6,  # the practice's system took it in (infrastructure acknowledgement)
+    "filed": 7,  # the last word: filed, or why not
+    "patient_not_registered": 7,
+    "rejected": 7,
+    "not_collected": 7,
 }
 
 
@@ -44,6 +45,7 @@ class Entry:
     outcome: State
     attempt: int
     event: AlertEvent | None = None  # the latest event recorded (None while only queued)
+    transport_id: str | None = None  # the latest transport id any of its events recorded
 
 
 class Ledger:
@@ -71,6 +73,7 @@ class Ledger:
                 event.outcome,
                 event.attempt,
                 event,
+                event.transport_id,
             )
         )
 
@@ -96,6 +99,8 @@ class Ledger:
             _RANK[entry.outcome],
         ):
             return
+        if entry.transport_id is None and current is not None and current.transport_id:
+            entry = replace(entry, transport_id=current.transport_id)
         self._entries[entry.alert_id] = entry
         self._by_flag.setdefault(entry.flag_id, {})[entry.alert_id] = None
 

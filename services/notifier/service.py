@@ -24,7 +24,7 @@ from services.notifier.delivery import UNDELIVERABLE, Deliverer, Job, Recorder, 
 from services.notifier.directory import Directory
 from services.notifier.facts import facts_for
 from services.notifier.gp_message import CONTENT_TYPE, send_document
-from services.notifier.ledger import Ledger, alert_event
+from services.notifier.ledger import ANSWERED, DELIVERED, Ledger, alert_event
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.offsets import OffsetTracker, commit_done
 from services.notifier.settings import NotifierSettings
@@ -402,9 +402,7 @@ class Notifier:
                 await task
                 entry = self.ledger.get(alert_id)
                 counts[
-                    "sent"
-                    if entry and entry.outcome in ("sent", "already_sent")
-                    else "still_failing"
+                    "sent" if entry and entry.outcome in DELIVERED | ANSWERED else "still_failing"
                 ] += 1
         finally:
             if reader is not None:

@@ -63,7 +63,8 @@ async def test_a_filed_document_is_recorded_as_delivered_then_filed_and_counted(
     assert answer.detail.startswith("ITK3 30001")
     all_events = await wait_events(kafka_settings, topics.alerts, lambda e: e.channel == "mesh")
     outcomes = [o for o, _ in gp_events(all_events, raised.flag_id)]
-    assert outcomes[:2] == ["attempting", "sent"] and set(outcomes[2:]) == {"delivered", "filed"}
+    assert outcomes[:3] == ["attempting", "uploading", "sent"]
+    assert set(outcomes[3:]) == {"delivered", "filed"}
     metrics = notifier.metrics()
     assert 'rmbc_notifier_alerts_total{channel="mesh",outcome="filed"} 1.0' in metrics
     assert 'rmbc_notifier_alerts_total{channel="mesh",outcome="delivered"} 1.0' in metrics

@@ -89,12 +89,13 @@ async def test_a_flag_is_delivered_once_to_gp_cns_and_registry_and_a_retraction_
     assert len(smtp_server.wait_for(2)) == 2
     records = await wait_events(kafka_settings, topics.registry_records, lambda e: True, count=2)
     assert records[-1].action == "withdraw"
-    all_alerts = await wait_events(kafka_settings, topics.alerts, lambda e: True, count=8)
+    all_alerts = await wait_events(kafka_settings, topics.alerts, lambda e: True, count=10)
     assert len(smtp_server.envelopes) == 2  # the replay sent nothing
     metrics = notifier.metrics()
     assert 'rmbc_notifier_alerts_total{channel="mesh",outcome="sent"} 2.0' in metrics
     assert 'rmbc_notifier_consumer_lag{partition="0"} 0.0' in metrics
-    assert len(all_alerts) == 8  # attempting + sent, for two alerts and two corrections
+    # attempting + sent for each e-mail; attempting + uploading + sent for each GP document
+    assert len(all_alerts) == 10
 
 
 async def test_a_crash_between_sending_and_recording_never_sends_the_gp_letter_twice(
