@@ -137,6 +137,16 @@ class MeshChannel:
             return str(response.json()["message_id"])
         return str(message_id)
 
+    async def lookup_mailbox(self, ods: str) -> str | None:
+        """MESH endpoint lookup: the mailbox that receives our workflow for this ODS code."""
+        return await asyncio.to_thread(self._lookup_mailbox, ods)
+
+    def _lookup_mailbox(self, ods: str) -> str | None:
+        with self._thread_client() as client:
+            found = client.lookup_endpoint(ods, self._settings.mesh_workflow_id)["results"]
+        # more than one mailbox for one practice and workflow: MESH cannot say which, so none
+        return found[0]["mailbox_id"] if len(found) == 1 else None
+
     async def collect(self, limit: int) -> list[InboxMessage]:
         """Download up to `limit` messages from our inbox (acknowledge each once handled)."""
         return await asyncio.to_thread(self._collect, limit)

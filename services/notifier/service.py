@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from services.notifier.acknowledgements import AcknowledgementReader
 from services.notifier.channels import DeliveryChannel, MeshDocument
 from services.notifier.cns_email import cns_email
-from services.notifier.decisions import Delivery, plan_for
+from services.notifier.decisions import Delivery, needs_lookup, plan_for
 from services.notifier.decisions import alert_id as planned_alert_id
 from services.notifier.delivery import UNDELIVERABLE, Deliverer, Job, Recorder, RetryPolicy
 from services.notifier.directory import Directory
@@ -42,6 +42,7 @@ FINAL_COMMIT_SECONDS = 5.0
 # redrive) records is wanted within seconds, so the follower takes what a second brought at once.
 LEDGER_FOLLOW_SECONDS = 1.0
 FAILED_ATTEMPTS_FILE = "failed-attempts.json"
+LOOKUP_ATTEMPTS = 3
 
 
 def utc_now() -> datetime:
@@ -65,6 +66,7 @@ class Notifier:
         self.ledger = Ledger()
         self.ready = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
+        self._mailboxes: dict[str, str | None] = {}  # endpoint lookups: GP ODS -> mailbox
 
     # --- wiring -------------------------------------------------------------------------------
     async def _publish(self, topic: str, key: bytes | None, event: Envelope) -> None:
@@ -279,8 +281,11 @@ class Notifier:
             )
             return []
         self.metrics.flags.labels(flag.state).inc()
+        looked_up = await self._looked_up(flag)
         try:
-            plan = plan_for(flag, self.directory, self.ledger.for_flag(flag.flag_id), now)
+            plan = plan_for(
+                flag, self.directory, self.ledger.for_flag(flag.flag_id), now, looked_up
+            )
             payloads = {d.alert_id: self._render(flag, d, now) for d in plan.deliveries}
         except Exception as error:  # planning and rendering are pure: the flag's content is why
             await self._dead_letter(
@@ -351,6 +356,30 @@ class Notifier:
         )
         return tasks
 
+    async def _looked_up(self, flag: CancerFlag) -> dict[str, str | None]:
+        """The GP practice's mailbox by MESH endpoint lookup, when the directory has none; kept
+        for the process's life (a practice's mailbox rarely changes; a restart looks again).
+        A lookup MESH does not answer is tried LOOKUP_ATTEMPTS times; then the GP alert is
+        planned as unroutable, so the CNS team is told the GP was not reached (never silence)."""
+        ods = needs_lookup(flag, self.directory)
+        mesh: Any = self.channels.get("mesh")
+        if ods is None or not hasattr(mesh, "lookup_mailbox"):
+            return {}
+        if ods not in self._mailboxes:
+            for attempt in range(1, LOOKUP_ATTEMPTS + 1):
+                try:
+                    self._mailboxes[ods] = await mesh.lookup_mailbox(ods)
+                    break
+                except Exception as error:  # MESH unreachable: retried, then a told failure
+                    log.warning(
+                        "MESH endpoint lookup failed",
+                        extra={"attempt": attempt, "error": type(error).__name__},
+                    )
+                    await asyncio.sleep(self.settings.notifier_retry_base_seconds * attempt)
+            else:
+                return {ods: None}
+        return {ods: self._mailboxes[ods]}
+
     def _render(self, flag: CancerFlag, delivery: Delivery, now: datetime) -> Any:
         facts = facts_for(flag, delivery, self.directory)
         if delivery.channel == "mesh":
@@ -390,7 +419,7 @@ class Notifier:
             tasks = []
             dead_letters = await self._partitions(s.topics.dead_letter)
             for record in await _read_to_end(s, dead_letters):
-                job = self._redrive_job(record)
+                job = await self._redrive_job(record)
                 if job is None:
                     continue
                 if not isinstance(job, Job):
@@ -412,7 +441,7 @@ class Notifier:
                 await self._producer.stop()
         return counts
 
-    def _redrive_job(self, record: Any) -> Job | bool | None:
+    async def _redrive_job(self, record: Any) -> Job | bool | None:
         try:
             letter = decode_as(record.value, DeadLetter)
         except UndecodableEvent:
@@ -430,7 +459,7 @@ class Notifier:
         if correction != alert_id and self.ledger.get(correction) is not None:
             return False  # withdrawn since: sending the original now would mislead
         earlier = [e for e in self.ledger.for_flag(flag.flag_id) if e.alert_id != alert_id]
-        plan = plan_for(flag, self.directory, earlier, self.clock())
+        plan = plan_for(flag, self.directory, earlier, self.clock(), await self._looked_up(flag))
         for delivery in plan.deliveries:
             if delivery.alert_id == alert_id:
                 source = _Source(letter, value)
