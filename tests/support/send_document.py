@@ -1,19 +1,18 @@
-"""Reading a GP Connect Send Document message back as the practice's system would: the STU3
-models, then the PDF's text with pypdf."""
+"""Reading a GP Connect Send Document message back as the practice's system would (the STU3
+models, as the GP-practice peer opens it), then the PDF's text with pypdf."""
 
 import io
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 import pypdf
-from fhir.resources.STU3.bundle import Bundle
+
+from services.demo.gp_practice import open_document
 
 
 @dataclass(frozen=True)
 class ReadDocument:
-    bundle: Any  # the ITK3 message Bundle (STU3 model)
-    header: Any  # its MessageHeader
+    header: Any  # the ITK3 MessageHeader (STU3 model)
     composition: Any
     patient: Any
     pdf: bytes
@@ -26,16 +25,7 @@ def pdf_text(data: bytes) -> str:
 
 
 def read_send_document(body: bytes) -> ReadDocument:
-    bundle = Bundle.model_validate(orjson.loads(body))
-    by_url = {e.fullUrl: e.resource for e in bundle.entry}
-    header = bundle.entry[0].resource
-    assert type(header).__name__ == "MessageHeader"
-    document = by_url[header.focus[0].reference]
-    inner = {e.fullUrl: e.resource for e in document.entry}
-    composition = document.entry[0].resource
-    binary = inner[composition.section[0].entry[0].reference]
-    assert binary.contentType == "application/pdf"
-    pdf: bytes = binary.content  # the model holds base64Binary decoded
+    opened = open_document(body)
     return ReadDocument(
-        bundle, header, composition, inner[composition.subject.reference], pdf, pdf_text(pdf)
+        opened.header, opened.composition, opened.patient, opened.pdf, pdf_text(opened.pdf)
     )

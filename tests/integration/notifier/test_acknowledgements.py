@@ -6,10 +6,11 @@ import time
 
 import pytest
 
+from services.demo.gp_practice import GpPractice
 from services.notifier.acknowledgements import gp_not_told_id
 from services.notifier.decisions import alert_id
 from tests.integration.notifier.harness import send_flag, wait_events
-from tests.support.gp_practice import GpPractice
+from tests.support.send_document import pdf_text
 from tests.unit.notifier.factory import CNS_EMAIL, GP_ODS, NHS_NUMBER, flag
 
 FAST_POLL = {"RMBC_NOTIFIER_INBOX_POLL_SECONDS": "0.2"}
@@ -51,7 +52,7 @@ async def test_a_filed_document_is_recorded_as_delivered_then_filed_and_counted(
     await send_flag(kafka_settings, topics, raised)
     await collected(practice)
     [filed] = practice.filed.values()
-    assert filed.nhs_number == NHS_NUMBER and "943 476 5919" in filed.text
+    assert filed.nhs_number == NHS_NUMBER and "943 476 5919" in pdf_text(filed.pdf)
     assert (practice.pdf_folder / f"{filed.document_id}.pdf").read_bytes().startswith(b"%PDF-")
     assert practice.answers == {"20013": 1, "30001": 1}
 
