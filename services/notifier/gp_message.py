@@ -24,7 +24,7 @@ before it leaves; a message that fails validation is never sent.
 import base64
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from fhir.resources.STU3.bundle import Bundle
@@ -114,31 +114,49 @@ def message_bundle(
             "display": SEND_DOCUMENT_EVENT[1],
         },
         "timestamp": when,
-        "sender": {"reference": f"urn:uuid:{ids.sender}"},
+        "sender": {"reference": f"urn:uuid:{ids.of('sender')}"},
         "source": {"endpoint": sender_mailbox},
-        "focus": [{"reference": f"urn:uuid:{ids.document_bundle}"}],
+        "focus": [{"reference": f"urn:uuid:{ids.of('document-bundle')}"}],
     }
     entries = [
         _entry(header),
-        _entry(_organization(ids.sender, facts.trust_ods, facts.trust_name, "header_org")),
+        _entry(_organization(ids.of("sender"), facts.trust_ods, facts.trust_name, "header_org")),
     ]
     if recipient_ods:
-        recipient = _organization(ids.recipient, recipient_ods, f"GP practice {recipient_ods}")
-        header["receiver"] = {"reference": f"urn:uuid:{ids.recipient}"}
+        recipient = _organization(
+            ids.of("recipient"), recipient_ods, f"GP practice {recipient_ods}"
+        )
+        header["receiver"] = {"reference": f"urn:uuid:{ids.of('recipient')}"}
         entries.append(_entry(recipient))
     entries.append(_entry(_document_bundle(facts, sent_at, ids)))
     return {
         "resourceType": "Bundle",
-        "id": ids.message_bundle,
+        "id": ids.of("message-bundle"),
         "meta": {"profile": [PROFILES["message_bundle"]], "lastUpdated": when},
-        "identifier": {"system": UUID_SYSTEM, "value": ids.message_bundle},
+        "identifier": {"system": UUID_SYSTEM, "value": ids.of("message-bundle")},
         "type": "message",
         "entry": entries,
     }
 
 
+Role = Literal[
+    "message-bundle",
+    "document-bundle",
+    "sender",
+    "recipient",
+    "custodian",
+    "author",
+    "patient",
+    "binary",
+]
+
+
 @dataclass(frozen=True)
 class _Ids:
+    """Every resource id of one alert's message, derived from the alert id (so the same alert
+    always makes the same message): the MessageHeader's is the alert id itself, the
+    Composition's the document id; the rest are stable_id(role, alert id)."""
+
     alert_id: str
 
     @property
@@ -146,40 +164,11 @@ class _Ids:
         return self.alert_id
 
     @property
-    def message_bundle(self) -> str:
-        return stable_id("itk-message-bundle", self.alert_id)
-
-    @property
-    def document_bundle(self) -> str:
-        return stable_id("itk-document-bundle", self.alert_id)
-
-    @property
     def composition(self) -> str:
         return document_id(self.alert_id)
 
-    @property
-    def sender(self) -> str:
-        return stable_id("itk-sender", self.alert_id)
-
-    @property
-    def recipient(self) -> str:
-        return stable_id("itk-recipient", self.alert_id)
-
-    @property
-    def custodian(self) -> str:
-        return stable_id("itk-custodian", self.alert_id)
-
-    @property
-    def author(self) -> str:
-        return stable_id("itk-author", self.alert_id)
-
-    @property
-    def patient(self) -> str:
-        return stable_id("itk-patient", self.alert_id)
-
-    @property
-    def binary(self) -> str:
-        return stable_id("itk-binary", self.alert_id)
+    def of(self, role: Role) -> str:
+        return stable_id(f"itk-{role}", self.alert_id)
 
 
 def _handling(sender_reference: str) -> dict[str, Any]:
@@ -233,16 +222,16 @@ def _document_bundle(facts: Facts, sent_at: datetime, ids: _Ids) -> dict[str, An
         "type": {
             "coding": [{"system": SNOMED, "code": DOCUMENT_TYPE[0], "display": DOCUMENT_TYPE[1]}]
         },
-        "subject": {"reference": f"urn:uuid:{ids.patient}"},
+        "subject": {"reference": f"urn:uuid:{ids.of('patient')}"},
         "date": when,
-        "author": [{"reference": f"urn:uuid:{ids.author}"}],
-        "custodian": {"reference": f"urn:uuid:{ids.custodian}"},
+        "author": [{"reference": f"urn:uuid:{ids.of('author')}"}],
+        "custodian": {"reference": f"urn:uuid:{ids.of('custodian')}"},
         "title": document_title(facts),
         "confidentiality": "N",
         "section": [
             {
                 "title": document_title(facts),
-                "entry": [{"reference": f"urn:uuid:{ids.binary}"}],
+                "entry": [{"reference": f"urn:uuid:{ids.of('binary')}"}],
             }
         ],
     }
@@ -255,28 +244,28 @@ def _document_bundle(facts: Facts, sent_at: datetime, ids: _Ids) -> dict[str, An
         ]
     author = {
         "resourceType": "Device",
-        "id": ids.author,
+        "id": ids.of("author"),
         "type": {"text": "rmbc: automated breast cancer alerting"},
-        "owner": {"reference": f"urn:uuid:{ids.custodian}"},
+        "owner": {"reference": f"urn:uuid:{ids.of('custodian')}"},
     }
     binary = {
         "resourceType": "Binary",
-        "id": ids.binary,
+        "id": ids.of("binary"),
         "meta": {"profile": [PROFILES["binary"]]},
         "contentType": "application/pdf",
         "content": base64.b64encode(pdf).decode("ascii"),
     }
     return {
         "resourceType": "Bundle",
-        "id": ids.document_bundle,
+        "id": ids.of("document-bundle"),
         "meta": {"profile": [PROFILES["document_bundle"]], "lastUpdated": when},
-        "identifier": {"system": UUID_SYSTEM, "value": ids.document_bundle},
+        "identifier": {"system": UUID_SYSTEM, "value": ids.of("document-bundle")},
         "type": "document",
         "entry": [
             _entry(composition),
-            _entry(_organization(ids.custodian, facts.trust_ods, facts.trust_name)),
+            _entry(_organization(ids.of("custodian"), facts.trust_ods, facts.trust_name)),
             _entry(author),
-            _entry(_patient(facts, ids.patient)),
+            _entry(_patient(facts, ids.of("patient"))),
             _entry(binary),
         ],
     }

@@ -3,19 +3,14 @@ models, as the GP-practice peer opens it), then the PDF's text with pypdf."""
 
 import io
 from dataclasses import dataclass
-from typing import Any
 
 import pypdf
 
-from services.demo.gp_practice import open_document
+from services.demo.gp_practice import OpenedDocument, open_document
 
 
 @dataclass(frozen=True)
-class ReadDocument:
-    header: Any  # the ITK3 MessageHeader (STU3 model)
-    composition: Any
-    patient: Any
-    pdf: bytes
+class ReadDocument(OpenedDocument):
     text: str  # the PDF's text
 
 
