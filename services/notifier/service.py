@@ -286,7 +286,9 @@ class Notifier:
             plan = plan_for(
                 flag, self.directory, self.ledger.for_flag(flag.flag_id), now, looked_up
             )
-            payloads = {d.alert_id: self._render(flag, d, now) for d in plan.deliveries}
+            # rendering (the PDFs) is CPU work of tens of ms: in a worker thread, so the loop keeps
+            # recording the outcomes of sends in flight meanwhile (their crash window stays short)
+            payloads = await asyncio.to_thread(self._render_all, flag, plan.deliveries, now)
         except Exception as error:  # planning and rendering are pure: the flag's content is why
             await self._dead_letter(
                 dead_letter_for_record(
@@ -379,6 +381,11 @@ class Notifier:
             else:
                 return {ods: None}
         return {ods: self._mailboxes[ods]}
+
+    def _render_all(
+        self, flag: CancerFlag, deliveries: tuple[Delivery, ...], now: datetime
+    ) -> dict[str, Any]:
+        return {d.alert_id: self._render(flag, d, now) for d in deliveries}
 
     def _render(self, flag: CancerFlag, delivery: Delivery, now: datetime) -> Any:
         facts = facts_for(flag, delivery, self.directory)
