@@ -27,7 +27,11 @@ def subject(facts: Facts) -> str:
     return f"[rmbc {tag}] {facts.headline} - ref {facts.alert_id[:8]}"
 
 
-def cns_email(facts: Facts, *, sender: str, recipient: str, sent_at: datetime) -> Email:
+def cns_email(
+    facts: Facts, *, sender: str, recipient: str, sent_at: datetime, letter: bytes | None = None
+) -> Email:
+    """`letter`: the PDF the GP practice is sent for the same flag, attached as it is (the
+    team sees exactly what the practice sees); without one, the facts are rendered here."""
     message_id = f"<{facts.alert_id}@rmbc>"
     headers = [
         ("From", sender),
@@ -44,7 +48,11 @@ def cns_email(facts: Facts, *, sender: str, recipient: str, sent_at: datetime) -
         "mixed",
         [
             Part('text/plain; charset="utf-8"', plain_text(facts).encode()),
-            Part("application/pdf", letter_pdf(facts, sent_at), filename=pdf_filename(facts)),
+            Part(
+                "application/pdf",
+                letter if letter is not None else letter_pdf(facts, sent_at),
+                filename=pdf_filename(facts),
+            ),
         ],
         boundary=f"=_rmbc_{facts.alert_id}",
     )

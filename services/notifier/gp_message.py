@@ -68,6 +68,7 @@ class SendDocument:
     message_header_id: str  # = the alert id: the MESH local id and the ITK3 SenderReference
     document_id: str  # the Composition's identifier, which a replacement names
     subject: str
+    pdf: bytes  # the letter the message carries (the CNS team's e-mail attaches the same bytes)
 
 
 def document_id(alert_id: str) -> str:
@@ -88,18 +89,16 @@ def mesh_subject(facts: Facts) -> str:
 def send_document(
     facts: Facts, sent_at: datetime, *, sender_mailbox: str, recipient_ods: str | None
 ) -> SendDocument:
-    message = message_bundle(facts, sent_at, sender_mailbox, recipient_ods)
+    pdf = letter_pdf(facts, sent_at)
+    message = message_bundle(facts, sent_at, sender_mailbox, recipient_ods, pdf)
     Bundle.model_validate(message)  # raises on anything the STU3 models refuse
     return SendDocument(
-        orjson.dumps(message),
-        facts.alert_id,
-        document_id(facts.alert_id),
-        mesh_subject(facts),
+        orjson.dumps(message), facts.alert_id, document_id(facts.alert_id), mesh_subject(facts), pdf
     )
 
 
 def message_bundle(
-    facts: Facts, sent_at: datetime, sender_mailbox: str, recipient_ods: str | None
+    facts: Facts, sent_at: datetime, sender_mailbox: str, recipient_ods: str | None, pdf: bytes
 ) -> dict[str, Any]:
     ids = _Ids(facts.alert_id)
     when = sent_at.isoformat()
@@ -128,7 +127,7 @@ def message_bundle(
         )
         header["receiver"] = {"reference": f"urn:uuid:{ids.of('recipient')}"}
         entries.append(_entry(recipient))
-    entries.append(_entry(_document_bundle(facts, sent_at, ids)))
+    entries.append(_entry(_document_bundle(facts, sent_at, ids, pdf)))
     return {
         "resourceType": "Bundle",
         "id": ids.of("message-bundle"),
@@ -210,9 +209,8 @@ def _organization(
     return resource
 
 
-def _document_bundle(facts: Facts, sent_at: datetime, ids: _Ids) -> dict[str, Any]:
+def _document_bundle(facts: Facts, sent_at: datetime, ids: _Ids, pdf: bytes) -> dict[str, Any]:
     when = sent_at.isoformat()
-    pdf = letter_pdf(facts, sent_at)
     composition: dict[str, Any] = {
         "resourceType": "Composition",
         "id": ids.composition,

@@ -385,23 +385,36 @@ class Notifier:
     def _render_all(
         self, flag: CancerFlag, deliveries: tuple[Delivery, ...], now: datetime
     ) -> dict[str, Any]:
-        return {d.alert_id: self._render(flag, d, now) for d in deliveries}
-
-    def _render(self, flag: CancerFlag, delivery: Delivery, now: datetime) -> Any:
-        facts = facts_for(flag, delivery, self.directory)
-        if delivery.channel == "mesh":
-            sent = send_document(
-                facts,
-                now,
-                sender_mailbox=self.settings.mesh_mailbox,
-                recipient_ods=flag.patient.gp_practice_ods,
-            )
-            return MeshDocument(
-                delivery.recipient, sent.message_header_id, sent.subject, sent.body, CONTENT_TYPE
-            )
-        return cns_email(
-            facts, sender=self.settings.smtp_from, recipient=delivery.recipient, sent_at=now
-        )
+        """Each delivery's payload; the GP document first, so that the CNS e-mail of the same
+        purpose attaches the very PDF the practice is sent (rendered once)."""
+        payloads: dict[str, Any] = {}
+        letters: dict[str, bytes] = {}
+        for delivery in sorted(deliveries, key=lambda d: d.channel != "mesh"):
+            facts = facts_for(flag, delivery, self.directory)
+            if delivery.channel == "mesh":
+                sent = send_document(
+                    facts,
+                    now,
+                    sender_mailbox=self.settings.mesh_mailbox,
+                    recipient_ods=flag.patient.gp_practice_ods,
+                )
+                letters[delivery.purpose] = sent.pdf
+                payloads[delivery.alert_id] = MeshDocument(
+                    delivery.recipient,
+                    sent.message_header_id,
+                    sent.subject,
+                    sent.body,
+                    CONTENT_TYPE,
+                )
+            else:
+                payloads[delivery.alert_id] = cns_email(
+                    facts,
+                    sender=self.settings.smtp_from,
+                    recipient=delivery.recipient,
+                    sent_at=now,
+                    letter=letters.get(delivery.purpose),
+                )
+        return payloads
 
     async def _close_channels(self) -> None:
         for channel in self.channels.values():
@@ -470,7 +483,8 @@ class Notifier:
         for delivery in plan.deliveries:
             if delivery.alert_id == alert_id:
                 source = _Source(letter, value)
-                return Job(flag, delivery, self._render(flag, delivery, self.clock()), source, True)
+                payload = self._render_all(flag, (delivery,), self.clock())[alert_id]
+                return Job(flag, delivery, payload, source, True)
         return False
 
 

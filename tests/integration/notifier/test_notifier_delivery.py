@@ -63,6 +63,8 @@ async def test_a_flag_is_delivered_once_to_gp_cns_and_registry_and_a_retraction_
     assert cns["Message-ID"] == f"<{alert_id(raised.flag_id, CNS_EMAIL, 'alert')}@rmbc>"
     assert NHS_NUMBER not in cns["Subject"] and "Brien" not in cns["Subject"]
     assert NHS_NUMBER in cns.get_body(("plain",)).get_content()
+    [attached] = list(cns.iter_attachments())
+    assert attached.get_content() == document.pdf  # the very PDF the practice was sent
 
     [record] = await wait_events(kafka_settings, topics.registry_records, lambda e: True)
     assert record.action == "submit" and record.cr0010_nhs_number == NHS_NUMBER

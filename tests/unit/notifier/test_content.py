@@ -187,6 +187,10 @@ def test_the_cns_email_carries_the_same_pdf_the_gp_practice_receives():
     gp_letter = pdf_text(the_pdf(gp_message(gp)[1]))
     # the same letter, but for its own reference
     assert attached.replace(cns.alert_id, "REF") == gp_letter.replace(gp.alert_id, "REF")
+    # given the GP's PDF, the e-mail attaches those very bytes
+    gp_pdf = send_document(gp, NOW, sender_mailbox=SENDER_MAILBOX, recipient_ods=GP_ODS).pdf
+    sent = cns_email(cns, sender="a@b", recipient=CNS_EMAIL, sent_at=NOW, letter=gp_pdf)
+    assert attached_pdf(email.message_from_bytes(sent.data, policy=default)) == gp_pdf
     for fact in ("943 476 5919", "14 Mar 1961", "bone, liver", "Breast cancer alert"):
         assert fact in attached
     assert [p.get_content_type() for p in message.walk()] == [
