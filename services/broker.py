@@ -19,9 +19,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from shared.state_dir import PROJECT_ROOT, service_state_dir
+
 KAFKA_RECIPE = Path(os.environ.get("RMBC_KAFKA_RECIPE", PROJECT_ROOT / "deploy" / "kafka"))
-DEFAULT_STATE_DIR = Path(os.environ.get("RMBC_STATE_DIR", PROJECT_ROOT / ".rmbc")) / "broker"
+DEFAULT_STATE_DIR = service_state_dir("broker")
 
 
 class BrokerError(RuntimeError):
@@ -312,7 +313,11 @@ def _tail(path: Path, lines: int = 20) -> str:
 def main(argv: list[str]) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="rmbc broker", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="rmbc broker",
+        description=__doc__,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("action", choices=["start", "stop", "status"])
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
     args = parser.parse_args(argv)
@@ -320,7 +325,11 @@ def main(argv: list[str]) -> int:
     try:
         if args.action == "start":
             info = broker.start()
-            print(info.bootstrap)
+            created, layout = provision_local_topics(info.bootstrap)
+            print(f"Kafka broker running at {info.bootstrap} (log {info.log_file})")
+            print(f"topics ({layout}): {', '.join(created)}")
+            print("For the services in this shell:")
+            print(f"  export KAFKA_BOOTSTRAP_SERVERS={info.bootstrap}")
             return 0
         if args.action == "stop":
             print("stopped" if broker.stop() else "not running")
@@ -330,7 +339,19 @@ def main(argv: list[str]) -> int:
             print(f"not running (state in {args.state_dir})")
             return 1
         print(f"running: bootstrap {running.bootstrap}, pid {running.pid}, log {running.log_file}")
+        print(f"  export KAFKA_BOOTSTRAP_SERVERS={running.bootstrap}")
         return 0
     except BrokerError as error:
         print(f"rmbc broker: {error}")
         return 2
+
+
+def provision_local_topics(bootstrap: str) -> tuple[list[str], str]:
+    """Every contract topic on the local broker (names from RMBC_TOPIC_*), as `rmbc topics
+    create` makes them; their names and layout."""
+    from services.topics import describe, provision
+    from shared.settings import KafkaSettings
+    from shared.topics import LOCAL
+
+    outcome = asyncio.run(provision(KafkaSettings(bootstrap_servers=bootstrap), LOCAL))
+    return list(outcome), describe(LOCAL)

@@ -1,5 +1,6 @@
 """`rmbc classifier`: run the classifier worker; configuration from the environment."""
 
+import asyncio
 import sys
 
 from services.classifier.settings import ENVIRONMENT, ClassifierSettings
@@ -18,7 +19,6 @@ def main(argv: list[str]) -> int:
         print(USAGE + "\n".join(f"  {name:<34} {text}" for name, text in ENVIRONMENT.items()))
         return 0
     if argv == ["--redrive"]:
-        import asyncio
         import json
 
         from services.classifier.redrive import redrive
@@ -32,16 +32,25 @@ def main(argv: list[str]) -> int:
 
     from services.classifier.app import create_app
     from services.classifier.concept_maps import ENVIRONMENT as CONCEPT_MAPS
-    from services.classifier.concept_maps import ConceptMapError
+    from services.classifier.concept_maps import ConceptMapError, with_trust_maps
+    from services.classifier.terminology import load_terminology
+    from services.classifier.topic_check import StartRefused, read_table_layout
     from shared.logs import configure_logging
 
     settings = ClassifierSettings()
     configure_logging("classifier", settings.log_level)
-    try:
-        classifier = create_app(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:  # the trust's maps are checked first: a bad file needs no broker to be found
+        terms = with_trust_maps(load_terminology(), settings.concept_maps)
     except ConceptMapError as error:
         print(f"rmbc classifier: {CONCEPT_MAPS}: {error}", file=sys.stderr)
         return 2
+    try:
+        layout = asyncio.run(read_table_layout(settings))
+    except StartRefused as error:
+        print(f"rmbc classifier: refusing to start: {error}", file=sys.stderr)
+        return 2
+    classifier = create_app(settings, layout, terms)
     worker = Worker(
         classifier.app,
         loglevel=settings.log_level,

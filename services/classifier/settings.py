@@ -6,6 +6,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.settings import KafkaSettings
+from shared.state_dir import service_state_dir
 from shared.topics import TopicNames
 
 
@@ -22,12 +23,10 @@ class ClassifierSettings(BaseSettings):
     )
     web_port: int = Field(default=6066, description="port of /healthz /readyz /metrics")
     store: str = Field(default="memory://", description="table store: memory:// or rocksdb://")
-    data_dir: Path = Field(default=Path(".rmbc/classifier"), description="faust data dir")
-    partitions: int = Field(
-        default=3, ge=1, description="partitions of the clinical-events topic (and the table)"
-    )
-    replication_factor: int = Field(
-        default=1, ge=1, description="replication of the table's changelog topic (3 in a cluster)"
+    data_dir: Path = Field(
+        default_factory=lambda: service_state_dir("classifier"),
+        description="the worker's tables and counts (created when needed); default "
+        "$RMBC_STATE_DIR/classifier, RMBC_STATE_DIR defaulting to .rmbc in the project folder",
     )
     max_fetch_bytes: int = Field(
         default=8 * 1024 * 1024,

@@ -23,7 +23,7 @@ from typing import Any
 
 from mesh_client import MeshClient
 
-from services.broker import DEFAULT_STATE_DIR, PROJECT_ROOT, BrokerError, LocalBroker
+from services.broker import DEFAULT_STATE_DIR, BrokerError, LocalBroker
 from services.demo.feeder import Answer, feed
 from services.demo.pipeline import GP_MAILBOXES, Pipeline, directory_document
 from services.demo.readback import read_all
@@ -32,6 +32,7 @@ from services.demo.stack import MESH_PASSWORD, MESH_SHARED_KEY, StackError
 from shared.codec import UndecodableEvent, decode, decode_as
 from shared.events import AlertEvent, CancerFlag, ClinicalEvent, RegistryRecord
 from shared.settings import KafkaSettings
+from shared.state_dir import PROJECT_ROOT
 from shared.topics import TopicNames
 
 CNS_TEAM = "breast-cns@rmbc-demo.invalid"

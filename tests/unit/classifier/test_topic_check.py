@@ -1,0 +1,37 @@
+"""The classifier's start-up check of its topics: pure, from the shapes the broker reported."""
+
+import pytest
+
+from services.classifier.settings import ClassifierSettings
+from services.classifier.topic_check import (
+    StartRefused,
+    TableLayout,
+    changelog_topic,
+    table_layout,
+)
+from shared.admin import TopicShape
+
+SETTINGS = ClassifierSettings(app_id="rmbc-classifier")
+
+
+def test_the_table_takes_the_input_topics_partitions_and_replication() -> None:
+    assert table_layout(SETTINGS, TopicShape(12, 3), None) == TableLayout(12, 3)
+    assert table_layout(SETTINGS, TopicShape(12, 3), TopicShape(12, 3)) == TableLayout(12, 3)
+
+
+def test_a_missing_input_topic_refuses_the_start_and_names_rmbc_topics_create() -> None:
+    with pytest.raises(StartRefused, match=r"does not exist.*rmbc topics create"):
+        table_layout(SETTINGS, None, None)
+
+
+def test_a_changelog_of_another_partition_count_refuses_the_start_naming_both_fixes() -> None:
+    with pytest.raises(StartRefused) as refused:
+        table_layout(SETTINGS, TopicShape(1, 1), TopicShape(3, 1))
+    message = str(refused.value)
+    assert "rmbc-classifier-patients-changelog has 3 partitions" in message
+    assert "rmbc.clinical-events.v1 has 1" in message
+    assert "RMBC_CLASSIFIER_APP_ID" in message and "recreate the topics" in message
+
+
+def test_the_changelog_is_named_as_faust_names_a_tables_changelog() -> None:
+    assert changelog_topic("rmbc-classifier") == "rmbc-classifier-patients-changelog"
