@@ -15,7 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "build | refresh the SNOMED CT value sets the classifier reads",
     ),
     "replay": ("services.ingest.replay", "send FHIR / NDJSON / HL7 v2 files to a running ingest"),
-    "up": ("services.stack", "a complete local stack for a trial; Ctrl-C stops it"),
+    "up": ("services.up", "a complete local stack for a trial; Ctrl-C stops it"),
     "broker": ("services.broker", "start | stop | status the local Kafka broker"),
     "topics": ("services.topics", "create every topic with its partitions, replication, retention"),
     "ingest": ("services.ingest.main", "run the ingest service (HTTP FHIR + MLLP)"),

@@ -46,6 +46,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--output", type=Path, default=PROJECT_ROOT / "demo-output")
     parser.add_argument("--drain-timeout", type=float, default=180.0)
     args = parser.parse_args(argv)
+    # installed, not inherited: a job started with SIGINT ignored (`cmd &` in a script) still
+    # stops on Ctrl-C / kill -INT
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     say = _printer(quiet=args.json)
     try:

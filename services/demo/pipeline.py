@@ -90,7 +90,8 @@ class Pipeline:
         self.classifier_port, self.notifier_port = free_port(), free_port()
         self.mesh = mesh_sandbox(self.logs)
         self.mesh.env["RMBC_RUN_DIR"] = str(work_dir)  # marks every process of this run
-        self.smtp = SmtpSink(spool=work_dir / "mail")
+        self.smtp_spool = work_dir / "mail"  # one .eml file per e-mail received
+        self.smtp = SmtpSink(spool=self.smtp_spool)
         self.services: dict[str, ManagedProcess] = {}
 
     @property
