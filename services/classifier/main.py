@@ -6,24 +6,44 @@ import sys
 from services.classifier.settings import ENVIRONMENT, ClassifierSettings
 
 USAGE = (
-    "usage: rmbc classifier [--redrive]\n\n"
+    "usage: rmbc classifier [--redrive [--json]]\n\n"
     "Runs the classifier worker.\n"
     "  --redrive  put the classifier's dead letters not re-driven yet back on the input topic\n"
-    "             (each once), print the counts and exit\n\n"
+    "             (each once), print what it did and exit (--json: the counts as one object)\n\n"
     "Environment variables:\n"
 )
+
+
+def redrive_summary(counts: dict[str, int], input_topic: str) -> str:
+    """What `--redrive` did, in words an operator reads at a glance."""
+    lines = [
+        f"read {counts['read']} dead letter(s) not re-driven before",
+        f"  {counts['redriven']} put back on {input_topic}, to be classified again",
+    ]
+    if counts["other"]:
+        lines.append(f"  {counts['other']} left alone: not from {input_topic}")
+    if counts["unreadable"]:
+        lines.append(f"  {counts['unreadable']} unreadable: not a dead letter rmbc wrote")
+    return "\n".join(lines)
 
 
 def main(argv: list[str]) -> int:
     if argv and argv[0] in ("-h", "--help"):
         print(USAGE + "\n".join(f"  {name:<34} {text}" for name, text in ENVIRONMENT.items()))
         return 0
-    if argv == ["--redrive"]:
+    if argv in (["--redrive"], ["--redrive", "--json"]):
         import json
 
         from services.classifier.redrive import redrive
 
-        print(json.dumps(asyncio.run(redrive(ClassifierSettings()))))
+        settings = ClassifierSettings()
+        counts = asyncio.run(redrive(settings))
+        as_json = argv[-1] == "--json"
+        print(
+            json.dumps(counts)
+            if as_json
+            else redrive_summary(counts, settings.topics.clinical_events)
+        )
         return 0
     if argv:
         print(f"rmbc classifier: unexpected arguments {argv}; see --help", file=sys.stderr)
@@ -58,6 +78,9 @@ def main(argv: list[str]) -> int:
         redirect_stdouts=False,
         override_logging=False,
     )
+    # faust's start-up spinner ends by writing a cursor escape to stdout whether or not it is a
+    # terminal; in a log that is a line which is not JSON
+    worker.spinner = None
     try:
         worker.execute_from_commandline()
     except SystemExit as done:

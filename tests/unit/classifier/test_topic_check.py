@@ -2,6 +2,7 @@
 
 import pytest
 
+from services.classifier.main import redrive_summary
 from services.classifier.settings import ClassifierSettings
 from services.classifier.topic_check import (
     StartRefused,
@@ -35,3 +36,15 @@ def test_a_changelog_of_another_partition_count_refuses_the_start_naming_both_fi
 
 def test_the_changelog_is_named_as_faust_names_a_tables_changelog() -> None:
     assert changelog_topic("rmbc-classifier") == "rmbc-classifier-patients-changelog"
+
+
+def test_the_redrive_summary_says_what_went_back_and_what_was_left_in_words() -> None:
+    summary = redrive_summary(
+        {"read": 3, "redriven": 1, "other": 1, "unreadable": 1}, "rmbc.clinical-events.v1"
+    )
+    assert summary.splitlines() == [
+        "read 3 dead letter(s) not re-driven before",
+        "  1 put back on rmbc.clinical-events.v1, to be classified again",
+        "  1 left alone: not from rmbc.clinical-events.v1",
+        "  1 unreadable: not a dead letter rmbc wrote",
+    ]
