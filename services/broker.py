@@ -122,15 +122,8 @@ class LocalBroker:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         config = self.state_dir / "server.properties"
         config.write_text(_render_config(broker_port, controller_port, data_dir, extra))
-        java, classpath = _java(libs)
-        formatted = subprocess.run(
-            [*java, *classpath, "kafka.tools.StorageTool", "format",
-             f"--cluster-id={new_cluster_id()}", f"--config={config}"],
-            capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
-        if formatted.returncode != 0:
-            raise BrokerError(f"formatting Kafka storage failed:\n{formatted.stderr[-2000:]}")
-        return self._launch(libs, f"127.0.0.1:{broker_port}", controller_port, data_dir, timeout)
+        format_storage(libs, config, new_cluster_id())
+        return self.launch(libs, f"127.0.0.1:{broker_port}", controller_port, data_dir, timeout)
 
     def restart(
         self,
@@ -150,7 +143,7 @@ class LocalBroker:
             if while_down is not None:
                 while_down()
         finally:
-            info = self._launch(
+            info = self.launch(
                 kafka_libs(),
                 before.bootstrap,
                 before.controller_port,
@@ -159,10 +152,27 @@ class LocalBroker:
             )
         return info
 
-    def _launch(
-        self, libs: Path, bootstrap: str, controller_port: int, data_dir: Path, timeout: float
+    def kill(self) -> None:
+        """SIGKILL the running broker: a crash, for the fault tests. `restart` brings it back on
+        the same ports and data."""
+        info = self.status()
+        if info is not None:
+            os.killpg(info.pid, signal.SIGKILL)
+            while _alive(info.pid):
+                time.sleep(0.05)
+
+    def launch(
+        self,
+        libs: Path,
+        bootstrap: str,
+        controller_port: int,
+        data_dir: Path,
+        timeout: float,
+        wait: bool = True,
     ) -> BrokerInfo:
-        """Run the broker on formatted storage with the state directory's configuration."""
+        """Run the broker on formatted storage with the state directory's configuration; wait
+        until it answers unless told not to (a cluster's first node answers only once a quorum
+        of its controllers runs)."""
         java, classpath = _java(libs)
         config = self.state_dir / "server.properties"
         log_file = self.state_dir / "broker.log"
@@ -183,6 +193,8 @@ class LocalBroker:
             started_at=time.time(),
         )
         self.info_file.write_text(json.dumps(asdict(info)))
+        if not wait:
+            return info
         try:
             _wait_until_ready(process, info, timeout)
         except BaseException:
@@ -200,6 +212,18 @@ class LocalBroker:
             _terminate(info.pid, grace)
         self.info_file.unlink(missing_ok=True)
         return was_running
+
+
+def format_storage(libs: Path, config: Path, cluster_id: str) -> None:
+    """Format a node's log directory for the cluster `cluster_id` (a separate JVM: the tool exits)."""
+    java, classpath = _java(libs)
+    formatted = subprocess.run(
+        [*java, *classpath, "kafka.tools.StorageTool", "format",
+         f"--cluster-id={cluster_id}", f"--config={config}"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    if formatted.returncode != 0:
+        raise BrokerError(f"formatting Kafka storage failed:\n{formatted.stderr[-2000:]}")
 
 
 def _java(libs: Path) -> tuple[list[str], list[str]]:

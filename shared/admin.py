@@ -1,7 +1,9 @@
 """Kafka administration the services share: creating the contract's topics from their one
 definition, a topic's shape and partitions, and a topic read to its current end."""
 
+import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +45,20 @@ async def topic_shape(settings: KafkaSettings, topic: str) -> TopicShape | None:
     return TopicShape(len(partitions), len(partitions[0]["replicas"]))
 
 
+METADATA_SECONDS = 30.0  # a new topic reaches every broker's metadata within moments
+
+
+async def _shape_once_known(
+    settings: KafkaSettings, topic: str, timeout: float
+) -> TopicShape | None:
+    """The topic's shape once the broker asked knows the topic (a cluster's other brokers learn of
+    a new topic a moment after the controller made it); None at the deadline."""
+    deadline = time.monotonic() + timeout
+    while (shape := await topic_shape(settings, topic)) is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    return shape
+
+
 async def create_topics(settings: KafkaSettings, specs: list[TopicSpec]) -> dict[str, str]:
     """Create each topic that does not exist yet as its spec says; idempotent. Returns each
     topic's outcome ("created" or "exists"); raises TopicMismatch when an existing topic has
@@ -55,17 +71,25 @@ async def create_topics(settings: KafkaSettings, specs: list[TopicSpec]) -> dict
         if wanted:
             # another process may create one at the same moment: that is what we wanted anyway
             with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(
+                response = await admin.create_topics(
                     [
                         NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=s.config)
                         for s in wanted
                     ]
                 )
+                refused = [
+                    f"{name}: error {code} {detail or ''}".strip()
+                    for name, code, *rest in response.topic_errors
+                    for detail in (rest[0] if rest else None,)
+                    if code not in (0, TopicAlreadyExistsError.errno)
+                ]
+                if refused:
+                    raise TopicMismatch("the broker refused to create " + "; ".join(refused))
     finally:
         await admin.close()
     outcome = {spec.name: "created" if spec in wanted else "exists" for spec in specs}
     for spec in specs:
-        shape = await topic_shape(settings, spec.name)
+        shape = await _shape_once_known(settings, spec.name, METADATA_SECONDS)
         if shape is None:
             raise TopicMismatch(f"topic {spec.name} was not created")
         if shape.partitions != spec.partitions:

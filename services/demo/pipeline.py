@@ -75,11 +75,13 @@ class Pipeline:
         directory: dict[str, object],
         app_id: str = "rmbc-classifier",
         partitions: int = 3,
+        layout: TopicLayout | None = None,
     ) -> None:
         self.work_dir = work_dir
         self.kafka = kafka
         self.topics = topics
-        self.partitions = partitions
+        # the topics' shape: `partitions` on one broker unless a cluster's layout is given
+        self.layout = layout or TopicLayout(partitions, replication_factor=1, min_insync_replicas=1)
         self.app_id = app_id
         self.token = secrets.token_urlsafe(16)
         self.logs = work_dir / "logs"
@@ -155,8 +157,7 @@ class Pipeline:
         )
 
     def start(self, timeout: float = 90.0) -> "Pipeline":
-        layout = TopicLayout(self.partitions, replication_factor=1, min_insync_replicas=1)
-        asyncio.run(create_topics(self.kafka, topic_specs(self.topics, layout)))
+        asyncio.run(create_topics(self.kafka, topic_specs(self.topics, self.layout)))
         self.mesh.start(timeout)
         self.smtp.start()
         for name in ("notifier", "classifier", "ingest"):
