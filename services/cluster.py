@@ -59,9 +59,7 @@ class LocalCluster:
             for node, address, (_, controller_port) in zip(
                 self.nodes, self._addresses, ports, strict=True
             ):
-                node.launch(
-                    libs, address, controller_port, node.state_dir / "data", timeout, False
-                )
+                node.launch(libs, address, controller_port, node.state_dir / "data", timeout, False)
             self.wait_for_all(timeout)
         except BaseException:
             self.stop()
