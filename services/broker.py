@@ -152,6 +152,13 @@ class LocalBroker:
             )
         return info
 
+    def exited(self) -> bool:
+        """True when the broker last launched from this folder is no longer running (unlike
+        `status`, not fooled by a process that has not yet exec'd java)."""
+        if not self.info_file.exists():
+            return True
+        return not _alive(BrokerInfo(**json.loads(self.info_file.read_text())).pid)
+
     def kill(self) -> None:
         """SIGKILL the running broker: a crash, for the fault tests. `restart` brings it back on
         the same ports and data."""

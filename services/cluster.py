@@ -70,7 +70,7 @@ class LocalCluster:
         """Until every node runs and the cluster reports all of them as brokers."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            down = [n.state_dir.name for n in self.nodes if n.status() is None]
+            down = [n.state_dir.name for n in self.nodes if n.exited()]
             if down:
                 raise BrokerError(f"cluster node(s) {down} exited; see their broker.log")
             if asyncio.run(brokers_seen(self.bootstrap)) == len(self.nodes):
