@@ -1,4 +1,4 @@
-"""Chaos: a 1,000-patient cohort streams through the pipeline while the ingest, the classifier and
+"""Chaos: a 600-patient cohort streams through the pipeline while the ingest, the classifier and
 the notifier are each killed (SIGKILL) and restarted, and the Kafka broker is restarted. What comes
 out must equal what an undisturbed run of the same input makes: nothing lost, nothing sent twice.
 
@@ -46,7 +46,7 @@ from tests.unit.ingest.samples import patient
 # its own target (make chaos), which .ci/run runs after make test
 pytestmark = pytest.mark.chaos
 
-PATIENTS = 1000
+PATIENTS = 600  # with the three-node run, `make chaos` stays well within 10 minutes on 2 cores
 SEED = 7
 CNS_TEAM = "breast-cns@rmbc-chaos.invalid"
 # each fault fires once this share of the undisturbed run's clinical events is on the topic
@@ -347,7 +347,7 @@ def test_crashes_and_a_broker_restart_lose_nothing_and_send_nothing_twice(
     (tmp_path / "chaos-figures.json").write_text(json.dumps(figures, indent=2))
 
     assert [name for name, _ in disturbed.faults] == [name for name, _ in FAULTS]
-    assert len({e.event_id for e in disturbed.events}) >= 5000
+    assert len({e.event_id for e in disturbed.events}) >= 3000
     assert_same_outcome(undisturbed, disturbed)
 
 
@@ -390,7 +390,7 @@ def assert_same_outcome(undisturbed: RunResult, disturbed: RunResult) -> None:
 
 
 # The three-node run: smaller, so that `make chaos` stays well within its budget on two cores.
-CLUSTER_PATIENTS = 250
+CLUSTER_PATIENTS = 150
 CLUSTER_LAYOUT = TopicLayout(partitions=3, replication_factor=3, min_insync_replicas=2)
 CLUSTER_FAULTS = (
     ("broker 2 killed", 0.2),
