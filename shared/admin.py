@@ -103,10 +103,13 @@ async def create_topics(settings: KafkaSettings, specs: list[TopicSpec]) -> dict
 
 
 async def topic_partitions(settings: KafkaSettings, topic: str) -> list[TopicPartition]:
-    """The topic's partitions, or none when the topic does not exist (yet)."""
+    """The topic's partitions, or none when the topic does not exist (yet); listed first, so
+    that asking never makes an auto-creating broker create it."""
     admin = AIOKafkaAdminClient(**settings.aiokafka_options())
     await admin.start()
     try:
+        if topic not in await admin.list_topics():
+            return []
         (description,) = await admin.describe_topics([topic])
     finally:
         await admin.close()
