@@ -6,18 +6,25 @@ MESH_VENV := .venv-mesh
 AUDIT_VENV := .rmbc/venv-audit
 BIN := $(VENV)/bin
 KAFKA_LIBS_STAMP := deploy/kafka/target/kafka-libs/.pom-sha256
+OIDC_STAMP := tests/support/oidc/node_modules/.installed
 
 .DEFAULT_GOAL := help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.installed $(MESH_VENV)/.installed $(KAFKA_LIBS_STAMP) ## venvs with pinned deps + Kafka jars
+setup: $(VENV)/.installed $(MESH_VENV)/.installed $(KAFKA_LIBS_STAMP) $(OIDC_STAMP) ## venvs with pinned deps + Kafka jars + the test authorisation server
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) (Python 3.11)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -c requirements.lock -e '.[dev]'
+	@touch $@
+
+# the OAuth tests run a real authorisation server (npm oidc-provider) with the machine's Node
+$(OIDC_STAMP): tests/support/oidc/package.json tests/support/oidc/package-lock.json
+	@command -v npm >/dev/null || { echo "needs Node.js 20+ and npm (apt-get install nodejs npm)"; exit 1; }
+	cd tests/support/oidc && npm ci --no-audit --no-fund
 	@touch $@
 
 # mesh-sandbox pins an older FastAPI, so it gets a tools venv of its own

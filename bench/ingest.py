@@ -161,6 +161,7 @@ async def run(bootstrap: str, quick: bool) -> list[dict[str, Any]]:
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "RMBC_TOPIC_CLINICAL_EVENTS": topic,
         "RMBC_INGEST_TOKENS": TOKEN,
+        "RMBC_INGEST_ENVIRONMENT": "test",  # its patients carry test-range NHS numbers
         "RMBC_INGEST_LOG_LEVEL": "WARNING",
     }
     command = [sys.executable, "-m", "services.cli", "ingest", "--port", str(port)]

@@ -23,6 +23,7 @@ def start_ingest(
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
         "RMBC_INGEST_TOKENS": token,
+        "RMBC_INGEST_ENVIRONMENT": "test",  # its patients carry test-range NHS numbers
         "RMBC_INGEST_HOST": "127.0.0.1",
         "RMBC_INGEST_PORT": str(port),
         "RMBC_INGEST_MLLP_PORT": str(mllp_port),

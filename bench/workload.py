@@ -146,6 +146,7 @@ def clinical_event_values(first: int, patients: int, routine: int) -> list[tuple
                 sender=sender,
                 correlation_id=f"bench-{number}",
                 now=now,
+                accept_test_numbers=True,  # fixtures use test-range numbers
             )
             assert isinstance(outcome, Accepted), outcome
             if outcome.event.patient is not None and resource["resourceType"] == "Patient":

@@ -365,7 +365,9 @@ def _judge(episode: Episode, *, first: bool, dx: date | None, disease_free: list
     episode.metastatic = metastatic
     episode.de_novo = de_novo
     episode.sites = sorted(sites)
-    episode.date = start
+    # Rule 11: the earliest *dated* evidence; undated evidence sorts first as date.min and must
+    # never become the episode's date.
+    episode.date = next((i.date for i in confirmed if i.date != date.min), None)
     episode.kind = (
         "recurrence"
         if recurrence

@@ -119,6 +119,7 @@ class Pipeline:
         if name == "ingest":
             env |= {
                 "RMBC_INGEST_TOKENS": self.token,
+                "RMBC_INGEST_ENVIRONMENT": "test",  # its patients carry test-range NHS numbers
                 "RMBC_INGEST_HOST": "127.0.0.1",
                 "RMBC_INGEST_PORT": str(self.ingest_port),
                 "RMBC_INGEST_MLLP_PORT": str(self.mllp_port),

@@ -55,9 +55,11 @@ class IngestCore:
         metrics: IngestMetrics,
         clock: Callable[[], datetime],
         new_correlation_id: Callable[[], str],
+        accept_test_numbers: bool,
         max_message_bytes: Callable[[], int] = lambda: DOCUMENTED_MAX_MESSAGE_BYTES,
     ) -> None:
         self.publisher = publisher
+        self.accept_test_numbers = accept_test_numbers
         self.max_message_bytes = max_message_bytes
         self.topic = topic
         self.index = index
@@ -121,6 +123,7 @@ class IngestCore:
             sender=sender,
             correlation_id=correlation,
             now=self.clock(),
+            accept_test_numbers=self.accept_test_numbers,
             checked=await self._validate(items),
         )
         outcomes, messages = self._encode(items, outcomes)

@@ -7,7 +7,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from services.ingest.errors import InvalidInput, Issue, refusal_status
 from services.ingest.fhir_parsing import (
@@ -144,30 +144,55 @@ def transaction_response(events: list[ClinicalEvent]) -> dict[str, Any]:
     }
 
 
+ResponseCode = Literal["ok", "transient-error", "fatal-error"]
+
+
 def message_response(
-    request: BundleRequest, events: list[ClinicalEvent], *, response_id: str, now: datetime
+    header: dict[str, Any] | None,
+    outcome: dict[str, Any],
+    *,
+    code: ResponseCode,
+    response_id: str,
+    outcome_id: str,
+    now: datetime,
 ) -> dict[str, Any]:
-    """The response message: a MessageHeader with response.code `ok`, then the outcome."""
-    header = request.header or {}
+    """The response message FHIR R4 defines for `$process-message` (messaging.html,
+    MessageHeader.response): a MessageHeader whose response names the request's MessageHeader.id,
+    says `ok`, `transient-error` (resend later) or `fatal-error` (do not resend unchanged), and
+    refers to the OperationOutcome that follows from `response.details`. The request's event is
+    copied in the form it came in (`eventCoding` or `eventUri`)."""
+    request = header or {}
+    response_header: dict[str, Any] = {"resourceType": "MessageHeader", "id": response_id}
+    # a refused request's header may itself be malformed: only well-typed values are copied
+    if isinstance(request.get("eventCoding"), dict):
+        response_header["eventCoding"] = request["eventCoding"]
+    elif isinstance(request.get("eventUri"), str):
+        response_header["eventUri"] = request["eventUri"]
+    response: dict[str, Any] = {"code": code, "details": {"reference": f"urn:uuid:{outcome_id}"}}
+    if isinstance(request.get("id"), str) and request["id"]:
+        response["identifier"] = request["id"]
+    response_header["source"] = {"endpoint": "urn:rmbc:ingest", "name": "rmbc ingest"}
+    response_header["response"] = response
     return {
         "resourceType": "Bundle",
         "id": response_id,
         "type": "message",
         "timestamp": now.isoformat(),
         "entry": [
-            {
-                "fullUrl": f"urn:uuid:{response_id}",
-                "resource": {
-                    "resourceType": "MessageHeader",
-                    "id": response_id,
-                    "eventCoding": header.get("eventCoding"),
-                    "source": {"endpoint": "urn:rmbc:ingest", "name": "rmbc ingest"},
-                    "response": {"identifier": header.get("id"), "code": "ok"},
-                },
-            },
-            {"resource": accepted_outcome(events)},
+            {"fullUrl": f"urn:uuid:{response_id}", "resource": response_header},
+            {"fullUrl": f"urn:uuid:{outcome_id}", "resource": {**outcome, "id": outcome_id}},
         ],
     }
+
+
+def request_header(raw: Any) -> dict[str, Any] | None:
+    """The MessageHeader a request message starts with, when there is one to answer."""
+    entries = raw.get("entry") if isinstance(raw, dict) else None
+    first = entries[0] if isinstance(entries, list) and entries else None
+    resource = first.get("resource") if isinstance(first, dict) else None
+    if isinstance(resource, dict) and resource.get("resourceType") == "MessageHeader":
+        return resource
+    return None
 
 
 def accepted_outcome(events: list[ClinicalEvent]) -> dict[str, Any]:

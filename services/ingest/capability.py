@@ -5,7 +5,9 @@ from typing import Any
 from services.ingest.fhir_parsing import BUNDLE_TYPES, CLINICAL_TYPES
 
 
-def capability_statement(*, max_body_bytes: int, max_bundle_entries: int) -> dict[str, Any]:
+def capability_statement(
+    *, max_body_bytes: int, max_bundle_entries: int, oauth: bool = False
+) -> dict[str, Any]:
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -26,22 +28,11 @@ def capability_statement(*, max_body_bytes: int, max_bundle_entries: int) -> dic
                 "documentation": (
                     f"Bodies up to {max_body_bytes} bytes; Bundles up to {max_bundle_entries} "
                     f"entries of type {', '.join(BUNDLE_TYPES)}. NHS numbers must pass the "
-                    "modulus-11 check."
+                    "modulus-11 check and lie in a range issued to patients (the 999 test range "
+                    "only on a test deployment); Scottish CHI and Northern Ireland H&C numbers "
+                    "go under their own identifier systems."
                 ),
-                "security": {
-                    "service": [
-                        {
-                            "coding": [
-                                {
-                                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
-                                    "code": "OAuth",
-                                }
-                            ],
-                            "text": "Bearer token",
-                        }
-                    ],
-                    "description": "Authorization: Bearer <token> on every data endpoint.",
-                },
+                "security": _security(oauth),
                 "resource": [
                     {
                         "type": resource_type,
@@ -61,4 +52,35 @@ def capability_statement(*, max_body_bytes: int, max_bundle_entries: int) -> dic
                 ],
             }
         ],
+    }
+
+
+def _security(oauth: bool) -> dict[str, Any]:
+    """OAuth only when access tokens are verified as OAuth 2.0 JWTs; static development tokens
+    are not OAuth and claim no restful-security-service code."""
+    if not oauth:
+        return {
+            "description": (
+                "Authorization: Bearer <token> on every data endpoint; static tokens issued to "
+                "each sending system by the deployment (development mode, not OAuth 2.0)."
+            )
+        }
+    return {
+        "service": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                        "code": "OAuth",
+                    }
+                ],
+                "text": "OAuth 2.0 client credentials, JWT access tokens",
+            }
+        ],
+        "description": (
+            "Authorization: Bearer <JWT access token> from the deployment's authorisation server "
+            "(client credentials grant; private_key_jwt client authentication as in SMART Backend "
+            "Services). Verified: signature against the issuer's JWKS, issuer, audience, expiry. "
+            "Writing a resource type T needs the scope system/T.write (or system/*.write)."
+        ),
     }

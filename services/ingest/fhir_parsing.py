@@ -21,7 +21,13 @@ from pydantic import ValidationError
 
 from services.ingest.errors import InvalidInput, Issue, IssueCode
 from services.ingest.fhir_models import get_fhir_model_class
-from shared.nhs_number import NHS_NUMBER_SYSTEM, is_valid_nhs_number
+from shared.nhs_number import (
+    NHS_NUMBER_SYSTEM,
+    RANGE_NAMES,
+    SYSTEMS,
+    is_valid_nhs_number,
+    number_range,
+)
 
 CLINICAL_TYPES = ("Condition", "Observation", "Patient")
 BUNDLE_TYPES = ("batch", "transaction", "collection", "message")
@@ -548,4 +554,11 @@ def _nhs_number_issues(identifier: dict[str, Any], at: str) -> list[Issue]:
                 f"{at}.value",
             )
         ]
-    return []
+    found = number_range(value)
+    if found in ("nhs", "test"):
+        return []  # the test range is a deployment's decision: `intake.plan`
+    system = SYSTEMS.get(found)
+    send = f": send it with system {system}" if system else ""
+    return [
+        Issue("value", f"The value is {RANGE_NAMES[found]}, not an NHS number{send}", f"{at}.value")
+    ]

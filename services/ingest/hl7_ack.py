@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from services.ingest.hl7_mapping import (
+    KNOWN_PROCESSING_IDS,
     MAX_CONTROL_ID_CHARS,
     MAX_FACILITY_CHARS,
     SUPPORTED_VERSIONS,
@@ -80,20 +81,23 @@ def build_ack(
     text: str = "",
     character_set: str = "UNICODE UTF-8",
 ) -> str:
-    """An ACK for `header`'s message: MSH, MSA (MSA-3 text), one ERR per issue; `\\r` separated."""
+    """An ACK for `header`'s message: MSH, MSA (MSA-3 text), one ERR per issue; `\\r` separated.
+
+    MSH-3/4 echo the original's MSH-5/6 (the name the sender's engine gave rmbc), as HL7 v2.5.1
+    section 2.9.2 has the responder do; RMBC when the original left them empty."""
     version = header.version if header.version in SUPPORTED_VERSIONS else "2.5.1"
     fields = [
         "MSH",
         "^~\\&",
-        "RMBC",
-        "RMBC",
+        escape(header.receiving_application[:MAX_FACILITY_CHARS]) or "RMBC",
+        escape(header.receiving_facility[:MAX_FACILITY_CHARS]) or "RMBC",
         escape(header.sending_application[:MAX_FACILITY_CHARS]),
         escape(header.sending_facility[:MAX_FACILITY_CHARS]),
         timestamp,
         "",
         f"ACK^{escape(header.trigger_event)}^ACK" if header.trigger_event else "ACK",
         control_id,
-        header.processing_id if header.processing_id in ("P", "T", "D") else "P",
+        header.processing_id if header.processing_id in KNOWN_PROCESSING_IDS else "P",
         version,
         "",
         "",

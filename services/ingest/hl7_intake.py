@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from services.ingest.hl7_mapping import (
     DATA_TYPE_ERROR,
+    DEFAULT_PROCESSING_IDS,
     SEGMENT_SEQUENCE,
     TABLE_VALUE_NOT_FOUND,
     Header,
@@ -48,7 +49,9 @@ class Interpretation:
         return (self.header.sending_facility, self.header.control_id)
 
 
-def interpret(data: bytes) -> Interpretation:
+def interpret(
+    data: bytes, processing_ids: frozenset[str] = DEFAULT_PROCESSING_IDS
+) -> Interpretation:
     first_line = data.lstrip(b"\r\n\t ").split(b"\r", 1)[0].split(b"\n", 1)[0]
     if not first_line.startswith(b"MSH") or len(first_line) < 8:
         return _refused(
@@ -79,7 +82,7 @@ def interpret(data: bytes) -> Interpretation:
         issue = Hl7Issue("MSH^1", SEGMENT_SEQUENCE, str(error))
         return _refused(best_effort, codec, "reject", issue, character_set)
     try:
-        mapped = map_message(message)
+        mapped = map_message(message, processing_ids=processing_ids)
     except MessageRejected as rejected:
         outcome: Literal["error", "reject"] = "reject" if rejected.ack_code == "AR" else "error"
         return Interpretation(
@@ -88,14 +91,15 @@ def interpret(data: bytes) -> Interpretation:
         )  # fmt: skip
     body = "\r".join("|".join(s.fields) for s in message.segments[1:])
     fingerprint = hashlib.sha256(f"{mapped.header.kind}\r{body}".encode()).hexdigest()
+    resources, sources = mapped.publishable()
     return Interpretation(
         mapped.header,
         codec,
         character_set or DEFAULT_CHARACTER_SET,
         "publish",
         [n.as_issue() for n in mapped.not_mapped],
-        mapped.resources,
-        mapped.sources,
+        resources,
+        sources,
         mapped.not_mapped,
         fingerprint,
     )

@@ -1,4 +1,6 @@
-"""The rmbc HL7 v2.5.1 profile mapped to FHIR R4 resources. Pure: text in, dicts out, no I/O.
+"""The rmbc HL7 v2 profile (docs/hl7v2-profile.md) mapped to FHIR R4 resources. Pure: text in,
+dicts out, no I/O. Versions 2.3 to 2.5.1 are read alike: the fields rmbc reads kept their meaning
+(HL72UK, the NHS's UK profile, is based on v2.4).
 
 Rule of thumb: a value that is malformed (a bad date, an NHS number that fails its check digit, a
 required field left empty) rejects the message with AE, so the sender fixes it; a well-formed
@@ -22,15 +24,30 @@ from services.ingest.hl7_dates import (
     version_stamp,
 )
 from services.ingest.hl7_message import Message, Segment, parse_message
-from shared.nhs_number import NHS_NUMBER_SYSTEM, ODS_SYSTEM, is_valid_nhs_number
+from shared.nhs_number import (
+    NHS_NUMBER_SYSTEM,
+    ODS_SYSTEM,
+    RANGE_NAMES,
+    SYSTEMS,
+    is_valid_nhs_number,
+    number_range,
+)
 
 SUPPORTED_EVENTS: dict[str, frozenset[str]] = {
     "ADT": frozenset({"A01", "A04", "A08", "A28", "A31"}),
     "PPR": frozenset({"PC1"}),
     "ORU": frozenset({"R01"}),
 }
-SUPPORTED_VERSIONS = frozenset({"2.5", "2.5.1"})
-SUPPORTED_PROCESSING_IDS = frozenset({"P"})
+SUPPORTED_VERSIONS = frozenset({"2.3", "2.3.1", "2.4", "2.5", "2.5.1"})
+DEFAULT_PROCESSING_IDS = frozenset({"P"})  # T (training/test) and D only where configured
+KNOWN_PROCESSING_IDS = frozenset({"P", "T", "D"})  # HL7 table 0103
+# the segments rmbc reads, by message type; any other is named in the ACK (W for a Z-segment,
+# I for a standard one) and counted, never dropped silently
+READ_SEGMENTS: dict[str, frozenset[str]] = {
+    "ADT": frozenset({"MSH", "PID", "PD1"}),
+    "PPR": frozenset({"MSH", "PID", "PD1", "PRB"}),
+    "ORU": frozenset({"MSH", "PID", "PD1", "ORC", "OBR", "OBX"}),
+}
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
@@ -98,9 +115,12 @@ class NotMapped:
     location: str
     reason: str
     text: str
+    severity: Severity = "W"
 
     def as_issue(self) -> Hl7Issue:
-        return Hl7Issue(self.location, TABLE_VALUE_NOT_FOUND, f"not mapped: {self.text}", "W")
+        return Hl7Issue(
+            self.location, TABLE_VALUE_NOT_FOUND, f"not mapped: {self.text}", self.severity
+        )
 
 
 @dataclass
@@ -163,14 +183,28 @@ class Mapped:
     resources: list[dict[str, Any]]
     sources: list[str]  # the segment (ERL) each resource came from, same order
     not_mapped: list[NotMapped] = field(default_factory=list)
+    # ORU and PPR: the Patient their PID/PD1/MSH-4 describe, published ahead of `resources` so
+    # each event carries the demographics, registered practice and trust (ADT: in `resources`)
+    patient: dict[str, Any] | None = None
+    patient_source: str = "PID^1"
+
+    def publishable(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """What is published, Patient first, and the segment each came from. A message with no
+        clinical resource publishes nothing (ADT carries demographics on their own)."""
+        if self.patient is None or not self.resources:
+            return self.resources, self.sources
+        return [self.patient, *self.resources], [self.patient_source, *self.sources]
 
 
 MAX_CONTROL_ID_CHARS = 199  # MSH-10 (ST), v2.7 onwards
 MAX_FACILITY_CHARS = 227  # MSH-4 (HD), v2.7 onwards
 
 
-def check_header(message: Message) -> Header:
-    """The message is one rmbc takes, or MessageRejected("AR")."""
+def check_header(
+    message: Message, processing_ids: frozenset[str] = DEFAULT_PROCESSING_IDS
+) -> Header:
+    """The message is one rmbc takes, or MessageRejected("AR"). `processing_ids`: the MSH-11
+    values this deployment accepts (P in production; T as well on a test deployment)."""
     header = Header.of(message)
     msh = message.msh
     issues: list[Hl7Issue] = []
@@ -202,12 +236,13 @@ def check_header(message: Message) -> Header:
                 + ", ".join(sorted(SUPPORTED_EVENTS[header.message_type])),
             )
         )
-    if header.processing_id not in SUPPORTED_PROCESSING_IDS:
+    if header.processing_id not in processing_ids:
         issues.append(
             Hl7Issue(
                 msh.location(11),
                 UNSUPPORTED_PROCESSING_ID,
-                f"processing id {header.processing_id or '(empty)'!r} is not supported; send P",
+                f"processing id {header.processing_id or '(empty)'!r} is not accepted here; send "
+                + " or ".join(sorted(processing_ids)),
             )
         )
     if header.version not in SUPPORTED_VERSIONS:
@@ -215,7 +250,8 @@ def check_header(message: Message) -> Header:
             Hl7Issue(
                 msh.location(12),
                 UNSUPPORTED_VERSION,
-                f"version {header.version or '(empty)'!r} is not supported; send 2.5.1",
+                f"version {header.version or '(empty)'!r} is not supported; send one of "
+                + ", ".join(sorted(SUPPORTED_VERSIONS)),
             )
         )
     if issues:
@@ -223,11 +259,15 @@ def check_header(message: Message) -> Header:
     return header
 
 
-def map_message(message: Message | hl7.Message | str) -> Mapped:
+def map_message(
+    message: Message | hl7.Message | str,
+    *,
+    processing_ids: frozenset[str] = DEFAULT_PROCESSING_IDS,
+) -> Mapped:
     """Map one checked message to FHIR R4 resources. Raises MessageRejected."""
     if not isinstance(message, Message):
         message = parse_message(str(message))
-    header = check_header(message)
+    header = check_header(message, processing_ids)
     return _Mapper(message, header).run()
 
 
@@ -240,6 +280,7 @@ class _Mapper:
         self.sources: list[str] = []
         self.not_mapped: list[NotMapped] = []
         self.facility = header.sending_facility or header.sending_application or "unknown"
+        self._metas: dict[str, dict[str, str]] = {}
 
     def run(self) -> Mapped:
         pid = self.message.first("PID")
@@ -249,15 +290,23 @@ class _Mapper:
                 [Hl7Issue("PID^1", SEGMENT_SEQUENCE, f"{self.header.kind} needs a PID segment")],
             )
         self.patient = self._patient_identity(pid)
+        message_time = self._message_time()
+        demographics = self._patient(pid, message_time)
         if self.header.message_type == "ADT":
-            self._patient(pid)
+            self._add(demographics, pid.location())
         elif self.header.message_type == "PPR":
-            self._problems()
+            self._problems(message_time)
         else:
-            self._results()
+            self._results(message_time)
         if self.issues:
             raise MessageRejected("AE", self.issues)
-        return Mapped(self.header, self.resources, self.sources, self.not_mapped)
+        self._unread_segments()
+        if self.header.message_type == "ADT":
+            return Mapped(self.header, self.resources, self.sources, self.not_mapped)
+        return Mapped(
+            self.header, self.resources, self.sources, self.not_mapped, demographics,
+            pid.location(),
+        )  # fmt: skip
 
     # -- helpers -----------------------------------------------------------------------------
     def _error(self, segment: Segment, number: int, code: str, text: str) -> None:
@@ -282,8 +331,12 @@ class _Mapper:
     def _meta(self, stamp: str) -> dict[str, str]:
         if not stamp:
             return {}  # MSH-7 missing is already reported
+        if stamp in self._metas:  # every resource of a result message shares MSH-7
+            return dict(self._metas[stamp])
         try:
-            return {"versionId": version_stamp(stamp), "lastUpdated": to_fhir_instant(stamp)}
+            meta = {"versionId": version_stamp(stamp), "lastUpdated": to_fhir_instant(stamp)}
+            self._metas[stamp] = meta
+            return dict(meta)
         except BadDate as error:
             msh = self.message.msh
             self._error(msh, 7, DATA_TYPE_ERROR, f"MSH-7: {error}")
@@ -300,7 +353,10 @@ class _Mapper:
 
     # -- patient -----------------------------------------------------------------------------
     def _patient_identity(self, pid: Segment) -> dict[str, Any]:
+        """PID-3's NHS number, else its Scottish CHI or Northern Ireland H&C number (HL7 type
+        NH covers all three; their ranges tell them apart), else its first local identifier."""
         nhs: str | None = None
+        regional: dict[str, str] | None = None
         local: dict[str, str] | None = None
         for components in pid.repetitions(3):
             value = components[0].strip() if components else ""
@@ -314,32 +370,52 @@ class _Mapper:
                         pid, 3, DATA_TYPE_ERROR, "PID-3 NHS number fails the modulus-11 check"
                     )
                     continue
-                nhs = value.replace(" ", "")
+                value = value.replace(" ", "")
+                found = number_range(value)
+                if found in ("nhs", "test"):
+                    nhs = value
+                elif found in SYSTEMS:
+                    regional = {"system": SYSTEMS[found], "value": value}
+                else:
+                    self._error(
+                        pid, 3, DATA_TYPE_ERROR, f"PID-3 national number is {RANGE_NAMES[found]}"
+                    )
             elif local is None:
                 local = {
                     "system": f"urn:rmbc:hl7:{_token(authority or self.facility)}:{_token(kind or 'PI')}",
                     "value": value,
                 }
-        if nhs is None and local is None and not any(i.location == "PID^1^3" for i in self.issues):
+        if (
+            nhs is None
+            and regional is None
+            and local is None
+            and not any(i.location == "PID^1^3" for i in self.issues)
+        ):
             self._error(pid, 3, REQUIRED_MISSING, "PID-3 needs an NHS number or a local identifier")
-        patient_id = fhir_id("hl7", self.facility, local["value"] if local else nhs or "unknown")
+        key = local["value"] if local else nhs or (regional["value"] if regional else "unknown")
+        patient_id = fhir_id("hl7", self.facility, key)
         subject: dict[str, Any] = {"reference": f"Patient/{patient_id}"}
         if nhs:
             subject["identifier"] = {"system": NHS_NUMBER_SYSTEM, "value": nhs}
-        elif local:
-            subject["identifier"] = dict(local)
-        return {"id": patient_id, "nhs": nhs, "local": local, "subject": subject}
+        elif regional or local:
+            subject["identifier"] = dict(regional or local or {})
+        return {
+            "id": patient_id, "nhs": nhs, "regional": regional, "local": local, "subject": subject,
+        }  # fmt: skip
 
-    def _patient(self, pid: Segment) -> None:
+    def _patient(self, pid: Segment, message_time: str) -> dict[str, Any]:
+        """The Patient PID (identifiers, name, birth date, sex), PD1-3 (registered practice)
+        and MSH-4 (the sending trust) describe."""
         identifiers = []
         if self.patient["nhs"]:
             identifiers.append({"system": NHS_NUMBER_SYSTEM, "value": self.patient["nhs"]})
-        if self.patient["local"]:
-            identifiers.append(dict(self.patient["local"]))
+        for other in ("regional", "local"):  # the national number first: it keys the patient
+            if self.patient[other]:
+                identifiers.append(dict(self.patient[other]))
         resource: dict[str, Any] = {
             "resourceType": "Patient",
             "id": self.patient["id"],
-            "meta": self._meta(self._message_time()),
+            "meta": self._meta(message_time),
             "identifier": identifiers,
         }
         family, given = pid.component(5, 1), pid.component(5, 2)
@@ -367,14 +443,13 @@ class _Mapper:
             resource["managingOrganization"] = {
                 "identifier": {"system": ODS_SYSTEM, "value": self.header.sending_facility}
             }
-        self._add(resource, pid.location())
+        return resource
 
     # -- problems (PPR^PC1) ------------------------------------------------------------------
-    def _problems(self) -> None:
+    def _problems(self, message_time: str) -> None:
         problems = self.message.all("PRB")
         if not problems:
             self.issues.append(Hl7Issue("PRB^1", SEGMENT_SEQUENCE, "PPR^PC1 needs a PRB segment"))
-        message_time = self._message_time()
         for prb in problems:
             self._problem(prb, message_time)
 
@@ -449,21 +524,65 @@ class _Mapper:
         self._add(resource, prb.location())
 
     # -- results (ORU^R01) -------------------------------------------------------------------
-    def _results(self) -> None:
-        message_time = self._message_time()
+    def _results(self, message_time: str) -> None:
+        """Each OBX under the ORC/OBR before it. A result's id is the observation's identity
+        (order number, OBX-3, OBX-4), so a correction (OBX-11 C) or withdrawal (W, D) sent in a
+        later message is a new version of the same resource, as FHIR would send it."""
+        placed = self._observations_by_order()
+        counts: dict[tuple[str, ...], int] = {}
+        for *_, identity in placed:
+            counts[identity] = counts.get(identity, 0) + 1
         seen: dict[str, str] = {}
-        for obx in self.message.all("OBX"):
+        for obr, obx, identity in placed:
             set_id = obx.component(1) or str(obx.sequence)
-            resource_id = fhir_id("hl7", self.facility, self.header.control_id, set_id)
+            if not identity[0]:
+                # no order number: only this message identifies the result, so a correction
+                # in a later message cannot find it (docs/hl7v2-profile.md says so)
+                parts: tuple[str, ...] = (self.header.control_id, set_id)
+            elif counts[identity] > 1:
+                # the same code twice in one order with no OBX-4 sub-id: OBX-1 tells them
+                # apart, as it does in a corrected report resent whole
+                parts = (*identity, f"#{set_id}")
+            else:
+                parts = identity
+            resource_id = fhir_id("hl7", self.facility, *parts)
             if resource_id in seen:
                 self._error(
                     obx, 1, DUPLICATE_KEY, f"OBX-1 set id {set_id!r} repeats {seen[resource_id]}"
                 )
                 continue
             seen[resource_id] = obx.location()
-            self._result(obx, resource_id, message_time)
+            self._result(obx, obr, resource_id, message_time)
 
-    def _result(self, obx: Segment, resource_id: str, message_time: str) -> None:
+    def _observations_by_order(self) -> list[tuple[Segment | None, Segment, tuple[str, ...]]]:
+        """(governing OBR, OBX, identity) in message order. The order number is the filler's
+        (OBR-3, else ORC-3), else the placer's (OBR-2, else ORC-2), with its namespace;
+        the identity adds OBX-3 (code and coding system) and OBX-4 (sub-id).
+        HL7 v2.5.1 chapter 4 (ORC-2/3, OBR-2/3) and 7.4.2 (OBX-3, OBX-4)."""
+        placed: list[tuple[Segment | None, Segment, tuple[str, ...]]] = []
+        orc: Segment | None = None
+        obr: Segment | None = None
+        order = ""
+        for segment in self.message.segments:
+            if segment.name == "ORC":
+                orc, obr = segment, None
+                order = _order_number(obr, orc)
+            elif segment.name == "OBR":
+                obr = segment
+                order = _order_number(obr, orc)
+            elif segment.name == "OBX":
+                identity = (
+                    order,
+                    segment.component(3, 1),
+                    segment.component(3, 3).upper(),
+                    segment.component(4),
+                )
+                placed.append((obr, segment, identity))
+        return placed
+
+    def _result(
+        self, obx: Segment, obr: Segment | None, resource_id: str, message_time: str
+    ) -> None:
         code = _coding(obx, 3)
         key = (code["system"], code["code"]) if code else None
         if key != DIAGNOSIS and key != DISEASE_STATUS and key not in TNM_M:
@@ -508,7 +627,7 @@ class _Mapper:
         effective: str | None = None
         if obx.component(14):
             effective = self._date(obx, 14)
-        elif obr := self.message.first("OBR"):
+        elif obr is not None:
             effective = self._date(obr, 7)
         if len(self.issues) > errors_before:
             return
@@ -544,6 +663,22 @@ class _Mapper:
                 resource["effectiveDateTime"] = effective
         self._add(resource, obx.location())
 
+    def _unread_segments(self) -> None:
+        """Name each segment the profile does not read: a Z-segment (a local or HL72UK
+        extension) with W, a standard segment with I."""
+        read = READ_SEGMENTS[self.header.message_type]
+        for segment in self.message.segments:
+            if segment.name in read:
+                continue
+            severity: Severity
+            if segment.name.startswith("Z"):
+                reason, severity, what = "z-segment", "W", "Z-segment (local extension) not read"
+            else:
+                reason, severity, what = "segment-not-read", "I", "segment not read by rmbc"
+            self.not_mapped.append(
+                NotMapped(segment.location(), reason, f"{segment.name} {what}", severity)
+            )
+
     def _skip(self, segment: Segment, number: int, reason: str, text: str) -> None:
         self.not_mapped.append(NotMapped(segment.location(number), reason, text))
 
@@ -558,6 +693,15 @@ def _coding(segment: Segment, number: int) -> dict[str, str] | None:
     if display := segment.component(number, 2):
         coding["display"] = display
     return coding
+
+
+def _order_number(obr: Segment | None, orc: Segment | None) -> str:
+    """`F:<filler>^<namespace>` or `P:<placer>^<namespace>`, '' when the message has neither."""
+    for kind, number_field in (("F", 3), ("P", 2)):
+        for segment in (obr, orc):
+            if segment is not None and (number := segment.component(number_field, 1)):
+                return f"{kind}:{number}^{segment.component(number_field, 2)}"
+    return ""
 
 
 def _concept(system: str, code: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ OperationOutcome with the right status, so routes stay a few lines each.
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any
@@ -21,14 +21,16 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.ingest.accepter import IngestCore
-from services.ingest.auth import TokenVerifier
+from services.ingest.auth import Refusal, TokenVerifier
 from services.ingest.bundles import (
     BundleRequest,
+    ResponseCode,
     accepted_outcome,
     batch_response,
     location,
     message_response,
     read_bundle,
+    request_header,
     transaction_response,
 )
 from services.ingest.capability import capability_statement
@@ -37,7 +39,9 @@ from services.ingest.fhir_parsing import CLINICAL_TYPES, load_json
 from services.ingest.http_server import DrainUnreadBody
 from services.ingest.intake import Accepted, Item, Refused
 from services.ingest.metrics import IngestMetrics
+from services.ingest.oauth import AccessTokenVerifier, Principal
 from services.ingest.outcomes import operation_outcome
+from services.ingest.peers import PeerAllowList
 from services.ingest.publisher import ManagedPublisher
 from services.ingest.settings import IngestSettings
 from shared.events import Sender
@@ -54,14 +58,16 @@ def create_app(
     *,
     core: IngestCore,
     publisher: ManagedPublisher,
-    verifier: TokenVerifier,
+    verifier: TokenVerifier | AccessTokenVerifier,
     metrics: IngestMetrics,
     clock: Callable[[], datetime],
     new_id: Callable[[], str],
     companion: Callable[[], Awaitable[asyncio.Server]] | None = None,
+    peers: PeerAllowList | None = None,
 ) -> FastAPI:
     """`companion` starts another listener (the MLLP server) that shares the producer: it starts
-    after the producer and is closed before the producer is flushed and stopped."""
+    after the producer and is closed before the producer is flushed and stopped. `peers`: with
+    mutual TLS, which token clients each client certificate may speak for."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -91,9 +97,24 @@ def create_app(
         max_seconds=settings.http_header_timeout_seconds + settings.http_idle_timeout_seconds,
     )
 
-    async def authenticate(request: Request) -> str:
-        verdict = verifier.verify(request.headers.get("authorization"))
-        if isinstance(verdict, str):
+    async def authenticate(request: Request) -> Principal:
+        header = request.headers.get("authorization")
+        if isinstance(verifier, TokenVerifier):
+            static = verifier.verify(header)
+            verdict: Principal | Refusal = Principal(static) if isinstance(static, str) else static
+        else:  # may fetch the issuer's keys: off the event loop
+            verdict = await asyncio.to_thread(verifier.verify, header)
+        if isinstance(verdict, Principal):
+            if peers is not None:
+                certificate = request.scope.get("extensions", {}).get("tls", {})
+                subject = certificate.get("client_cert_subject")
+                if not peers.may_act_as(subject, verdict.client):
+                    log.warning(
+                        "token client not allowed for the client certificate",
+                        extra={"client": verdict.client, "certificate": subject},
+                    )
+                    text = "This client certificate may not act for the token's client"
+                    raise InvalidInput([Issue("security", text)], status=403)
             return verdict
         if verdict.reason == "expired":
             log.warning("expired bearer token presented", extra={"client": verdict.client})
@@ -102,7 +123,9 @@ def create_app(
             issue = Issue("login", "A valid bearer token is required (Authorization: Bearer ...)")
         raise InvalidInput([issue], status=401)
 
-    async def fhir_body(request: Request, client: Annotated[str, Depends(authenticate)]) -> Body:
+    async def fhir_body(
+        request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    ) -> Body:
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type not in ACCEPTED_MEDIA_TYPES:
             raise InvalidInput(
@@ -111,7 +134,8 @@ def create_app(
         data = await _read_limited(request, settings.max_body_bytes)
         incoming = request.headers.get("x-request-id", "")
         correlation_id = incoming if _REQUEST_ID.match(incoming) else new_id()
-        return Body(load_json(data, max_depth=settings.max_json_depth), client, correlation_id)
+        raw = load_json(data, max_depth=settings.max_json_depth)
+        return Body(raw, principal.client, correlation_id, principal)
 
     FhirBody = Annotated[Body, Depends(fhir_body)]
 
@@ -119,18 +143,23 @@ def create_app(
     @app.exception_handler(BrokerUnavailable)
     @app.exception_handler(HTTPException)
     async def answer_refusal(request: Request, error: Exception) -> Response:
+        status, issues, headers = refused(request.url.path, error)
+        return _fhir(operation_outcome(issues), status, headers)
+
+    def refused(path: str, error: Exception) -> tuple[int, list[Issue], dict[str, str]]:
+        """Count and log a refusal; its status, issues and headers."""
         status, issues, headers = _refusal(error, settings.retry_after_seconds)
         metrics.rejected.labels("http", issues[0].code if status != 503 else "broker").inc()
         log.info(
             "refused",
             extra={
                 "status": status,
-                "path": request.url.path,
+                "path": path,
                 "issues": [f"{i.code}@{i.expression or '-'}" for i in issues],
                 "cause": str(error) if status == 503 else None,
             },
         )
-        return _fhir(operation_outcome(issues), status, headers)
+        return status, issues, headers
 
     @app.get("/healthz")
     async def healthz() -> Response:
@@ -152,14 +181,36 @@ def create_app(
             capability_statement(
                 max_body_bytes=settings.max_body_bytes,
                 max_bundle_entries=settings.max_bundle_entries,
+                oauth=isinstance(verifier, AccessTokenVerifier),
             ),
             200,
         )
 
     @app.post("/fhir/$process-message")
     async def process_message(body: FhirBody) -> Response:
-        bundle = read_bundle(body.raw, max_entries=settings.max_bundle_entries, message_only=True)
-        return await _answer_bundle(bundle, body)
+        """A refused message is answered with a response message too (`fatal-error`, or
+        `transient-error` when the event store was unavailable), under the same HTTP status
+        as any refusal, so both FHIR messaging clients and plain HTTP clients read it."""
+        try:
+            bundle = read_bundle(
+                body.raw, max_entries=settings.max_bundle_entries, message_only=True
+            )
+            return await _answer_bundle(bundle, body)
+        except (InvalidInput, BrokerUnavailable) as error:
+            header = request_header(body.raw)
+            if header is None:  # no message to respond to: a plain OperationOutcome
+                raise
+            status, issues, headers = refused("/fhir/$process-message", error)
+            code: ResponseCode = "transient-error" if status == 503 else "fatal-error"
+            answer = message_response(
+                header,
+                operation_outcome(issues),
+                code=code,
+                response_id=new_id(),
+                outcome_id=new_id(),
+                now=clock(),
+            )
+            return _fhir(answer, status, {**headers, "X-Correlation-ID": body.correlation_id})
 
     @app.post("/fhir")
     async def post_bundle(body: FhirBody) -> Response:
@@ -169,12 +220,14 @@ def create_app(
     @app.post("/fhir/{resource_type}")
     async def create(resource_type: str, body: FhirBody) -> Response:
         item = Item(body.raw, _endpoint_type(resource_type, body.raw))
+        body.require_write([resource_type])
         return await _answer_single(item, body, status=201)
 
     @app.put("/fhir/{resource_type}/{resource_id}")
     async def update(resource_type: str, resource_id: str, body: FhirBody) -> Response:
         at = _endpoint_type(resource_type, body.raw)
         item = Item(body.raw, at, request_url=f"{resource_type}/{resource_id}")
+        body.require_write([resource_type])
         return await _answer_single(item, body, status=200)
 
     async def _answer_single(item: Item, body: Body, *, status: int) -> Response:
@@ -191,6 +244,10 @@ def create_app(
         return _fhir(accepted_outcome([event]), status, headers)
 
     async def _answer_bundle(bundle: BundleRequest, body: Body) -> Response:
+        written = (
+            i.resource.get("resourceType") for i in bundle.items if isinstance(i.resource, dict)
+        )
+        body.require_write({t for t in written if t in CLINICAL_TYPES})
         sender = Sender(channel="http", client=body.client, message_id=bundle.message_id)
         outcomes = await core.submit(
             bundle.items, sender, atomic=bundle.atomic, correlation_id=body.correlation_id
@@ -205,7 +262,14 @@ def create_app(
         if bundle.bundle_type == "transaction":
             return _fhir(transaction_response(events), 200, headers)
         if bundle.bundle_type == "message":
-            answer = message_response(bundle, events, response_id=new_id(), now=clock())
+            answer = message_response(
+                bundle.header,
+                accepted_outcome(events),
+                code="ok",
+                response_id=new_id(),
+                outcome_id=new_id(),
+                now=clock(),
+            )
             return _fhir(answer, 200, headers)
         return _fhir(accepted_outcome(events), 200, headers)
 
@@ -215,12 +279,23 @@ def create_app(
 class Body:
     """A request's FHIR JSON, its authenticated client and its correlation id."""
 
-    __slots__ = ("client", "correlation_id", "raw")
+    __slots__ = ("client", "correlation_id", "principal", "raw")
 
-    def __init__(self, raw: dict[str, Any], client: str, correlation_id: str) -> None:
+    def __init__(
+        self, raw: dict[str, Any], client: str, correlation_id: str, principal: Principal
+    ) -> None:
         self.raw = raw
         self.client = client
         self.correlation_id = correlation_id
+        self.principal = principal
+
+    def require_write(self, resource_types: Iterable[str]) -> None:
+        """403 unless the access token's scopes allow writing every one of `resource_types`."""
+        missing = self.principal.missing_writes(resource_types)
+        if missing:
+            scopes = ", ".join(f"system/{t}.write" for t in missing)
+            text = f"The access token's scope does not allow this write: it needs {scopes}"
+            raise InvalidInput([Issue("security", text)], status=403)
 
 
 class InFlight:

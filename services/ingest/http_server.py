@@ -19,12 +19,15 @@ with `Connection: close`, otherwise meets a connection reset instead of the 413.
 
 import asyncio
 import logging
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from services.ingest.peers import subject_name
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,11 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
         def on_headers_complete(self) -> None:
             self._in_body = True
             self._arm(limits.idle_timeout, "body")
+            # the verified client certificate (mutual TLS), for the allow-list in the app
+            peercert = self.transport.get_extra_info("peercert")
+            if peercert:
+                extensions = self.scope.setdefault("extensions", {})
+                extensions["tls"] = {"client_cert_subject": subject_name(peercert)}
             super().on_headers_complete()
 
         def on_message_complete(self) -> None:
@@ -111,8 +119,10 @@ def server_config(
     limits: ConnectionLimits,
     ssl_certfile: Any = None,
     ssl_keyfile: Any = None,
+    ssl_ca_certs: Any = None,
 ) -> uvicorn.Config:
-    """The one uvicorn configuration ingest runs with (and its tests start)."""
+    """The one uvicorn configuration ingest runs with (and its tests start). `ssl_ca_certs`:
+    require a client certificate signed by this bundle (mutual TLS)."""
     return uvicorn.Config(
         app,
         host=host,
@@ -126,6 +136,8 @@ def server_config(
         timeout_graceful_shutdown=10,
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
+        ssl_ca_certs=str(ssl_ca_certs) if ssl_ca_certs else None,
+        ssl_cert_reqs=ssl.CERT_REQUIRED if ssl_ca_certs else ssl.CERT_NONE,
     )
 
 

@@ -15,11 +15,13 @@ from services.ingest.patients import (
     PatientIndex,
     context_from_patient,
     context_from_subject,
+    fill_gaps,
     merge,
     patient_key,
     reference_key,
 )
 from shared.events import ClinicalEvent, PatientContext, Sender, stable_id
+from shared.nhs_number import RANGE_NAMES, number_range
 
 
 @dataclass(frozen=True)
@@ -52,10 +54,13 @@ def plan(
     sender: Sender,
     correlation_id: str,
     now: datetime,
+    accept_test_numbers: bool,
     checked: list[list[Issue]] | None = None,
 ) -> list[Outcome]:
     """Validate every item, resolve its patient, build its event. Same order as `items`.
-    `checked`: each item's `resource_issues`, when the caller already has them."""
+    `checked`: each item's `resource_issues`, when the caller already has them.
+    `accept_test_numbers`: the deployment is a test environment, where NHS numbers of the test
+    range (never issued to patients) are taken; elsewhere they are refused."""
     issues = (
         [list(found) for found in checked]
         if checked is not None
@@ -83,6 +88,9 @@ def plan(
                 outcomes.append(resolved)
                 continue
             context, resource = resolved
+        if not accept_test_numbers and _is_test_number(context):
+            outcomes.append(Refused([_test_number_issue(item)]))
+            continue
         if resource.get("id") != resource_id:
             # a create without an id gets the one assigned here, as a FHIR server would assign it:
             # downstream tells resources apart by id
@@ -98,6 +106,20 @@ def plan(
         )
         outcomes.append(Accepted(event))
     return outcomes
+
+
+def _is_test_number(context: PatientContext) -> bool:
+    return context.nhs_number is not None and number_range(context.nhs_number) == "test"
+
+
+def _test_number_issue(item: Item) -> Issue:
+    where = "identifier" if item.resource["resourceType"] == "Patient" else "subject.identifier"
+    return Issue(
+        "value",
+        f"The patient's NHS number is {RANGE_NAMES['test']}; this deployment is not a test "
+        "environment and takes only numbers issued to patients",
+        f"{item.at}.{where}",
+    )
 
 
 def _resource_id(item: Item) -> tuple[str, list[Issue]]:
@@ -169,6 +191,9 @@ def _subject_patient(
         known = patients.get(reference)
         if known is not None:
             patient_reference = known.patient_reference
+            earlier = index.get(patient_reference) if patient_reference else None
+            if earlier is not None:  # what this request's Patient leaves empty, known before
+                known = fill_gaps(known, earlier)
         elif reference.startswith(("urn:uuid:", "urn:oid:", "#")):
             return Refused(
                 [

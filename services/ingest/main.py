@@ -25,8 +25,10 @@ from services.ingest.auth import TokenError, TokenVerifier, token_hashes
 from services.ingest.http_app import create_app
 from services.ingest.http_server import server_config
 from services.ingest.metrics import IngestMetrics
+from services.ingest.oauth import AccessTokenVerifier
 from services.ingest.patient_history import load_patient_index
 from services.ingest.patients import PatientIndex
+from services.ingest.peers import UnusableAllowList
 from services.ingest.publisher import KafkaPublisher
 from services.ingest.settings import IngestSettings, env_help
 from shared.logs import configure_logging
@@ -52,15 +54,19 @@ def main(argv: list[str]) -> int:
     }
     try:
         settings = IngestSettings(**overrides)
-        verifier = TokenVerifier(
-            token_hashes(settings.tokens.get_secret_value()), clock=lambda: datetime.now(UTC)
-        )
+        verifier = build_verifier(settings)
         settings.tls_context()  # an unreadable certificate or key stops the start here
+        settings.peers()  # so does an unusable allow-list
     except ValidationError as error:
         print(refusal("ingest", error), file=sys.stderr)
         return 2
     except TokenError as error:
         print(f"rmbc ingest: refusing to start: RMBC_INGEST_TOKENS: {error}", file=sys.stderr)
+        return 2
+    except UnusableAllowList as error:
+        print(
+            f"rmbc ingest: refusing to start: RMBC_INGEST_TLS_PEERS_FILE: {error}", file=sys.stderr
+        )
         return 2
     except (ssl.SSLError, OSError) as error:
         print(f"rmbc ingest: refusing to start: TLS certificate or key: {error}", file=sys.stderr)
@@ -77,7 +83,23 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def build_app(settings: IngestSettings, verifier: TokenVerifier, *, with_mllp: bool) -> FastAPI:
+def build_verifier(settings: IngestSettings) -> TokenVerifier | AccessTokenVerifier:
+    """OAuth 2.0 JWT access tokens when the issuer is configured, else the static tokens of the
+    development mode. Raises TokenError when neither is usable."""
+    if settings.oauth:
+        return AccessTokenVerifier(
+            issuer=settings.oauth_issuer,
+            audience=settings.oauth_audience,
+            jwks_url=settings.oauth_jwks_url,
+        )
+    return TokenVerifier(
+        token_hashes(settings.tokens.get_secret_value()), clock=lambda: datetime.now(UTC)
+    )
+
+
+def build_app(
+    settings: IngestSettings, verifier: TokenVerifier | AccessTokenVerifier, *, with_mllp: bool
+) -> FastAPI:
     """Every adapter, built once and passed in explicitly."""
     metrics = IngestMetrics()
     index = PatientIndex(settings.patient_index_size)
@@ -97,8 +119,10 @@ def build_app(settings: IngestSettings, verifier: TokenVerifier, *, with_mllp: b
         metrics=metrics,
         clock=lambda: datetime.now(UTC),
         new_correlation_id=lambda: str(uuid.uuid4()),
+        accept_test_numbers=settings.environment == "test",
         max_message_bytes=lambda: publisher.max_message_bytes,
     )
+    peers = settings.peers()
     companion = None
     if with_mllp:
         from services.ingest.mllp import MllpMetrics, start_mllp_server
@@ -115,6 +139,8 @@ def build_app(settings: IngestSettings, verifier: TokenVerifier, *, with_mllp: b
             max_resources=settings.max_bundle_entries,
             metrics=MllpMetrics(metrics.registry),  # served on /metrics with the HTTP ones
             ssl=settings.tls_context(),
+            processing_ids=settings.processing_ids(),
+            peers=peers,
         )
     return create_app(
         settings,
@@ -125,10 +151,11 @@ def build_app(settings: IngestSettings, verifier: TokenVerifier, *, with_mllp: b
         clock=lambda: datetime.now(UTC),
         new_id=lambda: str(uuid.uuid4()),
         companion=companion,
+        peers=peers,
     )
 
 
-async def run(settings: IngestSettings, verifier: TokenVerifier) -> None:
+async def run(settings: IngestSettings, verifier: TokenVerifier | AccessTokenVerifier) -> None:
     app = build_app(settings, verifier, with_mllp=True)
     config = server_config(
         app,
@@ -137,6 +164,7 @@ async def run(settings: IngestSettings, verifier: TokenVerifier) -> None:
         limits=settings.connection_limits(),
         ssl_certfile=settings.tls_cert_file,
         ssl_keyfile=settings.tls_key_file,
+        ssl_ca_certs=settings.tls_client_ca_file,
     )
     warn_if_descriptors_are_short(settings)
     log.info(
@@ -146,9 +174,17 @@ async def run(settings: IngestSettings, verifier: TokenVerifier) -> None:
             "mllp_port": settings.mllp_port,
             "host": settings.host,
             "tls": settings.tls_cert_file is not None,
-            "token_expiries": {c: e.isoformat() for c, e in verifier.expiries().items()},
+            "mutual_tls": settings.tls_client_ca_file is not None,
+            "environment": settings.environment,
+            "auth": "oauth" if settings.oauth else "static-tokens",
         },
     )
+    if isinstance(verifier, TokenVerifier):
+        log.warning(
+            "static bearer tokens in use: a development mode; production verifies OAuth 2.0 "
+            "access tokens (RMBC_INGEST_OAUTH_ISSUER, _AUDIENCE, _JWKS_URL)",
+            extra={"token_expiries": {c: e.isoformat() for c, e in verifier.expiries().items()}},
+        )
     await uvicorn.Server(config).serve()
 
 

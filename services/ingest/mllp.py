@@ -35,6 +35,7 @@ from services.ingest.errors import BrokerUnavailable, InvalidInput, Issue, refus
 from services.ingest.hl7_ack import Outcome, ack_code, build_ack, should_send
 from services.ingest.hl7_intake import Interpretation, RecentAcks, header_of_fragment, interpret
 from services.ingest.hl7_mapping import (
+    DEFAULT_PROCESSING_IDS,
     DUPLICATE_KEY,
     INTERNAL_ERROR,
     SEGMENT_SEQUENCE,
@@ -42,6 +43,7 @@ from services.ingest.hl7_mapping import (
     Header,
     Hl7Issue,
 )
+from services.ingest.peers import PeerAllowList, subject_name
 from services.ingest.ports import Accepter
 from shared.events import Sender
 
@@ -73,7 +75,8 @@ class MllpMetrics:
         )
         self.not_mapped = Counter(
             "rmbc_ingest_hl7_segments_not_mapped",
-            "OBX/PRB segments that produced no resource (named in the ACK), by reason.",
+            "Segments that produced no resource (named in the ACK), by reason: an OBX/PRB "
+            "outside the profile, a Z-segment, a standard segment rmbc does not read.",
             ["reason"],
             registry=self.registry,
         )
@@ -90,6 +93,11 @@ class MllpMetrics:
         )
         self.connections = Gauge(
             "rmbc_ingest_mllp_connections", "Open MLLP connections.", registry=self.registry
+        )
+        self.not_allowed = Counter(
+            "rmbc_ingest_hl7_not_allowed",
+            "Messages refused AR: MSH-4 not allowed for the client certificate (mutual TLS).",
+            registry=self.registry,
         )
         self.refused_connections = Counter(
             "rmbc_ingest_mllp_connections_refused",
@@ -197,8 +205,12 @@ class MllpHandler:
         idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_resources: int = DEFAULT_MAX_RESOURCES,
+        processing_ids: frozenset[str] = DEFAULT_PROCESSING_IDS,
+        peers: PeerAllowList | None = None,
     ) -> None:
         self.accepter = accepter
+        self.processing_ids = processing_ids
+        self.peers = peers
         self.max_frame_bytes = max_frame_bytes
         self.idle_timeout = idle_timeout
         self.max_connections = max_connections
@@ -223,9 +235,10 @@ class MllpHandler:
         self.open += 1
         self.metrics.connections.inc()
         frames = FrameReader(reader, self.max_frame_bytes, self.frame_timeout, self.idle_timeout)
+        certificate = subject_name(writer.get_extra_info("peercert"))
         try:
             while (frame := await frames.next()) is not None:
-                answer = await self.answer(frame)
+                answer = await self.answer(frame, certificate)
                 if answer is not None:
                     writer.write(answer)
                     await writer.drain()
@@ -248,14 +261,16 @@ class MllpHandler:
             except (ConnectionError, OSError) as error:
                 log.debug("MLLP close: %s", type(error).__name__)
 
-    async def answer(self, frame: Frame) -> bytes | None:
+    async def answer(self, frame: Frame, certificate: str | None = None) -> bytes | None:
+        """The ACK for one frame. `certificate`: the verified client certificate's name, checked
+        against the allow-list (when mutual TLS is on) before anything is published."""
         if frame.kind != "message":
             return self._bad_frame(frame)
         try:
             if len(frame.data) > INLINE_FRAME_BYTES:  # pure: safe in a thread, and off the loop
-                found = await asyncio.to_thread(interpret, frame.data)
+                found = await asyncio.to_thread(interpret, frame.data, self.processing_ids)
             else:
-                found = interpret(frame.data)
+                found = interpret(frame.data, self.processing_ids)
         except Exception:
             # interpreting is pure: the same frame would fail the same way, so a resend cannot
             # help and the sender must not queue behind it (AE naming its MSH-10, not transient)
@@ -276,6 +291,17 @@ class MllpHandler:
             )
             issue = Hl7Issue("MSH^1", INTERNAL_ERROR, text)
             self._log_refusal(found.header, "reject", [issue])
+            return self._ack(found.header, "reject", [issue], found.codec, found.character_set)
+        facility = found.header.sending_facility
+        if self.peers is not None and not self.peers.may_send_for(certificate, facility):
+            # HL7 v2.5.1 table 0357 has no authorisation condition: 207 with the reason
+            text = "this connection's certificate may not send for the facility in MSH-4"
+            issue = Hl7Issue("MSH^1^4", INTERNAL_ERROR, text)
+            self.metrics.not_allowed.inc()
+            log.warning(
+                "HL7 message refused: MSH-4 not allowed for the client certificate",
+                extra={**_ids(found.header), "certificate": certificate},
+            )
             return self._ack(found.header, "reject", [issue], found.codec, found.character_set)
         return await self._publish(found)
 
@@ -416,6 +442,8 @@ async def start_mllp_server(
     max_resources: int = DEFAULT_MAX_RESOURCES,
     metrics: MllpMetrics | None = None,
     ssl: SSLContext | None = None,
+    processing_ids: frozenset[str] = DEFAULT_PROCESSING_IDS,
+    peers: PeerAllowList | None = None,
 ) -> asyncio.Server:
     """Listen for MLLP on host:port (port 0 picks a free one: see `server.sockets`); over TLS
     when `ssl` is given."""
@@ -430,6 +458,8 @@ async def start_mllp_server(
         idle_timeout=idle_timeout,
         max_connections=max_connections,
         max_resources=max_resources,
+        processing_ids=processing_ids,
+        peers=peers,
     )
     return await asyncio.start_server(handler.serve, host, port, ssl=ssl)
 
@@ -453,8 +483,10 @@ def _ids(header: Header) -> dict[str, str]:
 
 def _from_issue(issue: Issue, sources: list[str]) -> Hl7Issue:
     """An Accepter issue (FHIRPath) as an ERR: located at the segment the resource came from."""
-    match = re.search(r"\[(\d+)\]", issue.expression or "") or re.match(
-        r"resource (\d+):", issue.diagnostics
+    # the Accepter numbers an issue by resource ("resource 2: ..."); a Bundle names its entry.
+    # A bracket deeper in the expression (`coding[0]`) is not the resource's position.
+    match = re.match(r"resource (\d+):", issue.diagnostics) or re.match(
+        r"Bundle\.entry\[(\d+)\]", issue.expression or ""
     )
     index = int(match[1]) if match else (0 if len(sources) == 1 else -1)
     location = sources[index] if 0 <= index < len(sources) else "MSH^1"

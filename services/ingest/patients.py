@@ -86,6 +86,14 @@ def merge(known: PatientContext, subject: PatientContext) -> PatientContext:
     return known.model_copy(update=updates) if updates else known
 
 
+def fill_gaps(latest: PatientContext, earlier: PatientContext) -> PatientContext:
+    """`latest` with its empty fields taken from `earlier`, when both name the same patient: a
+    different NHS number is another identity, and nothing of it is carried over."""
+    if latest.nhs_number and earlier.nhs_number and latest.nhs_number != earlier.nhs_number:
+        return latest
+    return merge(latest, earlier)
+
+
 class PatientIndex:
     """Patient contexts this process accepted, by `Patient/<id>`, bounded, least recently used out.
 
@@ -106,10 +114,16 @@ class PatientIndex:
         return context
 
     def remember(self, context: PatientContext) -> None:
-        if context.patient_reference is None:
+        """Keep `context`; what it leaves empty keeps its earlier value (an HL7 result without
+        PD1 does not forget the practice an ADT gave), as the classifier merges demographics."""
+        reference = context.patient_reference
+        if reference is None:
             return
-        self._by_reference[context.patient_reference] = context
-        self._by_reference.move_to_end(context.patient_reference)
+        earlier = self._by_reference.get(reference)
+        if earlier is not None:
+            context = fill_gaps(context, earlier)
+        self._by_reference[reference] = context
+        self._by_reference.move_to_end(reference)
         while len(self._by_reference) > self.max_patients:
             self._by_reference.popitem(last=False)
 

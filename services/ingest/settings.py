@@ -1,6 +1,7 @@
 """Ingest configuration, from environment variables (`rmbc ingest --help` lists them)."""
 
 import ssl
+from typing import Literal
 
 from pydantic import Field, FilePath, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -12,6 +13,7 @@ from services.ingest.mllp import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_FRAME_BYTES,
 )
+from services.ingest.peers import PeerAllowList
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames
 
@@ -23,9 +25,20 @@ class IngestSettings(BaseSettings):
 
     tokens: SecretStr = Field(
         default=SecretStr(""),
-        description="Comma-separated bearer tokens, each plain (16+ characters) or sha256:<hex>, "
+        description="Development mode (logs a warning; production uses OAUTH_*): comma-separated "
+        "static bearer tokens, each plain (16+ characters) or sha256:<hex>, "
         "optionally ending @<expiry>: @2027-01-31 (accepted to the end of that day, UTC) or "
         "@2027-01-31T18:00:00Z; an expired token gets 401.",
+    )
+    oauth_issuer: str = Field(
+        default="",
+        description="OAuth 2.0: the authorisation server's issuer (the `iss` of its access "
+        "tokens). With OAUTH_AUDIENCE and OAUTH_JWKS_URL, bearer tokens are JWT access tokens "
+        "verified against the issuer's keys, and TOKENS must be empty.",
+    )
+    oauth_audience: str = Field(default="", description="OAuth 2.0: the `aud` ingest requires.")
+    oauth_jwks_url: str = Field(
+        default="", description="OAuth 2.0: the issuer's JWKS (its `jwks_uri`)."
     )
     host: str = Field(default="127.0.0.1", description="Address the HTTP and MLLP servers bind.")
     port: int = Field(default=8080, description="HTTP port (FHIR API, /healthz, /metrics).")
@@ -82,12 +95,35 @@ class IngestSettings(BaseSettings):
         gt=0,
         description="Open MLLP connections; one more is closed at once.",
     )
+    environment: Literal["production", "test"] = Field(
+        default="production",
+        description="test: NHS numbers of the test range 9000000000-9999999999 (never issued to "
+        "patients) are accepted; production refuses them.",
+    )
+    hl7_processing_ids: str = Field(
+        default="P",
+        pattern=r"^[PTD](,[PTD])*$",
+        description="Comma-separated HL7 MSH-11 processing ids accepted (P production, T "
+        "training/test, D debugging); others get AR. Add T only on a test deployment.",
+    )
     tls_cert_file: FilePath | None = Field(
         default=None,
         description="PEM certificate chain: serve HTTPS and MLLP over TLS (with TLS_KEY_FILE).",
     )
     tls_key_file: FilePath | None = Field(
         default=None, description="PEM private key of TLS_CERT_FILE."
+    )
+    tls_client_ca_file: FilePath | None = Field(
+        default=None,
+        description="PEM CA bundle: mutual TLS on HTTPS and MLLP; every client must present a "
+        "certificate it signed (CERT_REQUIRED). Needs TLS_CERT_FILE and TLS_PEERS_FILE.",
+    )
+    tls_peers_file: FilePath | None = Field(
+        default=None,
+        description='JSON allow-list: {"<certificate CN>": {"facilities": [MSH-4...], '
+        '"clients": [token client names...]}}, a token client named as logged: '
+        "token-<first 8 hex digits of the token's SHA-256>. A message or request a certificate "
+        "may not speak for gets AR / 403.",
     )
     publish_timeout_seconds: float = Field(
         default=3.0, gt=0, description="Longest wait for Kafka's acknowledgement before 503."
@@ -108,6 +144,43 @@ class IngestSettings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _one_kind_of_token(self) -> "IngestSettings":
+        oauth = [self.oauth_issuer, self.oauth_audience, self.oauth_jwks_url]
+        if any(oauth) and not all(oauth):
+            raise ValueError(
+                "RMBC_INGEST_OAUTH_ISSUER, _AUDIENCE and _JWKS_URL go together: set all or none"
+            )
+        if all(oauth) and self.tokens.get_secret_value():
+            raise ValueError(
+                "RMBC_INGEST_TOKENS (static development tokens) and OAuth exclude each other"
+            )
+        return self
+
+    @property
+    def oauth(self) -> bool:
+        return bool(self.oauth_issuer)
+
+    @model_validator(mode="after")
+    def _mutual_tls_is_whole(self) -> "IngestSettings":
+        if (self.tls_client_ca_file is None) != (self.tls_peers_file is None):
+            raise ValueError(
+                "RMBC_INGEST_TLS_CLIENT_CA_FILE and RMBC_INGEST_TLS_PEERS_FILE go together: "
+                "a verified certificate must also be told whom it may speak for"
+            )
+        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
+            raise ValueError("mutual TLS needs TLS: set RMBC_INGEST_TLS_CERT_FILE and KEY_FILE")
+        return self
+
+    def peers(self) -> PeerAllowList | None:
+        """The mutual-TLS allow-list, or None when client certificates are not required."""
+        if self.tls_peers_file is None:
+            return None
+        return PeerAllowList.from_json(self.tls_peers_file.read_bytes())
+
+    def processing_ids(self) -> frozenset[str]:
+        return frozenset(self.hl7_processing_ids.split(","))
+
     def connection_limits(self) -> ConnectionLimits:
         return ConnectionLimits(
             header_timeout=self.http_header_timeout_seconds,
@@ -122,6 +195,9 @@ class IngestSettings(BaseSettings):
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self.tls_cert_file, self.tls_key_file)
+        if self.tls_client_ca_file is not None:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(cafile=self.tls_client_ca_file)
         return context
 
 
@@ -130,8 +206,8 @@ def env_help() -> str:
     for name, info in IngestSettings.model_fields.items():
         if name in ("kafka", "topics"):
             continue
-        default = "required" if name == "tokens" else f"default {info.default}"
-        if info.default is None:
+        default = "required without OAuth" if name == "tokens" else f"default {info.default}"
+        if info.default is None or (info.default == "" and name != "tokens"):
             default = "default unset"
         lines.append(f"  RMBC_INGEST_{name.upper():<27} {info.description} ({default})")
     lines.append(

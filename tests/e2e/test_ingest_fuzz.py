@@ -76,6 +76,7 @@ def ingest(
         "KAFKA_SECURITY_PROTOCOL": kafka_settings.security_protocol,
         **{f"RMBC_TOPIC_{k.upper()}": v for k, v in topics.model_dump().items()},
         "RMBC_INGEST_TOKENS": TOKEN,
+        "RMBC_INGEST_ENVIRONMENT": "test",  # its patients carry test-range NHS numbers
         "RMBC_INGEST_HOST": "127.0.0.1",
         "RMBC_INGEST_PORT": str(port),
         "RMBC_INGEST_MLLP_PORT": str(mllp_port),

@@ -48,6 +48,7 @@ async def test_a_connection_flood_leaves_ingest_answering_with_a_short_log(
         "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
         "RMBC_TOPIC_CLINICAL_EVENTS": topics.clinical_events,
         "RMBC_INGEST_TOKENS": TOKEN,
+        "RMBC_INGEST_ENVIRONMENT": "test",  # its patients carry test-range NHS numbers
         "RMBC_INGEST_HTTP_MAX_CONNECTIONS": "60",
         "RMBC_INGEST_MLLP_MAX_CONNECTIONS": "30",
         "RMBC_INGEST_HTTP_HEADER_TIMEOUT_SECONDS": "2",

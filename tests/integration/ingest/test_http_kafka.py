@@ -42,7 +42,9 @@ def free_port() -> int:
 async def running_ingest(
     kafka: KafkaSettings, topics: TopicNames, *, wait_ready: bool = True
 ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = IngestSettings(kafka=kafka, topics=topics, publish_timeout_seconds=2.0)
+    settings = IngestSettings(
+        kafka=kafka, topics=topics, publish_timeout_seconds=2.0, environment="test"
+    )
     app = build_app(settings, TokenVerifier(token_hashes(TOKEN)), with_mllp=False)
     config = server_config(
         app, host="127.0.0.1", port=free_port(), limits=settings.connection_limits()
@@ -180,6 +182,7 @@ async def test_rmbc_ingest_runs_both_listeners_and_stops_cleanly_on_sigterm(kafk
         "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
         "RMBC_TOPIC_CLINICAL_EVENTS": topics.clinical_events,
         "RMBC_INGEST_TOKENS": TOKEN,
+        "RMBC_INGEST_ENVIRONMENT": "test",  # its patients carry test-range NHS numbers
     }
     command = [
         sys.executable,

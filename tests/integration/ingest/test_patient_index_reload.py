@@ -54,6 +54,7 @@ async def started_core(settings: KafkaSettings, topic: str, index: PatientIndex)
         metrics=IngestMetrics(),
         clock=lambda: datetime.now(UTC),
         new_correlation_id=lambda: str(uuid.uuid4()),
+        accept_test_numbers=True,  # fixtures use test-range numbers
     )
 
 

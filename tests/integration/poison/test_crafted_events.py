@@ -45,8 +45,9 @@ def last_updated_in_year_one() -> Case:
 
 
 def findings_with_long_systems() -> Case:
-    """Two M1 findings whose value's coding system is 450,000 characters: copied into the
-    evidence, the flag would outgrow the message limit."""
+    """Two M1 findings whose value's coding system is a SNOMED CT edition URI of 450,000
+    characters (read as SNOMED CT, as senders' edition URIs are): copied into the evidence, the
+    flag would outgrow the message limit."""
     case = Case(904).patient().primary("2021-01-10")
     for number, day in ((1, "2021-01-20"), (2, "2021-01-21")):
         case.observation(f"m{number}", DISEASE_STATUS, "1229903009", day)
@@ -54,8 +55,8 @@ def findings_with_long_systems() -> Case:
             "system": "http://snomed.info/sct",
             "code": "399387003",
         }
-        case.resources[-1]["valueCodeableConcept"]["coding"][0]["system"] = "urn:x:" + (
-            "s" * 450_000
+        case.resources[-1]["valueCodeableConcept"]["coding"][0]["system"] = (
+            "http://snomed.info/sct/" + "9" * 450_000
         )
     return case
 

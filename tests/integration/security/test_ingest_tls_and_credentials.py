@@ -3,7 +3,6 @@ who does not, and what the unauthenticated endpoints give away."""
 
 import asyncio
 import ssl
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -19,7 +18,11 @@ from services.demo.stack import ManagedProcess, rmbc_process
 from services.ingest.settings import IngestSettings
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames
-from tests.integration.security.certificates import Certificates, make_certificates
+from tests.integration.security.certificates import (
+    Certificates,
+    make_certificates,
+    wait_until_ready_over_tls,
+)
 from tests.support.kafka import read_topic
 from tests.unit.ingest import hl7_samples
 from tests.unit.ingest.samples import NHS_NUMBER, bundle, condition, observation, patient
@@ -64,6 +67,7 @@ def ingest(
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
         "RMBC_INGEST_TOKENS": f"{GOOD_TOKEN},{EXPIRED_TOKEN}@{YESTERDAY.isoformat()}",
+        "RMBC_INGEST_ENVIRONMENT": "test",  # its patients carry test-range NHS numbers
         "RMBC_INGEST_TLS_CERT_FILE": str(certificates.server_cert),
         "RMBC_INGEST_TLS_KEY_FILE": str(certificates.server_key),
         **{f"RMBC_TOPIC_{name.upper()}": value for name, value in topics.model_dump().items()},
@@ -82,17 +86,7 @@ def ingest(
 
 
 def wait_until_ready(ingest: Ingest, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    with ingest.client(timeout=2) as client:
-        while time.monotonic() < deadline:
-            assert ingest.process.running, ingest.process.log_file.read_text()[-2000:]
-            try:
-                if client.get("/readyz").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-    raise AssertionError(f"ingest not ready over HTTPS within {timeout}s")
+    wait_until_ready_over_tls(ingest.process, ingest.url, ingest.tls_context(), timeout)
 
 
 def headers(authorization: str | None) -> dict[str, str]:

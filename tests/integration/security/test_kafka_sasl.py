@@ -124,6 +124,7 @@ async def test_ingest_with_a_wrong_kafka_password_answers_503_never_2xx(
         kafka=sasl_settings(sasl_bootstrap, "not-the-password"),
         topics=TopicNames.with_suffix(uuid.uuid4().hex[:8]),
         publish_timeout_seconds=1,
+        environment="test",  # the request's patient carries a test-range NHS number
     )
     app = build_app(settings, TokenVerifier(token_hashes(TOKEN)), with_mllp=False)
     transport = httpx.ASGITransport(app=app)

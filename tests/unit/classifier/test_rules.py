@@ -243,3 +243,35 @@ def test_cancer_of_unknown_primary_after_breast_cancer_asks_the_cns_team_to_revi
     assert (rows[0]["metastatic"], rows[0]["recurrence"], rows[0]["episode_date"]) == (
         False, False, None,
     )  # fmt: skip
+
+
+def test_an_undated_m1_observation_is_metastatic_with_no_episode_date() -> None:
+    primary = {
+        "resourceType": "Condition",
+        "id": "primary",
+        "subject": {"reference": "Patient/p"},
+        "code": {"coding": [{"system": ICD, "code": "C50.4"}]},
+        "verificationStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                    "code": "confirmed",
+                }
+            ]
+        },
+        "onsetDateTime": "2019-03-01",
+    }
+    m1 = {
+        "resourceType": "Observation",
+        "id": "m1",
+        "status": "final",
+        "subject": {"reference": "Patient/p"},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "399387003"}]},
+        "valueCodeableConcept": {
+            "coding": [{"system": "http://snomed.info/sct", "code": "1229903009"}]
+        },
+    }
+    [row] = classify_resources([primary, m1], load_terminology(), NOW)
+    assert row["metastatic"] is True
+    assert row["episode_date"] is None
+    assert all(flag["episode_date"] is None for flag in row["flags"])

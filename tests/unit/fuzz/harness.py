@@ -40,6 +40,7 @@ def ingest_core(publisher: RecordingPublisher, metrics: IngestMetrics) -> Ingest
         metrics=metrics,
         clock=lambda: NOW,
         new_correlation_id=lambda: f"corr-{next(ids)}",
+        accept_test_numbers=True,  # fixtures use test-range numbers
     )
 
 

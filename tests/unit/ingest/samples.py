@@ -115,3 +115,14 @@ def message_header(header_id: str = "mh1") -> dict[str, Any]:
 
 def message(resources: list[dict[str, Any]], header_id: str = "mh1") -> dict[str, Any]:
     return bundle("message", [message_header(header_id), *resources], id="msg-bundle-1")
+
+
+def outcome_of(answer: dict[str, Any]) -> dict[str, Any]:
+    """The OperationOutcome of an answer: the answer itself, or for a response message (FHIR R4
+    messaging) the entry its MessageHeader.response.details refers to."""
+    if answer.get("resourceType") != "Bundle":
+        return answer
+    details = answer["entry"][0]["resource"]["response"]["details"]["reference"]
+    [outcome] = [e["resource"] for e in answer["entry"] if e.get("fullUrl") == details]
+    assert outcome["resourceType"] == "OperationOutcome"
+    return outcome

@@ -75,7 +75,8 @@ def test_disease_status_and_tnm_m_results_become_observations(
     [observation] = mapped.resources
     validate_r4(observation)
     assert observation["resourceType"] == "Observation"
-    assert observation["id"] == "hl7-RX1-MSG0001-1"
+    resent = map_message(s.oru(s.obx(code=code, value=value), header=s.msh(control_id="MSG0002")))
+    assert observation["id"] == resent.resources[0]["id"]  # the observation's identity, not MSH-10
     assert observation["status"] == expected_status
     assert observation["code"]["coding"][0]["code"] == code.split("^")[0]
     assert observation["valueCodeableConcept"]["coding"][0]["code"] == value.split("^")[0]
@@ -117,7 +118,7 @@ def test_an_icd10_diagnosis_keeps_its_icd10_system() -> None:
 def test_an_obx_outside_the_profile_is_named_as_not_mapped_and_the_rest_still_maps() -> None:
     haemoglobin = s.obx("2", code="718-7^Haemoglobin^LN", value="x^y^SCT")
     mapped = map_message(s.oru(s.obx("1"), haemoglobin))
-    assert [r["id"] for r in mapped.resources] == ["hl7-RX1-MSG0001-1"]
+    assert [r["code"]["coding"][0]["code"] for r in mapped.resources] == ["97509-4"]
     [skipped] = mapped.not_mapped
     assert skipped.location == "OBX^2^3"
     assert skipped.reason == "unsupported-observation-code"
@@ -246,7 +247,7 @@ def test_bad_content_is_rejected_with_ae_at_its_location(
         (s.msh("ADT^A03"), "MSH^1^9", "201"),
         (s.msh(control_id=""), "MSH^1^10", "101"),
         (s.msh(processing="T"), "MSH^1^11", "202"),
-        (s.msh(version="2.3"), "MSH^1^12", "203"),
+        (s.msh(version="2.2"), "MSH^1^12", "203"),
     ],
 )
 def test_messages_rmbc_does_not_take_are_rejected_with_ar(

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from services.ingest.fhir_parsing import MAX_CODE_CHARS, MAX_STRING_CHARS
 from tests.unit.ingest.fakes import RecordingPublisher
-from tests.unit.ingest.samples import bundle, condition, observation, patient
+from tests.unit.ingest.samples import bundle, condition, observation, outcome_of, patient
 from tests.unit.ingest.test_http_api import FHIR, make_client
 
 YEAR_ZERO_IN_UTC = "0001-01-01T00:00:00+14:00"
@@ -109,7 +109,9 @@ def test_a_message_header_endpoint_that_is_not_a_string_is_a_4xx(client: TestCli
     }
     answer = client.post("/fhir/$process-message", content=orjson.dumps(message), headers=FHIR)
     assert answer.status_code == 422
-    assert "Bundle.entry[0].resource.source.endpoint" in where(answer.json()["issue"])
+    assert answer.json()["entry"][0]["resource"]["response"]["code"] == "fatal-error"
+    outcome = outcome_of(answer.json())
+    assert "Bundle.entry[0].resource.source.endpoint" in where(outcome["issue"])
 
 
 @pytest.mark.parametrize(

@@ -105,7 +105,7 @@ async def test_a_message_mapping_to_more_resources_than_the_limit_gets_ar_naming
     async with listener(accepter, max_resources=5) as (port, _), raw_client(port) as client:
         ack = await client.request(message)
     assert msa(ack)[1:3] == ["AR", "MANY"]
-    assert "6 resources" in ack
+    assert "7 resources" in ack  # the six results and the Patient their PID describes
     assert accepter.calls == []
 
 

@@ -47,6 +47,7 @@ def make_client(
         metrics=metrics,
         clock=lambda: datetime(2025, 3, 1, tzinfo=UTC),
         new_correlation_id=lambda: f"corr-{next(ids)}",
+        accept_test_numbers=True,  # fixtures use test-range numbers
         **(core_options or {}),
     )
     hashed = "sha256:" + hashlib.sha256(HASHED_TOKEN.encode()).hexdigest()
@@ -229,8 +230,15 @@ def test_a_message_is_processed_and_answered_with_a_response_message(client, pub
     raw = message([patient(), condition()], header_id="mh-42")
     response = client.post("/fhir/$process-message", headers=FHIR, content=body(raw))
     assert response.status_code == 200
-    header = response.json()["entry"][0]["resource"]
-    assert header["response"] == {"identifier": "mh-42", "code": "ok"}
+    [header_entry, outcome_entry] = response.json()["entry"]
+    header = header_entry["resource"]
+    assert header["response"] == {
+        "identifier": "mh-42",
+        "code": "ok",
+        "details": {"reference": outcome_entry["fullUrl"]},
+    }
+    assert outcome_entry["resource"]["resourceType"] == "OperationOutcome"
+    assert header["eventCoding"] == raw["entry"][0]["resource"]["eventCoding"]
     events = [decode_as(value, ClinicalEvent) for _, _, value in publisher.sent]
     assert {e.sender.message_id for e in events} == {"mh-42"}
 

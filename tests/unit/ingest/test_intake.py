@@ -30,6 +30,7 @@ def run(items, index=None, correlation_id="corr-1"):
         sender=SENDER,
         correlation_id=correlation_id,
         now=NOW,
+        accept_test_numbers=True,  # fixtures use test-range numbers
     )
 
 

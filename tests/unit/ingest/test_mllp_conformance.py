@@ -43,7 +43,7 @@ CASES = [
     Case("unknown message type", frame(s.oru(header=s.msh("SIU^S12"))), "AR", "MSH^1^9", "MSG0001"),
     Case("unknown event", frame(s.oru(header=s.msh("ADT^A03"))), "AR", "MSH^1^9", "MSG0001"),
     Case("missing MSH-10", frame(s.oru(header=s.msh(control_id=""))), "AR", "MSH^1^10"),
-    Case("wrong version", frame(s.oru(header=s.msh(version="2.3"))), "AR", "MSH^1^12", "MSG0001"),
+    Case("wrong version", frame(s.oru(header=s.msh(version="2.2"))), "AR", "MSH^1^12", "MSG0001"),
     Case("training processing id", frame(s.oru(header=s.msh(processing="T"))), "AR", "MSH^1^11", "MSG0001"),
     Case("unknown character set", frame(s.oru(header=s.msh(charset="EBCDIC"))), "AR", "MSH^1^18", "MSG0001"),
     Case("latin-1 bytes declared UTF-8", frame(GOOD, "latin-1"), "AE", "MSH^1^18", "MSG0001"),
@@ -99,7 +99,7 @@ async def test_a_broker_that_does_not_acknowledge_gets_a_transient_ae_never_aa()
 async def test_content_the_accepter_refuses_is_answered_ae_at_the_segment_it_came_from() -> None:
     accepter = FakeAccepter()
     accepter.fail_with = InvalidInput(
-        [Issue("required", "subject is required", "Bundle.entry[1].resource.subject")]
+        [Issue("required", "subject is required", "Bundle.entry[2].resource.subject")]
     )
     message = s.oru(s.obx("1"), s.obx("2", code="399387003^M^SCT", value="1229903009^cM1^SCT"))
     async with listener(accepter) as (port, _), raw_client(port) as client:
@@ -112,7 +112,7 @@ async def test_content_the_accepter_refuses_is_answered_ae_at_the_segment_it_cam
 async def test_an_accepter_issue_numbered_by_resource_is_located_at_that_segment() -> None:
     accepter = FakeAccepter()
     accepter.fail_with = InvalidInput(
-        [Issue("value", "resource 1: status is not allowed", "Observation.status")]
+        [Issue("value", "resource 2: status is not allowed", "Observation.status")]
     )
     message = s.oru(s.obx("1"), s.obx("2", code="399387003^M^SCT", value="1229903009^cM1^SCT"))
     async with listener(accepter) as (port, _), raw_client(port) as client:

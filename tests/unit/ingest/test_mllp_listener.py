@@ -109,7 +109,7 @@ async def test_not_mapped_obx_is_named_in_the_aa_as_a_warning_and_counted() -> N
     assert (err[2], err[4]) == ("OBX^2^3", "W")
     assert "718-7" in err[8]
     assert metrics.not_mapped.labels("unsupported-observation-code")._value.get() == 1
-    assert len(accepter.calls[0][0]) == 1
+    assert [r["resourceType"] for r in accepter.calls[0][0]] == ["Patient", "Observation"]
 
 
 async def test_a_message_with_nothing_to_map_is_acked_without_calling_the_accepter() -> None:
@@ -126,7 +126,7 @@ async def test_lf_separated_segments_are_accepted() -> None:
     async with listener(accepter) as (port, _), raw_client(port) as client:
         ack = await client.request(s.oru().replace("\r", "\n"))
     assert msa(ack)[1] == "AA"
-    assert len(accepter.calls[0][0]) == 1
+    assert [r["resourceType"] for r in accepter.calls[0][0]] == ["Patient", "Observation"]
 
 
 async def test_latin_1_declared_in_msh_18_is_decoded_and_answered_in_kind() -> None:

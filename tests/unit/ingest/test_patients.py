@@ -4,9 +4,11 @@ from services.ingest.patients import (
     PatientIndex,
     context_from_patient,
     context_from_subject,
+    fill_gaps,
     patient_key,
     reference_key,
 )
+from shared.events import PatientContext
 from tests.unit.ingest.samples import GP_ODS, NHS_NUMBER, NHS_SYSTEM, TRUST_ODS, patient
 
 
@@ -61,3 +63,13 @@ def test_the_patient_index_forgets_the_least_recently_used_beyond_its_bound():
     assert index.get("Patient/b") is None
     assert index.get("Patient/a") is not None
     assert len(index) == 2
+
+
+def test_a_later_patient_keeps_earlier_fields_it_leaves_empty_unless_another_nhs_number() -> None:
+    earlier = PatientContext(nhs_number="9434765919", gp_practice_ods="Y01234", family_name="A")
+    same = PatientContext(nhs_number="9434765919", family_name="B")
+    other = PatientContext(nhs_number="9449306753", family_name="C")
+    assert fill_gaps(same, earlier) == PatientContext(
+        nhs_number="9434765919", gp_practice_ods="Y01234", family_name="B"
+    )
+    assert fill_gaps(other, earlier) == other
