@@ -171,12 +171,30 @@ class RegistryRecord(Envelope):
     cr6500_episode_date: date | None
     metastases: list[Metastasis]
     cr1550_palliative_care_seen: Literal["Y", "N", "9"] = "9"
-    cr9000_relapse_method: Literal["1", "2", "3", "4", "9"] = "9"
+    cr9000_relapse_method: Literal["1", "2", "3", "4", "9"] | None = Field(
+        default=None,
+        description="9 means Other in COSD, never 'not known': null when no one recorded it "
+        "(it defaulted to 9 before, asserting a method of detection on every record).",
+    )
     evidence: list[str] = Field(description="FHIR references behind the record.")
 
 
 AlertOutcome = Literal[
-    "attempting", "sent", "already_sent", "failed", "dead_lettered", "unroutable"
+    "attempting",
+    "sent",
+    "already_sent",
+    "failed",
+    "dead_lettered",
+    "unroutable",
+    # a GP document's first MESH chunk is in: MESH's message id is known, nothing delivered yet
+    "uploading",
+    # what became of a GP document after MESH accepted it ("sent"): the practice's ITK3
+    # acknowledgements and MESH's reports, read from the notifier's MESH inbox
+    "delivered",
+    "filed",
+    "patient_not_registered",
+    "rejected",
+    "not_collected",
 ]
 
 
@@ -220,3 +238,114 @@ EVENT_TYPES: dict[str, type[Envelope]] = {
     "alert": AlertEvent,
     "dead-letter": DeadLetter,
 }
+
+
+# --- rmbc.registry-records.v2: COSD v10 items by pathway -------------------------------------
+# A breaking change of the registry record (items renamed, CR9000/CR1550 no longer default, the
+# pathways split), so it is a new topic beside v1. Item numbers, formats and value sets follow the
+# COSD v10 data items as published in the LinkML schema Health-Informatics-UoN/nuh-data
+# `schemas/datasets/cosd/cosd.yaml` (enums MetastaticType, MetastaticSite,
+# NhsNumberStatusIndicatorCode, PalliativeCareSpecialistSeenIndicatorCancerRecurrence,
+# RelapseMethodOfDetection).
+
+CosdMetastaticType = Literal["01", "02", "03"]
+CosdMetastaticSite = Literal["02", "03", "04", "07", "08", "09", "10", "11", "12", "97", "98"]
+NhsNumberStatus = Literal["01", "02", "03", "04", "05", "06", "07", "08"]
+ICD_CODE_PATTERN = r"^[A-Z][0-9]{2}(\.?[0-9X]{1,2})?$"  # ICD-10, an6
+ODS_CODE_PATTERN = r"^[A-Z0-9]{3,6}$"
+IcdCode = Annotated[str, Field(pattern=ICD_CODE_PATTERN, max_length=6)]
+OdsCode = Annotated[str, Field(pattern=ODS_CODE_PATTERN)]
+
+
+class RecurrenceMetastasis(Frozen):
+    """One repeating pair of the non-primary pathway (recurrence or progression)."""
+
+    cr6520_metastatic_type: CosdMetastaticType = Field(
+        description="01 local, 02 regional, 03 distant."
+    )
+    cr1590_metastatic_site: CosdMetastaticSite = Field(
+        description="COSD Metastatic Site, e.g. 10 bone."
+    )
+
+
+class MetastasisAtDiagnosis(Frozen):
+    """One repeating pair of the primary pathway: metastatic disease at diagnosis (de novo)."""
+
+    cr6960_metastatic_type: CosdMetastaticType = Field(
+        description="01 local, 02 regional, 03 distant."
+    )
+    cr6970_metastatic_site: CosdMetastaticSite = Field(
+        description="COSD Metastatic Site at diagnosis."
+    )
+
+
+class PrimaryPathwayItems(Frozen):
+    """De novo metastatic disease: the primary pathway's diagnosis items."""
+
+    cr0370_primary_diagnosis_icd: IcdCode | None = Field(description="The breast primary, C50.x.")
+    cr2030_primary_diagnosis_date: date | None = Field(
+        description="Date of Primary Cancer Diagnosis (Clinically Agreed), proposed from evidence."
+    )
+    metastases_at_diagnosis: list[MetastasisAtDiagnosis] = Field(description="CR6960/CR6970 pairs.")
+
+
+class RecurrenceItems(Frozen):
+    """Non-primary pathway, recurrence."""
+
+    cr6500_non_primary_diagnosis_date: date | None = Field(
+        description="Date of Non Primary Cancer Diagnosis (Clinically Agreed), proposed from evidence."
+    )
+    cr7100_original_primary_icd: IcdCode | None = Field(description="The breast primary, C50.x.")
+    metastases: list[RecurrenceMetastasis] = Field(description="CR6520/CR1590 pairs.")
+    cr1550_palliative_care_seen: Literal["Y", "N", "9"] | None = Field(
+        default=None, description="Y / N / 9 not known; absent until someone records it."
+    )
+    cr9000_relapse_method: Literal["1", "2", "3", "4", "9"] | None = Field(
+        default=None, description="9 means Other, never 'not known': absent when not known."
+    )
+
+
+class ProgressionItems(Frozen):
+    """Non-primary pathway, progression (never disease-free)."""
+
+    cr6500_non_primary_diagnosis_date: date | None = Field(
+        description="Date of Non Primary Cancer Diagnosis (Clinically Agreed), proposed from evidence."
+    )
+    cr6900_progression_icd: IcdCode | None = Field(
+        description="Progression ICD: the original diagnosis, C50.x."
+    )
+    metastases: list[RecurrenceMetastasis] = Field(description="CR6520/CR1590 progression pairs.")
+
+
+class RegistryRecordV2(Envelope):
+    """rmbc.registry-records.v2: a record of COSD v10 items (notifier -> registry)."""
+
+    event_type: Literal["registry-record"] = "registry-record"
+    schema_version: Literal[2] = Field(default=2, description="Version of this event's schema.")  # type: ignore[assignment]
+    record_id: str = Field(description="Same id as the v1 record of the same flag revision.")
+    flag_id: str
+    action: Literal["submit", "amend", "withdraw"]
+    supersedes: str | None = Field(default=None, description="record_id this one replaces.")
+    provenance: Literal["proposed", "agreed"] = Field(
+        description="proposed by rmbc's rules, or clinically agreed at MDT (rmbc.reviews.v1)."
+    )
+    pathway: Literal["primary", "non_primary"]
+    cr0010_nhs_number: str | None = Field(pattern=r"^[0-9]{10}$")
+    cr0020_local_patient_identifier: str | None = Field(max_length=10)
+    cr1350_nhs_number_status: NhsNumberStatus | None
+    cr0100_birth_date: date | None
+    cr0030_provider_ods: OdsCode | None
+    cr0120_gp_practice_ods: OdsCode | None
+    primary: PrimaryPathwayItems | None = Field(default=None, description="De novo metastatic.")
+    recurrence: RecurrenceItems | None = None
+    progression: ProgressionItems | None = None
+    original_primary_diagnosis_date: date | None = Field(
+        description="Not a COSD item of this pathway: the start of the recurrence-free interval."
+    )
+    incomplete_items: list[str] = Field(
+        description="Mandatory COSD items this record lacks, e.g. ['CR1350']: never filled in."
+    )
+    invalid_items: list[str] = Field(
+        description="Items the evidence gave in a form COSD does not take: left out, named here."
+    )
+    evidence: list[str] = Field(description="FHIR references behind the record.")

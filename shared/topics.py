@@ -12,6 +12,7 @@ class Topic(StrEnum):
     CLINICAL_EVENTS = "rmbc.clinical-events.v1"
     CANCER_FLAGS = "rmbc.cancer-flags.v1"
     REGISTRY_RECORDS = "rmbc.registry-records.v1"
+    REGISTRY_RECORDS_V2 = "rmbc.registry-records.v2"
     ALERTS = "rmbc.alerts.v1"
     DEAD_LETTER = "rmbc.dead-letter.v1"
 
@@ -24,6 +25,7 @@ class TopicNames(BaseSettings):
     clinical_events: str = Topic.CLINICAL_EVENTS.value
     cancer_flags: str = Topic.CANCER_FLAGS.value
     registry_records: str = Topic.REGISTRY_RECORDS.value
+    registry_records_v2: str = Topic.REGISTRY_RECORDS_V2.value
     alerts: str = Topic.ALERTS.value
     dead_letter: str = Topic.DEAD_LETTER.value
 
@@ -45,6 +47,7 @@ RETENTION_DAYS: dict[str, int] = {
     "clinical_events": 30,
     "cancer_flags": 90,
     "registry_records": 365,
+    "registry_records_v2": 365,
     "alerts": 365,
     "dead_letter": 90,
 }

@@ -53,7 +53,13 @@ def render_text(summary: Mapping[str, Any]) -> str:
     lines += [f"  {kind:<22} {count}" for kind, count in summary["flags"].items()]
     lines += [
         f"flag changes emitted     {summary['flag_events']}",
-        f"GP letters in MESH       {summary['gp_letters']}",
+        f"GP documents collected   {summary['gp_letters']}",
+    ]
+    lines += [
+        f"  {outcome:<22} {count}"
+        for outcome, count in summary.get("gp_documents_by_outcome", {}).items()
+    ]
+    lines += [
         f"CNS e-mails captured     {summary['cns_emails']}",
         f"registry records         {summary['registry_records']}",
         f"lost                     {summary['lost']}",
@@ -70,5 +76,7 @@ def render_text(summary: Mapping[str, Any]) -> str:
             f"(TP {figures['true_positives']}, FP {figures['false_positives']}, "
             f"FN {figures['false_negatives']})"
         )
+    if "registry_report" in summary:
+        lines.append(f"registry report          {summary['registry_report']}")
     lines += ["", f"look here: {summary['output_dir']}", ""]
     return "\n".join(lines)

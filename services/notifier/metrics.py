@@ -23,6 +23,12 @@ class NotifierMetrics:
         self.registry_records = Counter(
             "rmbc_notifier_registry_records", "Registry records published.", ["action"], registry=r
         )
+        self.registry_records_incomplete = Counter(
+            "rmbc_notifier_registry_records_incomplete",
+            "Registry records (v2) published lacking a mandatory COSD item, by item.",
+            ["item"],
+            registry=r,
+        )
         self.flags = Counter(
             "rmbc_notifier_flags", "Flags consumed by state.", ["state"], registry=r
         )
@@ -37,6 +43,16 @@ class NotifierMetrics:
             "rmbc_notifier_consumer_lag",
             "Flags behind the end of each input partition",
             ["partition"],
+            registry=r,
+        )
+        self.inbox_poll_failures = Counter(
+            "rmbc_notifier_inbox_poll_failures",
+            "Polls of the MESH inbox that failed (MESH or SMTP unreachable).",
+            registry=r,
+        )
+        self.inbox_unmatched = Counter(
+            "rmbc_notifier_inbox_unmatched",
+            "Inbox messages that answer no GP document rmbc knows, or cannot be read.",
             registry=r,
         )
         self.in_flight = Gauge(

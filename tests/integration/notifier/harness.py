@@ -54,6 +54,7 @@ def notifier_env(
         "RMBC_TOPIC_CANCER_FLAGS": topics.cancer_flags,
         "RMBC_TOPIC_ALERTS": topics.alerts,
         "RMBC_TOPIC_REGISTRY_RECORDS": topics.registry_records,
+        "RMBC_TOPIC_REGISTRY_RECORDS_V2": topics.registry_records_v2,
         "RMBC_TOPIC_DEAD_LETTER": topics.dead_letter,
         "RMBC_TOPIC_CLINICAL_EVENTS": topics.clinical_events,
         "RMBC_NOTIFIER_GROUP_ID": f"notifier-{topics.alerts}",

@@ -18,7 +18,7 @@ def test_the_record_carries_the_cosd_linkage_items_and_the_original_primary():
     assert record.cr7100_original_primary_icd == "C50.4"
     assert record.cr6500_episode_date == date(2026, 10, 1)
     assert record.cr1550_palliative_care_seen == "9"
-    assert record.cr9000_relapse_method == "9"
+    assert record.cr9000_relapse_method is None  # COSD 9 is "Other": never asserted unrecorded
     assert record.evidence == ["Condition/sec-1/_history/1"]
 
 
