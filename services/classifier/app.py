@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import faust
 from aiohttp.web import Response
 from aiokafka.errors import KafkaError
+from faust.exceptions import PartitionsMismatch
 from faust.web.drivers import aiohttp as aiohttp_web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -178,6 +179,15 @@ def readiness(assigned_partitions: int, recovering: bool) -> tuple[int, str]:
     return (200 if ready else 503), body
 
 
+def broker_metadata_fault(error: BaseException) -> bool:
+    """faust's PartitionsMismatch once the worker runs: the start-up check (topic_check.py) has
+    seen the changelog and input agree, so a mismatch now is the consumer's metadata missing a
+    topic's partitions while a broker of a cluster restarts ("has 0 partitions"), a broker fault
+    the restart does not meet again, never the event's: it must not count towards dead-lettering
+    it (the three-node chaos run met it once)."""
+    return isinstance(error, PartitionsMismatch)
+
+
 def create_app(
     settings: ClassifierSettings, layout: TableLayout, terms: Terminology | None = None
 ) -> Classifier:
@@ -266,7 +276,7 @@ def create_app(
     message_limit = settings.max_message_bytes
 
     async def stop_for(error: BaseException, source: str | None = None) -> None:
-        if source is not None:
+        if source is not None and not broker_metadata_fault(error):
             attempts.failed(source, error)
         log.error(
             "an event was not carried through: stopping, it is replayed on restart",

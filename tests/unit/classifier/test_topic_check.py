@@ -1,7 +1,9 @@
 """The classifier's start-up check of its topics: pure, from the shapes the broker reported."""
 
 import pytest
+from faust.exceptions import PartitionsMismatch
 
+from services.classifier.app import broker_metadata_fault
 from services.classifier.main import redrive_summary
 from services.classifier.settings import ClassifierSettings
 from services.classifier.topic_check import (
@@ -48,3 +50,9 @@ def test_the_redrive_summary_says_what_went_back_and_what_was_left_in_words() ->
         "  1 left alone: not from rmbc.clinical-events.v1",
         "  1 unreadable: not a dead letter rmbc wrote",
     ]
+
+
+def test_a_partition_mismatch_met_while_running_is_a_broker_fault_not_the_events() -> None:
+    mismatch = PartitionsMismatch("The changelog topic 'x' has 0 partitions.")
+    assert broker_metadata_fault(mismatch)
+    assert not broker_metadata_fault(ValueError("a rule failed on this resource"))
