@@ -43,7 +43,7 @@ test: setup ## unit, integration and e2e tests against a real broker (the chaos 
 	@$(BIN)/pytest tests -m "not chaos"; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; fi; exit $$rc
 
-chaos: setup ## the fault test alone: crashes and a broker restart lose nothing, send nothing twice
+chaos: setup ## the fault runs: crashes and broker restarts, on one broker and on a three-node cluster, lose nothing and send nothing twice
 	$(BIN)/pytest -q -s -m chaos tests/e2e/test_chaos.py
 
 bench: setup ## benchmark against a real broker (BENCH_QUICK=1: a 2-3 minute smoke run)

@@ -99,7 +99,6 @@ def workers_rate(
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
         "RMBC_CLASSIFIER_APP_ID": f"rmbc-bench-{run}",
-        "RMBC_CLASSIFIER_PARTITIONS": str(partitions),
         "RMBC_CLASSIFIER_LOG_LEVEL": "WARNING",
         **{f"RMBC_TOPIC_{k.upper()}": v for k, v in topics.model_dump().items()},
     }

@@ -19,9 +19,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from shared.state_dir import PROJECT_ROOT, service_state_dir
+
 KAFKA_RECIPE = Path(os.environ.get("RMBC_KAFKA_RECIPE", PROJECT_ROOT / "deploy" / "kafka"))
-DEFAULT_STATE_DIR = Path(os.environ.get("RMBC_STATE_DIR", PROJECT_ROOT / ".rmbc")) / "broker"
+DEFAULT_STATE_DIR = service_state_dir("broker")
 
 
 class BrokerError(RuntimeError):
@@ -121,15 +122,8 @@ class LocalBroker:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         config = self.state_dir / "server.properties"
         config.write_text(_render_config(broker_port, controller_port, data_dir, extra))
-        java, classpath = _java(libs)
-        formatted = subprocess.run(
-            [*java, *classpath, "kafka.tools.StorageTool", "format",
-             f"--cluster-id={new_cluster_id()}", f"--config={config}"],
-            capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
-        if formatted.returncode != 0:
-            raise BrokerError(f"formatting Kafka storage failed:\n{formatted.stderr[-2000:]}")
-        return self._launch(libs, f"127.0.0.1:{broker_port}", controller_port, data_dir, timeout)
+        format_storage(libs, config, new_cluster_id())
+        return self.launch(libs, f"127.0.0.1:{broker_port}", controller_port, data_dir, timeout)
 
     def restart(
         self,
@@ -149,7 +143,7 @@ class LocalBroker:
             if while_down is not None:
                 while_down()
         finally:
-            info = self._launch(
+            info = self.launch(
                 kafka_libs(),
                 before.bootstrap,
                 before.controller_port,
@@ -158,10 +152,34 @@ class LocalBroker:
             )
         return info
 
-    def _launch(
-        self, libs: Path, bootstrap: str, controller_port: int, data_dir: Path, timeout: float
+    def exited(self) -> bool:
+        """True when the broker last launched from this folder is no longer running (unlike
+        `status`, not fooled by a process that has not yet exec'd java)."""
+        if not self.info_file.exists():
+            return True
+        return not _alive(BrokerInfo(**json.loads(self.info_file.read_text())).pid)
+
+    def kill(self) -> None:
+        """SIGKILL the running broker: a crash, for the fault tests. `restart` brings it back on
+        the same ports and data."""
+        info = self.status()
+        if info is not None:
+            os.killpg(info.pid, signal.SIGKILL)
+            while _alive(info.pid):
+                time.sleep(0.05)
+
+    def launch(
+        self,
+        libs: Path,
+        bootstrap: str,
+        controller_port: int,
+        data_dir: Path,
+        timeout: float,
+        wait: bool = True,
     ) -> BrokerInfo:
-        """Run the broker on formatted storage with the state directory's configuration."""
+        """Run the broker on formatted storage with the state directory's configuration; wait
+        until it answers unless told not to (a cluster's first node answers only once a quorum
+        of its controllers runs)."""
         java, classpath = _java(libs)
         config = self.state_dir / "server.properties"
         log_file = self.state_dir / "broker.log"
@@ -182,6 +200,8 @@ class LocalBroker:
             started_at=time.time(),
         )
         self.info_file.write_text(json.dumps(asdict(info)))
+        if not wait:
+            return info
         try:
             _wait_until_ready(process, info, timeout)
         except BaseException:
@@ -199,6 +219,18 @@ class LocalBroker:
             _terminate(info.pid, grace)
         self.info_file.unlink(missing_ok=True)
         return was_running
+
+
+def format_storage(libs: Path, config: Path, cluster_id: str) -> None:
+    """Format a node's log directory for the cluster `cluster_id` (a separate JVM: the tool exits)."""
+    java, classpath = _java(libs)
+    formatted = subprocess.run(
+        [*java, *classpath, "kafka.tools.StorageTool", "format",
+         f"--cluster-id={cluster_id}", f"--config={config}"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    if formatted.returncode != 0:
+        raise BrokerError(f"formatting Kafka storage failed:\n{formatted.stderr[-2000:]}")
 
 
 def _java(libs: Path) -> tuple[list[str], list[str]]:
@@ -312,7 +344,11 @@ def _tail(path: Path, lines: int = 20) -> str:
 def main(argv: list[str]) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="rmbc broker", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="rmbc broker",
+        description=__doc__,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("action", choices=["start", "stop", "status"])
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
     args = parser.parse_args(argv)
@@ -320,7 +356,11 @@ def main(argv: list[str]) -> int:
     try:
         if args.action == "start":
             info = broker.start()
-            print(info.bootstrap)
+            created, layout = provision_local_topics(info.bootstrap)
+            print(f"Kafka broker running at {info.bootstrap} (log {info.log_file})")
+            print(f"topics ({layout}): {', '.join(created)}")
+            print("For the services in this shell:")
+            print(f"  export KAFKA_BOOTSTRAP_SERVERS={info.bootstrap}")
             return 0
         if args.action == "stop":
             print("stopped" if broker.stop() else "not running")
@@ -330,7 +370,19 @@ def main(argv: list[str]) -> int:
             print(f"not running (state in {args.state_dir})")
             return 1
         print(f"running: bootstrap {running.bootstrap}, pid {running.pid}, log {running.log_file}")
+        print(f"  export KAFKA_BOOTSTRAP_SERVERS={running.bootstrap}")
         return 0
     except BrokerError as error:
         print(f"rmbc broker: {error}")
         return 2
+
+
+def provision_local_topics(bootstrap: str) -> tuple[list[str], str]:
+    """Every contract topic on the local broker (names from RMBC_TOPIC_*), as `rmbc topics
+    create` makes them; their names and layout."""
+    from services.topics import describe, provision
+    from shared.settings import KafkaSettings
+    from shared.topics import LOCAL
+
+    outcome = asyncio.run(provision(KafkaSettings(bootstrap_servers=bootstrap), LOCAL))
+    return list(outcome), describe(LOCAL)

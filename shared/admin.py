@@ -1,20 +1,115 @@
-"""Kafka reads the services share: a topic's partitions, and a topic read to its current end."""
+"""Kafka administration the services share: creating the contract's topics from their one
+definition, a topic's shape and partitions, and a topic read to its current end."""
 
+import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import GroupCoordinatorNotAvailableError
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import GroupCoordinatorNotAvailableError, TopicAlreadyExistsError
 
 from shared.settings import KafkaSettings
+from shared.topics import TopicSpec
 
 
-async def topic_partitions(settings: KafkaSettings, topic: str) -> list[TopicPartition]:
-    """The topic's partitions, or none when the topic does not exist (yet)."""
+@dataclass(frozen=True)
+class TopicShape:
+    partitions: int
+    replication_factor: int
+
+
+class TopicMismatch(RuntimeError):
+    """A topic exists with another partition count than its definition: nothing can fix that
+    in place without moving patients between partitions; the message says what to do."""
+
+
+async def topic_shape(settings: KafkaSettings, topic: str) -> TopicShape | None:
+    """The topic's partition count and replication factor, or None when it does not exist.
+    Listed before it is described: describing a missing topic would make a broker that
+    auto-creates topics create it, with its default partition count."""
     admin = AIOKafkaAdminClient(**settings.aiokafka_options())
     await admin.start()
     try:
+        if topic not in await admin.list_topics():
+            return None
+        (description,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    partitions = description["partitions"]
+    if description["error_code"] or not partitions:
+        return None
+    return TopicShape(len(partitions), len(partitions[0]["replicas"]))
+
+
+METADATA_SECONDS = 30.0  # a new topic reaches every broker's metadata within moments
+
+
+async def _shape_once_known(
+    settings: KafkaSettings, topic: str, timeout: float
+) -> TopicShape | None:
+    """The topic's shape once the broker asked knows the topic (a cluster's other brokers learn of
+    a new topic a moment after the controller made it); None at the deadline."""
+    deadline = time.monotonic() + timeout
+    while (shape := await topic_shape(settings, topic)) is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    return shape
+
+
+async def create_topics(settings: KafkaSettings, specs: list[TopicSpec]) -> dict[str, str]:
+    """Create each topic that does not exist yet as its spec says; idempotent. Returns each
+    topic's outcome ("created" or "exists"); raises TopicMismatch when an existing topic has
+    another partition count."""
+    admin = AIOKafkaAdminClient(**settings.aiokafka_options())
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [spec for spec in specs if spec.name not in existing]
+        if wanted:
+            # another process may create one at the same moment: that is what we wanted anyway
+            with contextlib.suppress(TopicAlreadyExistsError):
+                response = await admin.create_topics(
+                    [
+                        NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=s.config)
+                        for s in wanted
+                    ]
+                )
+                refused = [
+                    f"{name}: error {code} {detail or ''}".strip()
+                    for name, code, *rest in response.topic_errors
+                    for detail in (rest[0] if rest else None,)
+                    if code not in (0, TopicAlreadyExistsError.errno)
+                ]
+                if refused:
+                    raise TopicMismatch("the broker refused to create " + "; ".join(refused))
+    finally:
+        await admin.close()
+    outcome = {spec.name: "created" if spec in wanted else "exists" for spec in specs}
+    for spec in specs:
+        shape = await _shape_once_known(settings, spec.name, METADATA_SECONDS)
+        if shape is None:
+            raise TopicMismatch(f"topic {spec.name} was not created")
+        if shape.partitions != spec.partitions:
+            raise TopicMismatch(
+                f"topic {spec.name} has {shape.partitions} partitions, its definition "
+                f"{spec.partitions}: keep {shape.partitions} (`rmbc topics create "
+                f"--partitions {shape.partitions}`), or delete the topics and create them again "
+                "before any data matters (docs/scaling.md)"
+            )
+    return outcome
+
+
+async def topic_partitions(settings: KafkaSettings, topic: str) -> list[TopicPartition]:
+    """The topic's partitions, or none when the topic does not exist (yet); listed first, so
+    that asking never makes an auto-creating broker create it."""
+    admin = AIOKafkaAdminClient(**settings.aiokafka_options())
+    await admin.start()
+    try:
+        if topic not in await admin.list_topics():
+            return []
         (description,) = await admin.describe_topics([topic])
     finally:
         await admin.close()

@@ -142,10 +142,30 @@ class RepeatLimit(logging.Filter):
         return True
 
 
+class RetriedNotFailed(logging.Filter):
+    """aiokafka logs at ERROR a coordinator that is not available yet, and then retries until
+    it is: on a fresh broker the first consumer group always meets it, while the broker creates
+    its offsets topic. A normal start must show no ERROR, so those records become WARNINGs; an
+    outage that lasts still shows, in readiness and in the lag metrics."""
+
+    RETRIED = ("GroupCoordinatorNotAvailableError", "CoordinatorLoadInProgressError")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.levelno == logging.ERROR
+            and record.name == "aiokafka.consumer.group_coordinator"
+            and str(record.msg).startswith("Group Coordinator Request failed")
+            and any(name in repr(record.args) for name in self.RETRIED)
+        ):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
     """One JSON line per record on stderr. Use `extra={"correlation_id": ...}` for context."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
+    handler.addFilter(RetriedNotFailed())
     handler.addFilter(RepeatLimit())
     logging.Formatter.converter = time.gmtime
     root = logging.getLogger()

@@ -1,5 +1,8 @@
-"""Topic names: the contract's fixed names and the per-deployment overrides."""
+"""Topic names, and the one definition of every topic's shape (partitions, replication,
+retention) that `rmbc topics create`, `rmbc broker start`, compose and the Kubernetes
+KafkaTopic resources all follow."""
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,3 +37,68 @@ class TopicNames(BaseSettings):
 
     def all(self) -> list[str]:
         return list(self.model_dump().values())
+
+
+DAY_MS = 24 * 60 * 60 * 1000
+
+# How long each role's records are kept: the input long enough to rebuild a classifier by
+# replay, flags and dead letters long enough to triage, the registry's and the send ledger's a year.
+RETENTION_DAYS: dict[str, int] = {
+    "clinical_events": 30,
+    "cancer_flags": 90,
+    "registry_records": 365,
+    "registry_records_v2": 365,
+    "alerts": 365,
+    "dead_letter": 90,
+}
+
+
+@dataclass(frozen=True)
+class TopicLayout:
+    """How many partitions and replicas every topic gets in one deployment.
+
+    Partitions bound the consumers that work in parallel, and one patient's events stay in one
+    partition only while the count does not change: choose it once, before go-live
+    (docs/scaling.md). `min_insync_replicas` below `replication_factor` lets one broker be down
+    while writes with acks=all still succeed."""
+
+    partitions: int
+    replication_factor: int
+    min_insync_replicas: int
+
+    def __post_init__(self) -> None:
+        if self.partitions < 1 or self.replication_factor < 1:
+            raise ValueError("partitions and replication factor are at least 1")
+        if not 1 <= self.min_insync_replicas <= self.replication_factor:
+            raise ValueError("min.insync.replicas is between 1 and the replication factor")
+
+
+LOCAL = TopicLayout(partitions=3, replication_factor=1, min_insync_replicas=1)
+CLUSTER = TopicLayout(partitions=12, replication_factor=3, min_insync_replicas=2)
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    role: str
+    name: str
+    partitions: int
+    replication_factor: int
+    config: dict[str, str]
+
+
+def topic_specs(names: TopicNames, layout: TopicLayout) -> list[TopicSpec]:
+    """Every topic of the contract as it must exist on the broker."""
+    return [
+        TopicSpec(
+            role=role,
+            name=name,
+            partitions=layout.partitions,
+            replication_factor=layout.replication_factor,
+            config={
+                "cleanup.policy": "delete",
+                "retention.ms": str(RETENTION_DAYS[role] * DAY_MS),
+                "min.insync.replicas": str(layout.min_insync_replicas),
+            },
+        )
+        for role, name in names.model_dump().items()
+    ]

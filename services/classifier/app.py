@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import faust
 from aiohttp.web import Response
 from aiokafka.errors import KafkaError
+from faust.exceptions import PartitionsMismatch
 from faust.web.drivers import aiohttp as aiohttp_web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -27,7 +28,8 @@ from services.classifier.metrics import ClassifierMetrics
 from services.classifier.recovery_watch import RecoveryWatch, recovery_progress
 from services.classifier.settings import ClassifierSettings
 from services.classifier.state import PatientState
-from services.classifier.terminology import load_terminology
+from services.classifier.terminology import Terminology, load_terminology
+from services.classifier.topic_check import TABLE, TableLayout
 from services.classifier.worker_consumer import use_worker_consumer
 from shared.admin import lag_by_partition
 from shared.attempts import Attempts, position
@@ -177,7 +179,20 @@ def readiness(assigned_partitions: int, recovering: bool) -> tuple[int, str]:
     return (200 if ready else 503), body
 
 
-def create_app(settings: ClassifierSettings) -> Classifier:
+def broker_metadata_fault(error: BaseException) -> bool:
+    """faust's PartitionsMismatch once the worker runs: the start-up check (topic_check.py) has
+    seen the changelog and input agree, so a mismatch now is the consumer's metadata missing a
+    topic's partitions while a broker of a cluster restarts ("has 0 partitions"), a broker fault
+    the restart does not meet again, never the event's: it must not count towards dead-lettering
+    it (the three-node chaos run met it once)."""
+    return isinstance(error, PartitionsMismatch)
+
+
+def create_app(
+    settings: ClassifierSettings, layout: TableLayout, terms: Terminology | None = None
+) -> Classifier:
+    """The faust app; `layout` is the input topic's (services/classifier/topic_check.py), `terms`
+    the terminology with the trust's maps (read here when not given)."""
     raw: dict[str, Any] = {
         "key_type": bytes,
         "value_type": bytes,
@@ -190,8 +205,8 @@ def create_app(settings: ClassifierSettings) -> Classifier:
         broker_client_id=settings.kafka.client_id,
         store=settings.store,
         datadir=str(settings.data_dir),
-        topic_partitions=settings.partitions,
-        topic_replication_factor=settings.replication_factor,
+        topic_partitions=layout.partitions,
+        topic_replication_factor=layout.replication_factor,
         broker_credentials=broker_credentials(settings.kafka),
         producer_acks=-1,
         broker_session_timeout=10.0,
@@ -218,9 +233,9 @@ def create_app(settings: ClassifierSettings) -> Classifier:
     events = app.topic(settings.topics.clinical_events, **raw)
     flags_topic = app.topic(settings.topics.cancer_flags, **raw)
     dead_letter_topic = app.topic(settings.topics.dead_letter, **raw)
-    table = app.Table("patients", partitions=settings.partitions, key_type=bytes, value_type=bytes)
+    table = app.Table(TABLE, partitions=layout.partitions, key_type=bytes, value_type=bytes)
     metrics = ClassifierMetrics()
-    terms = with_trust_maps(load_terminology(), settings.concept_maps)
+    terms = terms or with_trust_maps(load_terminology(), settings.concept_maps)
 
     async def dead_letter(event: Any, reason: str) -> None:
         message = event.message
@@ -261,7 +276,7 @@ def create_app(settings: ClassifierSettings) -> Classifier:
     message_limit = settings.max_message_bytes
 
     async def stop_for(error: BaseException, source: str | None = None) -> None:
-        if source is not None:
+        if source is not None and not broker_metadata_fault(error):
             attempts.failed(source, error)
         log.error(
             "an event was not carried through: stopping, it is replayed on restart",

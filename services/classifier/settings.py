@@ -6,6 +6,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.settings import KafkaSettings
+from shared.state_dir import service_state_dir, state_root
 from shared.topics import TopicNames
 
 
@@ -22,12 +23,10 @@ class ClassifierSettings(BaseSettings):
     )
     web_port: int = Field(default=6066, description="port of /healthz /readyz /metrics")
     store: str = Field(default="memory://", description="table store: memory:// or rocksdb://")
-    data_dir: Path = Field(default=Path(".rmbc/classifier"), description="faust data dir")
-    partitions: int = Field(
-        default=3, ge=1, description="partitions of the clinical-events topic (and the table)"
-    )
-    replication_factor: int = Field(
-        default=1, ge=1, description="replication of the table's changelog topic (3 in a cluster)"
+    data_dir: Path = Field(
+        default_factory=lambda: service_state_dir("classifier"),
+        description="the worker's tables and counts (created when needed): "
+        "$RMBC_STATE_DIR/classifier unless set",
     )
     max_fetch_bytes: int = Field(
         default=8 * 1024 * 1024,
@@ -72,10 +71,15 @@ class ClassifierSettings(BaseSettings):
 ENVIRONMENT = {
     "KAFKA_BOOTSTRAP_SERVERS": "Kafka bootstrap servers (host:port,...)",
     "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL (+ KAFKA_SASL_*, KAFKA_SSL_*)",
+    "RMBC_STATE_DIR": f"where every service keeps its state (default {state_root()})",
     **{
-        f"RMBC_CLASSIFIER_{name.upper()}": field.description or ""
+        f"RMBC_CLASSIFIER_{name.upper()}": f"{field.description or ''} "
+        f"(default {field.get_default(call_default_factory=True) or 'none'})"
         for name, field in ClassifierSettings.model_fields.items()
         if name not in ("kafka", "topics")
     },
-    **{f"RMBC_TOPIC_{name.upper()}": "topic name override" for name in TopicNames.model_fields},
+    **{
+        f"RMBC_TOPIC_{name.upper()}": f"topic name (default {field.default})"
+        for name, field in TopicNames.model_fields.items()
+    },
 }

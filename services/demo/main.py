@@ -21,7 +21,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from services.broker import DEFAULT_STATE_DIR, PROJECT_ROOT, BrokerError, LocalBroker
+from services.broker import DEFAULT_STATE_DIR, BrokerError, LocalBroker
 from services.demo.feeder import Answer, feed
 from services.demo.gp_practice import GpPractice
 from services.demo.pipeline import GP_MAILBOXES, MESH_WORKFLOW, Pipeline, directory_document
@@ -32,6 +32,7 @@ from services.notifier.itk3_response import PATIENT_KNOWN, PATIENT_NOT_KNOWN
 from shared.codec import UndecodableEvent, decode, decode_as
 from shared.events import AlertEvent, CancerFlag, ClinicalEvent, RegistryRecord, RegistryRecordV2
 from shared.settings import KafkaSettings
+from shared.state_dir import PROJECT_ROOT
 from shared.topics import TopicNames
 
 CNS_TEAM = "breast-cns@rmbc-demo.invalid"
@@ -45,6 +46,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--output", type=Path, default=PROJECT_ROOT / "demo-output")
     parser.add_argument("--drain-timeout", type=float, default=180.0)
     args = parser.parse_args(argv)
+    # installed, not inherited: a job started with SIGINT ignored (`cmd &` in a script) still
+    # stops on Ctrl-C / kill -INT
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     say = _printer(quiet=args.json)
     try:

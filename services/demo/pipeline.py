@@ -14,9 +14,6 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
-
 from services.broker import free_port
 from services.demo.smtp_sink import SmtpSink
 from services.demo.stack import (
@@ -26,32 +23,14 @@ from services.demo.stack import (
     mesh_sandbox,
     rmbc_process,
 )
-from shared.admin import group_lag
+from shared.admin import create_topics, group_lag
 from shared.settings import KafkaSettings
-from shared.topics import TopicNames
+from shared.topics import TopicLayout, TopicNames, topic_specs
 
 # mesh-sandbox's fixed mailboxes: the trust sends from X26ABC1; GP practices receive at the others.
 SENDER_MAILBOX = "X26ABC1"
 GP_MAILBOXES = ("X26ABC2", "X26ABC3")
 MESH_WORKFLOW = "TEST_WORKFLOW"
-
-
-async def ensure_topics(kafka: KafkaSettings, topics: TopicNames, partitions: int) -> None:
-    admin = AIOKafkaAdminClient(**kafka.aiokafka_options())
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        wanted = [
-            NewTopic(name, num_partitions=partitions, replication_factor=1)
-            for name in topics.all()
-            if name not in existing
-        ]
-        if wanted:
-            # a service's own admin may create one concurrently: that is what we wanted anyway
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(wanted)
-    finally:
-        await admin.close()
 
 
 def directory_document(
@@ -96,11 +75,13 @@ class Pipeline:
         directory: dict[str, object],
         app_id: str = "rmbc-classifier",
         partitions: int = 3,
+        layout: TopicLayout | None = None,
     ) -> None:
         self.work_dir = work_dir
         self.kafka = kafka
         self.topics = topics
-        self.partitions = partitions
+        # the topics' shape: `partitions` on one broker unless a cluster's layout is given
+        self.layout = layout or TopicLayout(partitions, replication_factor=1, min_insync_replicas=1)
         self.app_id = app_id
         self.token = secrets.token_urlsafe(16)
         self.logs = work_dir / "logs"
@@ -111,7 +92,8 @@ class Pipeline:
         self.classifier_port, self.notifier_port = free_port(), free_port()
         self.mesh = mesh_sandbox(self.logs)
         self.mesh.env["RMBC_RUN_DIR"] = str(work_dir)  # marks every process of this run
-        self.smtp = SmtpSink(spool=work_dir / "mail")
+        self.smtp_spool = work_dir / "mail"  # one .eml file per e-mail received
+        self.smtp = SmtpSink(spool=self.smtp_spool)
         self.services: dict[str, ManagedProcess] = {}
 
     @property
@@ -177,7 +159,7 @@ class Pipeline:
         )
 
     def start(self, timeout: float = 90.0) -> "Pipeline":
-        asyncio.run(ensure_topics(self.kafka, self.topics, self.partitions))
+        asyncio.run(create_topics(self.kafka, topic_specs(self.topics, self.layout)))
         self.mesh.start(timeout)
         self.smtp.start()
         for name in ("notifier", "classifier", "ingest"):

@@ -15,7 +15,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.broker import PROJECT_ROOT, free_port
+from services.broker import free_port
+from shared.state_dir import PROJECT_ROOT
 
 MESH_VENV = Path(os.environ.get("RMBC_MESH_VENV", PROJECT_ROOT / ".venv-mesh"))
 MESH_SHARED_KEY = "TestKey"

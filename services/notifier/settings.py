@@ -6,6 +6,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.settings import KafkaSettings
+from shared.state_dir import service_state_dir
 from shared.topics import TopicNames
 
 PLACEHOLDERS = {"", "change-me", "changeme", "change_me", "placeholder", "secret", "todo", "xxx"}
@@ -41,8 +42,10 @@ class NotifierSettings(BaseSettings):
         "reads up to this much again, which the send ledger turns into nothing.",
     )
     notifier_state_dir: Path = Field(
-        default=Path(".rmbc/notifier"),
-        description="Where the count of flags that stopped the notifier is kept across restarts.",
+        default_factory=lambda: service_state_dir("notifier"),
+        description="Where the count of flags that stopped the notifier is kept across restarts "
+        "(created when needed); default $RMBC_STATE_DIR/notifier, RMBC_STATE_DIR defaulting to "
+        ".rmbc in the project folder.",
     )
     notifier_poison_after_failures: int = Field(
         default=1,

@@ -1,6 +1,11 @@
-"""Chaos: a 1,000-patient cohort streams through the pipeline while the ingest, the classifier and
+"""Chaos: a 600-patient cohort streams through the pipeline while the ingest, the classifier and
 the notifier are each killed (SIGKILL) and restarted, and the Kafka broker is restarted. What comes
 out must equal what an undisturbed run of the same input makes: nothing lost, nothing sent twice.
+
+The second run is the deployed shape: a three-node cluster (replication factor 3,
+min.insync.replicas=2, acks=all). One broker is SIGKILLed mid-stream, the classifier is killed
+while it is down, it comes back, and another broker is restarted while the notifier is killed;
+then, with two brokers down, ingest must answer 503 and never 2xx.
 
 The undisturbed run uses the session's broker; the disturbed one a broker of its own (restarting
 the shared one would disturb every other test). Both runs go at once, so the whole test costs about
@@ -18,11 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
 from services.broker import LocalBroker
+from services.cluster import LocalCluster
 from services.demo.cohort import GP_PRACTICES, TRUSTS, Cohort, generate_cohort
 from services.demo.feeder import Answer, feed
 from services.demo.pipeline import GP_MAILBOXES, Pipeline, directory_document
@@ -32,13 +39,14 @@ from shared.admin import topic_partitions
 from shared.codec import UndecodableEvent, decode
 from shared.events import AlertEvent, CancerFlag, ClinicalEvent, DeadLetter, RegistryRecord
 from shared.settings import KafkaSettings
-from shared.topics import TopicNames
+from shared.topics import TopicLayout, TopicNames
 from tests.support.kafka import private_broker
+from tests.unit.ingest.samples import patient
 
 # its own target (make chaos), which .ci/run runs after make test
 pytestmark = pytest.mark.chaos
 
-PATIENTS = 1000
+PATIENTS = 600  # with the three-node run, `make chaos` stays well within 10 minutes on 2 cores
 SEED = 7
 CNS_TEAM = "breast-cns@rmbc-chaos.invalid"
 # each fault fires once this share of the undisturbed run's clinical events is on the topic
@@ -86,8 +94,10 @@ def run_cohort(
     pipeline: Pipeline,
     cohort: Cohort,
     while_feeding: "Faults | None" = None,
+    before_collecting: Callable[[Pipeline], object] | None = None,
 ) -> RunResult:
-    """Stream the cohort (in a thread), let `while_feeding` act meanwhile, drain, collect."""
+    """Stream the cohort (in a thread), let `while_feeding` act meanwhile, drain, let
+    `before_collecting` act and drain again, collect."""
     started = time.monotonic()
     answers: list[list[Answer]] = []
     feeder = threading.Thread(
@@ -112,6 +122,9 @@ def run_cohort(
     assert answers, f"the feed did not finish within {FEED_DEADLINE:.0f}s; logs in {pipeline.logs}"
     fed_seconds = time.monotonic() - started
     asyncio.run(drain(pipeline, DRAIN_DEADLINE))
+    if before_collecting is not None:
+        before_collecting(pipeline)
+        asyncio.run(drain(pipeline, DRAIN_DEADLINE))
     result = asyncio.run(collect(pipeline, answers[0]))
     result.faults = faults
     result.fed_seconds = fed_seconds
@@ -175,23 +188,37 @@ def chaos(
     """Fire each fault once the clinical-events topic holds its share of `expected_events`;
     return (fault, seconds until the service or broker was ready again)."""
 
+    def one(name: str) -> Callable[[Pipeline], object]:
+        if name == "broker":
+            return lambda _: broker.restart()
+        return lambda pipeline: pipeline.restart(name, crash=True)
+
     def act(pipeline: Pipeline, feeder: threading.Thread) -> list[tuple[str, float]]:
-        fired: list[tuple[str, float]] = []
-        deadline = time.monotonic() + FEED_DEADLINE
-        for name, share in faults:
-            while feeder.is_alive() and time.monotonic() < deadline:
-                if asyncio.run(events_on_topic(pipeline)) >= share * expected_events:
-                    break
-                time.sleep(0.5)
-            began = time.monotonic()
-            if name == "broker":
-                broker.restart()
-            else:
-                pipeline.restart(name, crash=True)
-            fired.append((name, round(time.monotonic() - began, 1)))
-        return fired
+        actions = {name: one(name) for name, _ in faults}
+        return fire(faults, expected_events, pipeline, feeder, actions)
 
     return act
+
+
+def fire(
+    faults: tuple[tuple[str, float], ...],
+    expected_events: int,
+    pipeline: Pipeline,
+    feeder: threading.Thread,
+    actions: dict[str, Callable[[Pipeline], object]],
+) -> list[tuple[str, float]]:
+    """Run each fault's action once the topic holds its share of the events, in order."""
+    fired: list[tuple[str, float]] = []
+    deadline = time.monotonic() + FEED_DEADLINE
+    for name, share in faults:
+        while feeder.is_alive() and time.monotonic() < deadline:
+            if asyncio.run(events_on_topic(pipeline)) >= share * expected_events:
+                break
+            time.sleep(0.5)
+        began = time.monotonic()
+        actions[name](pipeline)
+        fired.append((name, round(time.monotonic() - began, 1)))
+    return fired
 
 
 async def events_on_topic(pipeline: Pipeline) -> int:
@@ -324,7 +351,14 @@ def test_crashes_and_a_broker_restart_lose_nothing_and_send_nothing_twice(
     (tmp_path / "chaos-figures.json").write_text(json.dumps(figures, indent=2))
 
     assert [name for name, _ in disturbed.faults] == [name for name, _ in FAULTS]
-    assert len({e.event_id for e in disturbed.events}) >= 5000
+    assert len({e.event_id for e in disturbed.events}) >= 3000
+    assert_same_outcome(undisturbed, disturbed)
+
+
+def assert_same_outcome(undisturbed: RunResult, disturbed: RunResult) -> None:
+    """What the disturbed run made equals the undisturbed run's: every acknowledged input on the
+    topic, the same flags, registry records and alerts, no MESH repeat, and only the documented
+    SMTP window's repeats."""
 
     # every input the pipeline acknowledged is on the clinical-events topic
     on_topic = {event.correlation_id for event in disturbed.events}
@@ -357,3 +391,113 @@ def test_crashes_and_a_broker_restart_lose_nothing_and_send_nothing_twice(
     calm_reasons = Counter((d.service, d.reason) for d in undisturbed.dead_letters)
     chaos_reasons = Counter((d.service, d.reason) for d in disturbed.dead_letters)
     assert set(chaos_reasons) <= set(calm_reasons), chaos_reasons - calm_reasons
+
+
+# The three-node run: smaller, so that `make chaos` stays well within its budget on two cores.
+CLUSTER_PATIENTS = 150
+CLUSTER_LAYOUT = TopicLayout(partitions=3, replication_factor=3, min_insync_replicas=2)
+CLUSTER_FAULTS = (
+    ("broker 2 killed", 0.2),
+    ("classifier killed while broker 2 is down", 0.35),
+    ("broker 2 back", 0.5),
+    ("broker 3 restarted while the notifier is killed", 0.7),
+)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    nodes = LocalCluster(tmp_path_factory.mktemp("chaos-cluster"))
+    nodes.start()
+    try:
+        yield nodes
+    finally:
+        nodes.stop()
+
+
+def cluster_chaos(expected_events: int, cluster: LocalCluster) -> Faults:
+    second, third = cluster.nodes[1], cluster.nodes[2]
+
+    def notifier_down_while_third_restarts(pipeline: Pipeline) -> None:
+        pipeline.services["notifier"].kill()
+        third.restart()
+        pipeline.services["notifier"] = pipeline.service("notifier").start(90.0)
+
+    actions: dict[str, Callable[[Pipeline], object]] = {
+        "broker 2 killed": lambda _: second.kill(),
+        "classifier killed while broker 2 is down": lambda p: p.restart("classifier", crash=True),
+        "broker 2 back": lambda _: (second.restart(), cluster.wait_for_all()),
+        "broker 3 restarted while the notifier is killed": notifier_down_while_third_restarts,
+    }
+
+    def act(pipeline: Pipeline, feeder: threading.Thread) -> list[tuple[str, float]]:
+        return fire(CLUSTER_FAULTS, expected_events, pipeline, feeder, actions)
+
+    return act
+
+
+def answers_without_min_insync(pipeline: Pipeline, cluster: LocalCluster) -> list[int]:
+    """Kill two of the three brokers, so no partition has min.insync.replicas=2 in sync, and post
+    a Patient (no flag follows from it) to ingest a few times; bring the brokers back."""
+    probe = patient("min-insync-probe", nhs_number="9434765919")
+    headers = {"Authorization": f"Bearer {pipeline.token}", "Content-Type": "application/fhir+json"}
+    cluster.nodes[1].kill()
+    cluster.nodes[2].kill()
+    try:
+        return [
+            httpx.put(
+                f"{pipeline.ingest_url}/fhir/Patient/min-insync-probe",
+                content=json.dumps(probe),
+                headers=headers,
+                timeout=30,
+            ).status_code
+            for _ in range(3)
+        ]
+    finally:
+        cluster.nodes[1].restart()
+        cluster.nodes[2].restart()
+        cluster.wait_for_all()
+
+
+def test_a_three_broker_cluster_losing_and_restarting_brokers_loses_nothing_and_sends_nothing_twice(
+    kafka_settings: KafkaSettings, cluster: LocalCluster, tmp_path: Path
+) -> None:
+    began = time.monotonic()
+    cohort = generate_cohort(CLUSTER_PATIENTS, seed=SEED)
+    cluster_kafka = KafkaSettings(bootstrap_servers=cluster.bootstrap, client_id="rmbc-cluster")
+    expected_events = sum(
+        max(1, d.body.count(b'"resource":')) for d in cohort.deliveries if d.expect == "accepted"
+    )
+    calm_out: list[RunResult] = []
+    statuses: list[int] = []
+    with new_pipeline(tmp_path / "calm", kafka_settings) as calm_pipeline:
+        calm = threading.Thread(
+            target=lambda: calm_out.append(run_cohort(calm_pipeline, cohort)), daemon=True
+        )
+        calm.start()
+        run = uuid.uuid4().hex[:8]
+        with Pipeline(
+            tmp_path / "cluster", cluster_kafka, TopicNames.with_suffix(run), directory(),
+            app_id=f"rmbc-cluster-{run}", layout=CLUSTER_LAYOUT,
+        ) as cluster_pipeline:  # fmt: skip
+            disturbed = run_cohort(
+                cluster_pipeline,
+                cohort,
+                cluster_chaos(expected_events, cluster),
+                before_collecting=lambda p: statuses.extend(answers_without_min_insync(p, cluster)),
+            )
+        calm.join(FEED_DEADLINE + DRAIN_DEADLINE)
+    assert calm_out, "the undisturbed run did not finish"
+    figures = {
+        "patients": CLUSTER_PATIENTS,
+        "distinct_events": len({e.event_id for e in disturbed.events}),
+        "flags": len(final_flags(disturbed)),
+        "alerts": len(alert_outcomes(disturbed)),
+        "faults_and_seconds": disturbed.faults,
+        "answers_without_min_insync": statuses,
+        "seconds": {"disturbed": round(disturbed.seconds), "test": round(time.monotonic() - began)},
+    }
+    print("cluster chaos figures:", json.dumps(figures))
+    assert [name for name, _ in disturbed.faults] == [name for name, _ in CLUSTER_FAULTS]
+    assert statuses == [503, 503, 503]
+    assert len(final_flags(disturbed)) > 0
+    assert_same_outcome(calm_out[0], disturbed)

@@ -50,6 +50,11 @@ def test_the_demo_streams_a_cohort_and_reports_agreement_with_its_truth(
     assert _processes_mentioning(str(output)) == [], "the demo left processes running"
 
 
+def ignoring_sigint() -> None:
+    """What a shell does to a background job (`cmd &` in a script): SIGINT ignored, inherited."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _processes_mentioning(text: str) -> list[int]:
     """Processes whose environment or command line names `text` (the demo's services do)."""
     found = []
@@ -63,7 +68,7 @@ def _processes_mentioning(text: str) -> list[int]:
     return found
 
 
-def test_ctrl_c_while_streaming_stops_everything_the_demo_started(
+def test_ctrl_c_while_streaming_stops_everything_the_demo_started_even_from_a_job_ignoring_it(
     kafka_settings: KafkaSettings, tmp_path: Path
 ) -> None:
     output = tmp_path / "demo-output"
@@ -73,7 +78,7 @@ def test_ctrl_c_while_streaming_stops_everything_the_demo_started(
         demo = subprocess.Popen(
             [sys.executable, "-m", "services.cli", "demo", "--patients", "600",
              "--output", str(output)],
-            stdout=subprocess.DEVNULL, stderr=stderr, env=env,
+            stdout=subprocess.DEVNULL, stderr=stderr, env=env, preexec_fn=ignoring_sigint,
         )  # fmt: skip
         deadline = time.monotonic() + 120
         while b"streaming [" not in log.read_bytes() and time.monotonic() < deadline:

@@ -77,7 +77,7 @@ async def test_a_broker_restart_mid_backlog_loses_no_event_and_stops_no_commit(
         await asyncio.gather(*sent)
     finally:
         await producer.stop()
-    worker = Worker.for_topics(kafka_settings, topics, tmp_path, PARTITIONS)
+    worker = Worker.for_topics(kafka_settings, topics, tmp_path)
     flags = FlagsSeen()
     worker.start()
     try:

@@ -56,7 +56,7 @@ async def test_workers_joining_while_the_feed_flows_miss_no_event(
     events = scenario_events(len(SCENARIOS), COPIES)
     expected = uninterrupted(events)
     (tmp_path / "0").mkdir()
-    first = Worker.for_topics(kafka_settings, topics, tmp_path / "0", PARTITIONS)
+    first = Worker.for_topics(kafka_settings, topics, tmp_path / "0")
     workers = [first, *(first.another(tmp_path / str(n)) for n in range(1, PARTITIONS))]
     try:
         first.start()

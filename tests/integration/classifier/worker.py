@@ -28,15 +28,14 @@ from tests.unit.classifier.events import clinical_event
 
 
 class Worker:
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
-        self.env, self.port, self.log = env, port, log
+    def __init__(self, env: dict[str, str], port: int, log: Path, cwd: Path | None = None) -> None:
+        self.env, self.port, self.log, self.cwd = env, port, log, cwd
         self.process: subprocess.Popen[bytes] | None = None
 
     @classmethod
-    def for_topics(
-        cls, kafka: KafkaSettings, topics: TopicNames, folder: Path, partitions: int = 1
-    ) -> "Worker":
-        """A worker of its own group on `topics`, its data and log in `folder`; not started."""
+    def for_topics(cls, kafka: KafkaSettings, topics: TopicNames, folder: Path) -> "Worker":
+        """A worker of its own group on `topics` (its table partitioned as their input topic),
+        its data and log in `folder`; not started."""
         port = free_port()
         return cls(
             {
@@ -46,7 +45,6 @@ class Worker:
                 "RMBC_CLASSIFIER_WEB_PORT": str(port),
                 "RMBC_CLASSIFIER_WEB_HOST": "127.0.0.1",
                 "RMBC_CLASSIFIER_DATA_DIR": str(folder / "data"),
-                "RMBC_CLASSIFIER_PARTITIONS": str(partitions),
                 **{f"RMBC_TOPIC_{k.upper()}": v for k, v in topics.model_dump().items()},
             },
             port,
@@ -75,6 +73,7 @@ class Worker:
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                cwd=self.cwd,
             )
         return self.process
 

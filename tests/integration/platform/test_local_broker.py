@@ -1,5 +1,6 @@
 """The local broker recipe itself: start, status, stop, cached jars, clear errors."""
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -8,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from services.broker import BrokerError, LocalBroker, kafka_libs, require_tools
+from shared.admin import TopicShape, topic_shape
 from shared.settings import KafkaSettings
+from shared.topics import LOCAL, TopicNames, topic_specs
 from tests.support.kafka import produce, read_topic
 
 
@@ -27,13 +30,22 @@ def test_a_broker_starts_answers_and_stops_leaving_no_process(tmp_path: Path) ->
     )
 
 
-def test_the_cli_prints_the_bootstrap_address_and_status_names_the_log(tmp_path: Path) -> None:
+def test_the_cli_creates_the_topics_says_what_to_export_and_status_names_the_log(
+    tmp_path: Path,
+) -> None:
     rmbc = [sys.executable, "-m", "services.cli", "broker"]
     state = ["--state-dir", str(tmp_path)]
     started = subprocess.run([*rmbc, "start", *state], capture_output=True, text=True, timeout=120)
     try:
         assert started.returncode == 0, started.stdout + started.stderr
-        bootstrap = started.stdout.strip().splitlines()[-1]
+        export = started.stdout.strip().splitlines()[-1].strip()
+        assert export.startswith("export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:")
+        bootstrap = export.removeprefix("export KAFKA_BOOTSTRAP_SERVERS=")
+        kafka = KafkaSettings(bootstrap_servers=bootstrap)
+        for spec in topic_specs(TopicNames(), LOCAL):
+            assert asyncio.run(topic_shape(kafka, spec.name)) == TopicShape(
+                spec.partitions, spec.replication_factor
+            )
         status = subprocess.run([*rmbc, "status", *state], capture_output=True, text=True)
         assert status.returncode == 0
         assert bootstrap in status.stdout

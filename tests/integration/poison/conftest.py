@@ -47,7 +47,6 @@ def classifier_env(
         "RMBC_CLASSIFIER_APP_ID": f"poison-{uuid.uuid4().hex[:8]}",
         "RMBC_CLASSIFIER_WEB_PORT": str(port),
         "RMBC_CLASSIFIER_DATA_DIR": str(data_dir),
-        "RMBC_CLASSIFIER_PARTITIONS": "1",
         **{f"RMBC_TOPIC_{k.upper()}": v for k, v in topics.model_dump().items()},
     }
 

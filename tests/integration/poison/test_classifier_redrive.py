@@ -20,7 +20,7 @@ from tests.support.kafka import produce, read_topic
 
 def redrive(env: dict[str, str]) -> dict[str, int]:
     done = subprocess.run(
-        [sys.executable, "-m", "services.cli", "classifier", "--redrive"],
+        [sys.executable, "-m", "services.cli", "classifier", "--redrive", "--json"],
         env=env,
         capture_output=True,
         timeout=60,

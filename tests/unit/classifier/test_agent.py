@@ -11,6 +11,7 @@ from aiokafka.errors import KafkaError
 
 from services.classifier.app import Classifier, create_app, readiness
 from services.classifier.settings import ClassifierSettings
+from services.classifier.topic_check import TableLayout
 from shared.codec import decode_as, encode
 from shared.events import CancerFlag, DeadLetter
 from tests.scenarios.build import ICD, Case
@@ -19,8 +20,8 @@ from tests.unit.classifier.events import clinical_event
 
 @pytest.fixture
 def classifier(tmp_path) -> Iterator[Classifier]:
-    settings = ClassifierSettings(app_id="classifier-agent-test", data_dir=tmp_path, partitions=1)
-    built = create_app(settings)
+    settings = ClassifierSettings(app_id="classifier-agent-test", data_dir=tmp_path)
+    built = create_app(settings, TableLayout(partitions=1, replication_factor=1))
     built.app.finalize()
     built.app.flow_control.resume()
     yield built

@@ -18,14 +18,15 @@ from mode.utils.queues import FlowControlEvent, ThrowableQueue
 
 from services.classifier.app import create_app
 from services.classifier.settings import ClassifierSettings
+from services.classifier.topic_check import TableLayout
 from services.classifier.worker_consumer import believe_the_broker
 
 PARTITION = TP("rmbc.clinical-events.v1", 2)
 
 
 def worker_consumer(tmp_path):
-    settings = ClassifierSettings(app_id="worker-consumer-test", data_dir=tmp_path, partitions=1)
-    app = create_app(settings).app
+    settings = ClassifierSettings(app_id="worker-consumer-test", data_dir=tmp_path)
+    app = create_app(settings, TableLayout(partitions=1, replication_factor=1)).app
     app.finalize()
     return app.consumer  # faust's Consumer as the worker builds it; not started, no broker
 

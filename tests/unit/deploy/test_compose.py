@@ -45,8 +45,7 @@ def test_kafka_is_the_same_apache_kafka_version_as_the_local_broker(compose, pro
     pom = ElementTree.parse(project_root / "deploy" / "kafka" / "pom.xml")
     local = pom.find("{http://maven.apache.org/POM/4.0.0}properties/"
                      "{http://maven.apache.org/POM/4.0.0}kafka.version").text  # fmt: skip
-    for name in ("kafka", "kafka-init"):
-        assert compose["services"][name]["image"].startswith(f"apache/kafka:{local}@")
+    assert compose["services"]["kafka"]["image"].startswith(f"apache/kafka:{local}@")
 
 
 def test_every_long_running_service_has_a_healthcheck(compose):
@@ -151,12 +150,21 @@ def test_the_compose_directory_routes_gp_letters_to_mesh_sandbox_mailboxes(proje
     assert directory.fallback_cns_team is not None
 
 
-def test_the_topic_script_creates_the_topics_named_by_the_environment(project_root):
-    script = (project_root / "deploy" / "compose" / "create-topics.sh").read_text()
-    for field in TopicNames().model_dump():
-        assert f"${{RMBC_TOPIC_{field.upper()}:?}}" in script
-    assert "--if-not-exists" in script
-    assert not any(topic in script for topic in TopicNames().all())
+def test_kafka_init_creates_the_topics_with_rmbc_topics_create_in_the_cluster_layout(compose):
+    init = compose["services"]["kafka-init"]
+    assert init["image"] == compose["services"]["ingest"]["image"]
+    command = init["command"]
+    assert command[:2] == ["topics", "create"] and "topics" in COMMANDS
+    args = dict(zip(command[2::2], command[3::2], strict=True))
+    # one broker holds one replica; the partitions are the cluster's, as the KafkaTopics say
+    assert args == {"--layout": "cluster", "--replication-factor": "1",
+                    "--min-insync-replicas": "1"}  # fmt: skip
+    assert compose["services"]["kafka"]["environment"]["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+
+
+def test_no_compose_service_sets_a_classifier_partition_count_that_could_disagree(compose):
+    for service in compose["services"].values():
+        assert not any("PARTITIONS" in variable for variable in environment(service))
 
 
 def test_build_targets_named_in_compose_exist_in_the_dockerfile(compose, project_root):

@@ -8,7 +8,7 @@ import kubernetes_validate
 import pytest
 
 from services.notifier.directory import Directory
-from shared.topics import TopicNames
+from shared.topics import CLUSTER, TopicNames, topic_specs
 
 # the oldest Kubernetes the manifests promise to work on, and the newest the validator knows
 KUBERNETES_VERSIONS = ["1.30.0", kubernetes_validate.latest_version()]
@@ -107,12 +107,19 @@ def test_kafka_replicates_three_times_and_acknowledges_a_write_on_two_replicas(m
     assert config["unclean.leader.election.enable"] is False
 
 
-def test_every_contract_topic_is_a_kafka_topic_with_three_replicas_and_two_in_sync(manifests):
+def test_every_kafka_topic_is_exactly_the_one_topic_definition_for_a_cluster(manifests):
+    """The KafkaTopic resources are checked against shared/topics.py, the definition `rmbc
+    topics create` follows: partitions, replicas and every config value."""
     topics = {t["spec"]["topicName"]: t["spec"] for t in of_kind(manifests, "KafkaTopic")}
-    assert set(topics) == set(TopicNames().all())
-    for name, spec in topics.items():
-        assert spec["replicas"] == 3 and spec["config"]["min.insync.replicas"] == 2, name
-        assert spec["partitions"] >= 12, name
+    specs = {spec.name: spec for spec in topic_specs(TopicNames(), CLUSTER)}
+    assert set(topics) == set(specs)
+    for name, spec in specs.items():
+        written = topics[name]
+        assert (written["partitions"], written["replicas"]) == (
+            spec.partitions,
+            spec.replication_factor,
+        ), name
+        assert {key: str(value) for key, value in written["config"].items()} == spec.config, name
 
 
 def test_the_services_read_the_topic_names_the_cluster_creates(manifests):

@@ -8,8 +8,9 @@ from typing import Any
 
 import orjson
 import pytest
+from aiokafka.errors import GroupCoordinatorNotAvailableError
 
-from shared.logs import MASK, MAX_LINE_CHARS, JsonFormatter, RepeatLimit
+from shared.logs import MASK, MAX_LINE_CHARS, JsonFormatter, RepeatLimit, RetriedNotFailed
 from tests.unit.ingest import hl7_samples as s
 from tests.unit.ingest.mllp_support import FakeAccepter, listener, msa, raw_client
 
@@ -115,3 +116,21 @@ async def test_an_nhs_number_sent_as_msh_10_and_msh_4_never_reaches_the_log(
     assert msa(accepted)[2] == NHS_NUMBER  # the sender's own id goes back to the sender
     assert "HL7 message accepted" in written and "HL7 message refused" in written
     assert NHS_NUMBER not in written and "943 476 5919" not in written
+
+
+def _formatted(logger: str, message: str, *args: object) -> dict[str, object]:
+    record = logging.LogRecord(logger, logging.ERROR, __file__, 1, message, args, None)
+    assert RetriedNotFailed().filter(record)
+    line: dict[str, object] = orjson.loads(JsonFormatter("notifier").format(record))
+    return line
+
+
+def test_a_coordinator_not_available_yet_which_aiokafka_retries_is_a_warning_not_an_error() -> None:
+    coordinator = "aiokafka.consumer.group_coordinator"
+    retried = _formatted(
+        coordinator, "Group Coordinator Request failed: %s", GroupCoordinatorNotAvailableError()
+    )
+    assert retried["level"] == "warning"
+    other = _formatted(coordinator, "Group Coordinator Request failed: %s", ValueError("broken"))
+    assert other["level"] == "error"
+    assert _formatted("aiokafka.cluster", "Topic %s not found", "x")["level"] == "error"
