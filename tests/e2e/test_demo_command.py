@@ -1,5 +1,6 @@
 """`rmbc demo --json` as a newcomer runs it: the whole pipeline, a summary, nothing left running."""
 
+import csv
 import json
 import os
 import signal
@@ -47,7 +48,26 @@ def test_the_demo_streams_a_cohort_and_reports_agreement_with_its_truth(
     text = pdf_text(letters[0].read_bytes())
     assert "NHS number" in text and "<" not in text
     assert list((output / "cns-emails").glob("*.eml"))
+    _the_registry_report_counts_what_the_generator_made(summary, Path(summary["registry_report"]))
     assert _processes_mentioning(str(output)) == [], "the demo left processes running"
+
+
+def _the_registry_report_counts_what_the_generator_made(summary: dict, page: Path) -> None:
+    """The analyst's report against the cohort's truth: every de novo metastatic patient the
+    generator made is one de novo episode, and every patient it made with a recurrence has at
+    least one recurrence episode (a patient may have two)."""
+    assert page.name == "index.html" and page.read_text().count("<img") >= 5  # plots, not tables
+    with (page.parent / "by_month.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    episodes = {kind: sum(int(row[kind]) for row in rows) for kind in ("recurrence", "de novo")}
+    truth = summary["truth"]
+    made = {
+        kind: truth[kind]["true_positives"] + truth[kind]["false_negatives"]
+        for kind in ("recurrence", "de_novo_metastatic")
+    }
+    assert made["de_novo_metastatic"] > 0 and made["recurrence"] > 0
+    assert episodes["de novo"] == made["de_novo_metastatic"], (episodes, truth)
+    assert episodes["recurrence"] >= made["recurrence"], (episodes, truth)
 
 
 def ignoring_sigint() -> None:
