@@ -7,7 +7,6 @@ only during the call, never during a backoff.
 """
 
 import asyncio
-import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -121,20 +120,16 @@ class Deliverer:
             attempt = (entry.attempt if entry else 0) + 1
             unsure = entry is not None and entry.outcome in (
                 "attempting",
-                "uploading",
                 "failed",
                 "dead_lettered",
             )
-            recorded_id = entry.transport_id if entry is not None else None
-            if unsure and (went := await channel.already_sent(d.alert_id, recorded_id)) is not None:
+            if unsure and (went := await channel.already_sent(d.alert_id)) is not None:
                 await self._record(job, attempt - 1, "already_sent", transport_id=went)
                 return
             await self._record(job, attempt, "attempting")
             try:
                 async with self._limits[d.channel]:
-                    transport_id = await channel.send(
-                        job.payload, functools.partial(self._started, job, attempt)
-                    )
+                    transport_id = await channel.send(job.payload)
             except Exception as error:  # any transport failure: recorded, retried, dead-lettered
                 detail = f"{type(error).__name__}: {error}"[:500]
                 log.warning(
@@ -157,9 +152,6 @@ class Deliverer:
                 "alert sent",
                 extra={"alert_id": d.alert_id, "channel": d.channel, "purpose": d.purpose},
             )
-
-    async def _started(self, job: Job, attempt: int, transport_id: str) -> None:
-        await self._record(job, attempt, "uploading", transport_id=transport_id)
 
     async def _give_up(self, job: Job, attempt: int, detail: str) -> None:
         d = job.delivery
