@@ -127,11 +127,20 @@ class Deliverer:
                 await self._record(job, attempt - 1, "already_sent", transport_id=went)
                 return
             await self._record(job, attempt, "attempting")
-            try:
-                async with self._limits[d.channel]:
+            failure: Exception | None = None
+            async with self._limits[d.channel]:
+                try:
                     transport_id = await channel.send(job.payload)
-            except Exception as error:  # any transport failure: recorded, retried, dead-lettered
-                detail = f"{type(error).__name__}: {error}"[:500]
+                except Exception as error:  # recorded, retried, dead-lettered
+                    failure = error
+                else:
+                    # The slot is held until `sent` is recorded, so at most `concurrency` sends per
+                    # channel are ever done but unrecorded: the window a crash can repeat (SMTP).
+                    if self._pause_after_send:
+                        await asyncio.sleep(self._pause_after_send)
+                    await self._record(job, attempt, "sent", transport_id=transport_id)
+            if failure is not None:
+                detail = f"{type(failure).__name__}: {failure}"[:500]
                 log.warning(
                     "send failed",
                     extra={"alert_id": d.alert_id, "channel": d.channel, "attempt": attempt},
@@ -142,9 +151,6 @@ class Deliverer:
                     return
                 await asyncio.sleep(self._policy.delay(attempt))
                 continue
-            if self._pause_after_send:
-                await asyncio.sleep(self._pause_after_send)
-            await self._record(job, attempt, "sent", transport_id=transport_id)
             self._metrics.latency.labels(d.channel).observe(
                 max(0.0, (self._clock() - job.flag.recorded_at).total_seconds())
             )
