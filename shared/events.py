@@ -42,6 +42,7 @@ class Envelope(Frozen):
     correlation_id: str = Field(description="Ties every event caused by one input together.")
 
 
+ODS_CODE_PATTERN = r"^[A-Z0-9]{3,6}$"  # an ODS organisation code
 RecurrenceType = Literal["local", "regional", "distant"]
 MetastaticSite = Literal[
     "bone",
@@ -200,6 +201,66 @@ class AlertEvent(Envelope):
     detail: str | None = None
 
 
+ReviewAction = Literal[
+    "acknowledged", "patient_contacted", "confirmed", "not_confirmed", "more_information_needed"
+]
+ReviewerRole = Literal["cns", "mdt_coordinator"]
+
+
+class Reviewer(Frozen):
+    """Who acted, as their OpenID Connect sign-in said."""
+
+    subject: str = Field(max_length=255, description="The provider's `sub` claim.")
+    issuer: str = Field(max_length=1024, description="The provider's `iss` claim.")
+    name: str = Field(max_length=200, description="Display name, for the audit trail.")
+    role: ReviewerRole
+    trust_ods: str = Field(pattern=ODS_CODE_PATTERN, description="The trust the user acts for.")
+
+
+class KeyWorker(Frozen):
+    """The key worker a CNS assigns on acknowledging an alert."""
+
+    name: str = Field(min_length=1, max_length=200)
+    role: str = Field(min_length=1, max_length=200, description="e.g. Breast CNS.")
+
+
+class AgreedFinding(Frozen):
+    """What the MDT agreed, which may differ from what rmbc proposed."""
+
+    episode_date: date = Field(
+        description="Date of Non Primary Cancer Diagnosis (Clinically Agreed), COSD CR6500."
+    )
+    recurrence_types: list[RecurrenceType]
+    de_novo_metastatic: bool
+    metastatic_sites: list[MetastaticSite]
+
+
+class ReviewEvent(Envelope):
+    """rmbc.reviews.v1: one action a person took on a finding (worklist -> notifier, registry).
+
+    Keyed by patient key. `previous_review_id` is the latest review of the flag the user saw, so
+    two people acting on the same item can never overwrite each other unseen."""
+
+    event_type: Literal["review"] = "review"
+    review_id: str = Field(description="Unique per action.")
+    flag_id: str
+    flag_revision: int = Field(ge=1, description="The flag revision the user was shown.")
+    patient_key: str
+    action: ReviewAction
+    reviewer: Reviewer
+    previous_review_id: str | None = Field(
+        description="The flag's latest review when the user acted; null for the first."
+    )
+    key_worker: KeyWorker | None = Field(default=None, description="With `acknowledged`.")
+    contacted_on: date | None = Field(default=None, description="With `patient_contacted`.")
+    agreed: AgreedFinding | None = Field(default=None, description="With `confirmed`.")
+    reason: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Why not confirmed, or what more information is needed.",
+    )
+
+
 class DeadLetter(Envelope):
     """rmbc.dead-letter.v1: what a service could not process, byte for byte, and why."""
 
@@ -214,7 +275,7 @@ class DeadLetter(Envelope):
 
 
 Event = Annotated[
-    ClinicalEvent | CancerFlag | RegistryRecord | AlertEvent | DeadLetter,
+    ClinicalEvent | CancerFlag | RegistryRecord | AlertEvent | DeadLetter | ReviewEvent,
     Field(discriminator="event_type"),
 ]
 EVENT_TYPES: dict[str, type[Envelope]] = {
@@ -223,6 +284,7 @@ EVENT_TYPES: dict[str, type[Envelope]] = {
     "registry-record": RegistryRecord,
     "alert": AlertEvent,
     "dead-letter": DeadLetter,
+    "review": ReviewEvent,
 }
 
 
@@ -238,7 +300,6 @@ CosdMetastaticType = Literal["01", "02", "03"]
 CosdMetastaticSite = Literal["02", "03", "04", "07", "08", "09", "10", "11", "12", "97", "98"]
 NhsNumberStatus = Literal["01", "02", "03", "04", "05", "06", "07", "08"]
 ICD_CODE_PATTERN = r"^[A-Z][0-9]{2}(\.?[0-9X]{1,2})?$"  # ICD-10, an6
-ODS_CODE_PATTERN = r"^[A-Z0-9]{3,6}$"
 IcdCode = Annotated[str, Field(pattern=ICD_CODE_PATTERN, max_length=6)]
 OdsCode = Annotated[str, Field(pattern=ODS_CODE_PATTERN)]
 

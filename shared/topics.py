@@ -15,6 +15,7 @@ class Topic(StrEnum):
     REGISTRY_RECORDS_V2 = "rmbc.registry-records.v2"
     ALERTS = "rmbc.alerts.v1"
     DEAD_LETTER = "rmbc.dead-letter.v1"
+    REVIEWS = "rmbc.reviews.v1"
 
 
 class TopicNames(BaseSettings):
@@ -28,6 +29,7 @@ class TopicNames(BaseSettings):
     registry_records_v2: str = Topic.REGISTRY_RECORDS_V2.value
     alerts: str = Topic.ALERTS.value
     dead_letter: str = Topic.DEAD_LETTER.value
+    reviews: str = Topic.REVIEWS.value
 
     @classmethod
     def with_suffix(cls, suffix: str) -> "TopicNames":
@@ -42,7 +44,8 @@ class TopicNames(BaseSettings):
 DAY_MS = 24 * 60 * 60 * 1000
 
 # How long each role's records are kept: the input long enough to rebuild a classifier by
-# replay, flags and dead letters long enough to triage, the registry's and the send ledger's a year.
+# replay, flags and dead letters long enough to triage, the registry's and the send ledger's a year,
+# people's reviews ten years (they are the clinical record of who agreed what).
 RETENTION_DAYS: dict[str, int] = {
     "clinical_events": 30,
     "cancer_flags": 90,
@@ -50,6 +53,7 @@ RETENTION_DAYS: dict[str, int] = {
     "registry_records_v2": 365,
     "alerts": 365,
     "dead_letter": 90,
+    "reviews": 3650,
 }
 
 
