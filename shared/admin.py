@@ -157,6 +157,14 @@ async def read_to_end(
                     yield record
 
 
+async def caught_up(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+    """The consumer's position has reached `ends` (end offsets taken earlier) on every partition."""
+    for tp, end in ends.items():
+        if await consumer.position(tp) < end:
+            return False
+    return True
+
+
 async def group_lag(settings: KafkaSettings, group_id: str, topic: str) -> int | None:
     """How many records of `topic` the group has not committed yet; None before its first commit."""
     partitions = await topic_partitions(settings, topic)

@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import ValidationError
 
 from services.registry.agreement import Agreement, Refusal
-from shared.admin import topic_partitions
+from shared.admin import caught_up, topic_partitions
 from shared.codec import UndecodableEvent, decode_as, encode
 from shared.dead_letter import dead_letter_for_record
 from shared.events import RegistryRecordV2, ReviewEvent
@@ -82,7 +82,7 @@ class AgreementProcess:
                         if flag_id is not None:
                             touched.add(flag_id)
                 if not self.ready.is_set():
-                    if not await _caught_up(consumer, ends):
+                    if not await caught_up(consumer, ends):
                         continue
                     touched = set(self.agreement.flag_ids())
                 for flag_id in sorted(touched):
@@ -175,13 +175,6 @@ def _registry_record(value: bytes | None) -> RegistryRecordV2:
         return RegistryRecordV2.model_validate_json(value)
     except ValidationError as error:
         raise UndecodableEvent(f"not a v2 registry record: {error.errors()[0]['msg']}") from None
-
-
-async def _caught_up(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
-    for tp, end in ends.items():
-        if await consumer.position(tp) < end:
-            return False
-    return True
 
 
 async def serve(kafka: KafkaSettings, topics: TopicNames) -> int:
