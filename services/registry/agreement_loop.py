@@ -22,11 +22,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import ValidationError
 
 from services.registry.agreement import Agreement, Refusal
-from shared.admin import caught_up, topic_partitions
+from shared.admin import existing_partitions, read_and_follow
 from shared.codec import UndecodableEvent, decode_as, encode
 from shared.dead_letter import dead_letter_for_record
 from shared.events import RegistryRecordV2, ReviewEvent
@@ -35,7 +35,6 @@ from shared.settings import KafkaSettings
 from shared.topics import TopicNames
 
 SERVICE = "registry-agreement"
-POLL_MS = 500
 log = logging.getLogger("services.registry.agreement")
 
 
@@ -60,7 +59,9 @@ class AgreementProcess:
         self._decisions: dict[str, Any] = {}  # flag id -> the decision's record, met live
 
     async def run(self, stop: asyncio.Event) -> None:
-        partitions = await self._partitions()
+        partitions = await existing_partitions(
+            self.kafka, self.topics.reviews, self.topics.registry_records_v2
+        )
         self._producer = AIOKafkaProducer(
             **self.kafka.aiokafka_options(), acks="all", enable_idempotence=True
         )
@@ -70,21 +71,16 @@ class AgreementProcess:
         await self._producer.start()
         await consumer.start()
         try:
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            ends = await consumer.end_offsets(partitions)
             touched: set[str] = set()
-            while not stop.is_set():
-                fetched = await consumer.getmany(timeout_ms=POLL_MS, max_records=500)
-                for tp, batch in fetched.items():
-                    for record in batch:
-                        flag_id = await self._hear(tp, record, live=record.offset >= ends[tp])
-                        if flag_id is not None:
-                            touched.add(flag_id)
+            async for followed in read_and_follow(consumer, partitions, stop):
+                for record, live in followed.records:
+                    flag_id = await self._hear(record, live=live)
+                    if flag_id is not None:
+                        touched.add(flag_id)
+                if not followed.caught_up:
+                    continue
                 if not self.ready.is_set():
-                    if not await caught_up(consumer, ends):
-                        continue
-                    touched = set(self.agreement.flag_ids())
+                    touched = set(self.agreement.flag_ids())  # every episode, once
                 for flag_id in sorted(touched):
                     await self._record_due(flag_id)
                 touched.clear()
@@ -96,19 +92,10 @@ class AgreementProcess:
             await consumer.stop()
             await self._producer.stop()
 
-    async def _partitions(self) -> list[TopicPartition]:
-        partitions = []
-        for topic in (self.topics.reviews, self.topics.registry_records_v2):
-            found = await topic_partitions(self.kafka, topic)
-            if not found:
-                raise RuntimeError(f"topic {topic} does not exist: run `rmbc topics create`")
-            partitions += found
-        return partitions
-
-    async def _hear(self, tp: TopicPartition, record: Any, *, live: bool) -> str | None:
+    async def _hear(self, record: Any, *, live: bool) -> str | None:
         """Take one record into the state; the flag id it concerns, or None."""
         try:
-            if tp.topic == self.topics.reviews:
+            if record.topic == self.topics.reviews:
                 review = decode_as(record.value, ReviewEvent)
             else:
                 return self._hear_record(_registry_record(record.value))

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import aiosmtplib
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -36,7 +36,7 @@ from services.worklist.escalation import (
     teams_by_email,
 )
 from services.worklist.overdue import Calendar, england_and_wales_bank_holidays
-from shared.admin import caught_up, topic_partitions
+from shared.admin import existing_partitions, read_and_follow
 from shared.codec import UndecodableEvent, decode, encode
 from shared.events import AlertEvent, AlertOutcome, CancerFlag, ReviewEvent
 from shared.logs import configure_logging
@@ -44,7 +44,6 @@ from shared.settings import KafkaSettings
 from shared.topics import TopicNames
 
 SERVICE = "worklist-escalation"
-POLL_MS = 500
 log = logging.getLogger("services.worklist.escalation")
 
 
@@ -129,25 +128,22 @@ class EscalationLoop:
 
     async def run(self, stop: asyncio.Event) -> None:
         topics = self.settings.topics
-        partitions = await self._partitions(topics.alerts, topics.reviews, topics.cancer_flags)
+        partitions = await existing_partitions(
+            self.settings.kafka, topics.alerts, topics.reviews, topics.cancer_flags
+        )
         kafka = self.settings.kafka.aiokafka_options()
         self._producer = AIOKafkaProducer(**kafka, acks="all", enable_idempotence=True)
         consumer = AIOKafkaConsumer(**kafka, group_id=None, enable_auto_commit=False)
         await self._producer.start()
         await consumer.start()
         try:
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            ends = await consumer.end_offsets(partitions)
             next_check = 0.0
-            while not stop.is_set():
-                fetched = await consumer.getmany(timeout_ms=POLL_MS, max_records=1000)
-                for tp, batch in fetched.items():
-                    for record in batch:
-                        self._hear(tp, record)
+            async for followed in read_and_follow(consumer, partitions, stop):
+                for record, _ in followed.records:
+                    self._hear(record)
+                if not followed.caught_up:
+                    continue
                 if not self.ready.is_set():
-                    if not await caught_up(consumer, ends):
-                        continue
                     self.ready.set()
                     log.info("escalation caught up")
                 if time.monotonic() >= next_check:
@@ -201,12 +197,14 @@ class EscalationLoop:
         await self._producer.send_and_wait(self.settings.topics.alerts, encode(event), key=key)
         self.watch.hear_alert(event)
 
-    def _hear(self, tp: TopicPartition, record: Any) -> None:
+    def _hear(self, record: Any) -> None:
         try:
             event = decode(record.value)
         except UndecodableEvent as error:
             # each topic's own consumers dead-letter what they cannot read; here it is only skipped
-            log.warning("unreadable event skipped", extra={"topic": tp.topic, "reason": str(error)})
+            log.warning(
+                "unreadable event skipped", extra={"topic": record.topic, "reason": str(error)}
+            )
             return
         if isinstance(event, AlertEvent):
             self.watch.hear_alert(event)
@@ -216,15 +214,6 @@ class EscalationLoop:
             self.watch.hear_review(event)
         elif isinstance(event, CancerFlag):
             self.watch.hear_flag(event)
-
-    async def _partitions(self, *names: str) -> list[TopicPartition]:
-        partitions = []
-        for topic in names:
-            found = await topic_partitions(self.settings.kafka, topic)
-            if not found:
-                raise RuntimeError(f"topic {topic} does not exist: run `rmbc topics create`")
-            partitions += found
-        return partitions
 
 
 def _ids(escalation: Escalation) -> dict[str, str]:

@@ -11,24 +11,13 @@ from pathlib import Path
 
 import orjson
 
-from services.registry.agreement import Agreement
 from shared.codec import encode
-from shared.events import RegistryRecordV2
 from tests.support.kafka import produce
 from tests.unit.registry.records import record
-from tests.unit.registry.reviews import DECIDED_AT, review
+from tests.unit.registry.reviews import agreed_record
 
 CONSUMER = Path(__file__).resolve().parents[3] / "deploy" / "registry-consumer" / "consumer.py"
 DEADLINE_SECONDS = 30.0
-
-
-def agreed_record(proposed: RegistryRecordV2) -> RegistryRecordV2:
-    agreement = Agreement()
-    agreement.hear_record(proposed)
-    assert agreement.hear_review(review(proposed.flag_id, "confirmed")) is None
-    due = agreement.due(proposed.flag_id, DECIDED_AT)
-    assert isinstance(due, RegistryRecordV2)
-    return due
 
 
 def printed_lines(env: dict[str, str], folder: Path, count: int) -> list[str]:

@@ -1,34 +1,21 @@
 """The example registry consumer keeps one holding per episode, proposed or agreed (by whom, when)."""
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 import pytest
 
-from services.registry.agreement import Agreement
 from shared.events import RegistryRecordV2
 from tests.unit.registry.records import NOVEMBER, OCTOBER, record
-from tests.unit.registry.reviews import review
+from tests.unit.registry.reviews import agreed_record
 
 CONSUMER = Path(__file__).resolve().parents[3] / "deploy" / "registry-consumer"
 sys.path.insert(0, str(CONSUMER))  # the example runs as a script beside its modules
 from consumer import RecordStore  # noqa: E402
 from registry_ledger import Holding, apply, state, summary  # noqa: E402
 
-AGREED_ON = datetime(2026, 11, 12, 15, 0, tzinfo=UTC)
 OTHER_PATIENT = "9434765846"
-
-
-def decided(proposed: RegistryRecordV2, action: str = "confirmed") -> RegistryRecordV2:
-    """The agreed record `rmbc registry agree` makes of an MDT decision."""
-    agreement = Agreement()
-    agreement.hear_record(proposed)
-    assert agreement.hear_review(review(proposed.flag_id, action)) is None
-    due = agreement.due(proposed.flag_id, AGREED_ON)
-    assert isinstance(due, RegistryRecordV2)
-    return due
 
 
 def holdings(*records: RegistryRecordV2) -> dict[str, Holding]:
@@ -47,7 +34,7 @@ def test_a_submitted_record_is_held_under_its_episode_as_proposed_by_rules():
 
 def test_an_mdt_confirmation_is_held_as_agreed_naming_who_and_when():
     proposed = record()
-    agreed = decided(proposed)
+    agreed = agreed_record(proposed)
     held = holdings(proposed, agreed)
     assert held[proposed.flag_id].record == agreed
     assert state(held[proposed.flag_id]) == (
@@ -57,7 +44,7 @@ def test_an_mdt_confirmation_is_held_as_agreed_naming_who_and_when():
 
 def test_an_mdt_rejection_is_held_as_withdrawn_and_not_counted_as_held():
     proposed = record()
-    held = holdings(proposed, decided(proposed, "not_confirmed"))
+    held = holdings(proposed, agreed_record(proposed, "not_confirmed"))
     assert held[proposed.flag_id].withdrawn
     assert state(held[proposed.flag_id]).startswith("not confirmed at MDT by Priya Shah")
     assert summary(held) == {"proposed": 0, "agreed": 0, "withdrawn": 1, "held_for_mdt": 0}
@@ -65,7 +52,7 @@ def test_an_mdt_rejection_is_held_as_withdrawn_and_not_counted_as_held():
 
 def test_a_rules_revision_after_agreement_is_held_for_the_mdt_beside_the_agreed_record():
     proposed = record(now=OCTOBER)
-    agreed = decided(proposed)
+    agreed = agreed_record(proposed)
     revised = record(now=NOVEMBER, action="amend", revision=2, metastatic_sites=["lung"])
     held = holdings(proposed, agreed, revised)
     assert held[proposed.flag_id] == Holding(agreed, held_for_mdt=revised)
@@ -86,7 +73,7 @@ def test_applying_the_same_record_twice_changes_nothing():
 def test_the_summary_counts_episodes_by_provenance_and_names_no_patient():
     proposed = record()
     other = record(key=OTHER_PATIENT)
-    counts = summary(holdings(proposed, other, decided(proposed)))
+    counts = summary(holdings(proposed, other, agreed_record(proposed)))
     assert counts == {"proposed": 1, "agreed": 1, "withdrawn": 0, "held_for_mdt": 0}
 
 
@@ -99,7 +86,7 @@ def test_the_store_keeps_every_record_received_and_the_holdings_with_their_state
     store.save([proposed, other])
     if restarts:
         store = RecordStore(tmp_path)
-    store.save([decided(proposed)])
+    store.save([agreed_record(proposed)])
     assert len(store.log_file.read_bytes().splitlines()) == 3
     assert RecordStore(tmp_path).held == store.held
     stored = orjson.loads(store.current_file.read_bytes())

@@ -3,7 +3,15 @@
 from datetime import UTC, date, datetime
 from typing import Any
 
-from shared.events import AgreedFinding, KeyWorker, Reviewer, ReviewEvent, stable_id
+from services.registry.agreement import Agreement
+from shared.events import (
+    AgreedFinding,
+    KeyWorker,
+    RegistryRecordV2,
+    Reviewer,
+    ReviewEvent,
+    stable_id,
+)
 
 DECIDED_AT = datetime(2026, 11, 12, 14, 30, tzinfo=UTC)
 ISSUER = "https://sign-in.example-hospitals.nhs.uk"
@@ -64,3 +72,15 @@ def review(
         "reason": "no evidence of disease on MRI" if action == "not_confirmed" else None,
     }
     return ReviewEvent.model_validate(data | overrides)
+
+
+def agreed_record(
+    proposed: RegistryRecordV2, action: str = "confirmed", at: datetime = DECIDED_AT
+) -> RegistryRecordV2:
+    """The agreed record `rmbc registry agree` makes of one MDT decision on `proposed`."""
+    agreement = Agreement()
+    agreement.hear_record(proposed)
+    assert agreement.hear_review(review(proposed.flag_id, action)) is None
+    due = agreement.due(proposed.flag_id, at)
+    assert isinstance(due, RegistryRecordV2)
+    return due

@@ -3,30 +3,19 @@
 from datetime import UTC, datetime
 
 from services.registry import cosd_cli
-from services.registry.agreement import Agreement
 from services.registry.figures import current_episodes
 from services.registry.monthly import records_for_month
 from services.registry.standing import split_standing
-from shared.events import RegistryRecordV2
 from tests.unit.registry.records import OCTOBER, record
-from tests.unit.registry.reviews import review
+from tests.unit.registry.reviews import agreed_record
 
 AGREED_ON = datetime(2026, 10, 22, 16, 0, tzinfo=UTC)
 REVISED_ON = datetime(2026, 10, 27, 9, 0, tzinfo=UTC)
 
 
-def agreed_after(proposed: RegistryRecordV2, action: str = "confirmed") -> RegistryRecordV2:
-    agreement = Agreement()
-    agreement.hear_record(proposed)
-    assert agreement.hear_review(review(proposed.flag_id, action)) is None
-    due = agreement.due(proposed.flag_id, AGREED_ON)
-    assert isinstance(due, RegistryRecordV2)
-    return due
-
-
 def test_a_rules_revision_after_agreement_is_held_and_the_agreed_record_stands() -> None:
     proposed = record(now=OCTOBER)
-    agreed = agreed_after(proposed)
+    agreed = agreed_record(proposed, at=AGREED_ON)
     revised = record(now=REVISED_ON, action="amend", revision=2, metastatic_sites=["lung"])
     assert split_standing([revised, proposed, agreed]) == ([proposed, agreed], [revised])
     assert records_for_month([proposed, agreed, revised], "2026-10") == [agreed]
@@ -35,14 +24,14 @@ def test_a_rules_revision_after_agreement_is_held_and_the_agreed_record_stands()
 
 def test_a_rules_withdrawal_after_agreement_does_not_remove_the_agreed_episode() -> None:
     proposed = record(now=OCTOBER)
-    agreed = agreed_after(proposed)
+    agreed = agreed_record(proposed, at=AGREED_ON)
     retracted = record(now=REVISED_ON, action="withdraw", revision=2)
     assert current_episodes([proposed, agreed, retracted]) == [agreed]
 
 
 def test_an_episode_the_mdt_did_not_confirm_stays_withdrawn_whatever_rules_propose_later() -> None:
     proposed = record(now=OCTOBER)
-    withdrawn = agreed_after(proposed, "not_confirmed")
+    withdrawn = agreed_record(proposed, "not_confirmed", AGREED_ON)
     revised = record(now=REVISED_ON, action="amend", revision=2)
     assert current_episodes([proposed, withdrawn, revised]) == []
 
@@ -55,7 +44,7 @@ def test_rules_revisions_before_any_agreement_replace_each_other_as_before() -> 
 
 def test_the_export_writes_the_agreed_record_and_lists_the_held_revision(tmp_path, capsys) -> None:
     proposed = record(now=OCTOBER)
-    agreed = agreed_after(proposed)
+    agreed = agreed_record(proposed, at=AGREED_ON)
     revised = record(now=REVISED_ON, action="amend", revision=2, metastatic_sites=["lung"])
     records = tmp_path / "records.jsonl"
     records.write_text("".join(r.model_dump_json() + "\n" for r in (proposed, agreed, revised)))
