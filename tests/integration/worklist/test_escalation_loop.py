@@ -139,3 +139,17 @@ async def test_a_team_without_an_mdt_lead_records_the_escalation_as_unroutable_o
     events = await escalation_events(kafka_settings, topics)
     assert [e.outcome for e in events] == ["unroutable"]
     assert smtp_server.envelopes == []
+
+
+async def test_an_escalation_the_relay_refuses_is_recorded_as_failed_and_tried_again(
+    kafka_settings, topics, smtp_server
+):
+    await publish_alerts(kafka_settings, topics)
+    config = settings(topics, kafka_settings, smtp_server)
+    refusing = directory(mdt_lead_email="refused-mdt-lead@example-hospitals.nhs.net")
+    async with running(config, refusing, Clock(OVERDUE)) as run:
+        await run.checked(times=1)  # a second check: the first attempt's retry
+    outcomes = [(e.attempt, e.outcome) for e in await escalation_events(kafka_settings, topics)]
+    assert outcomes[:4] == [(1, "attempting"), (1, "failed"), (2, "attempting"), (2, "failed")]
+    assert "escalated" not in {outcome for _, outcome in outcomes}
+    assert smtp_server.envelopes == []

@@ -37,10 +37,10 @@ def team_alert(
     )
 
 
-def directory(*, with_mdt_lead: bool = True) -> Directory:
+def directory(*, with_mdt_lead: bool = True, mdt_lead_email: str = MDT_LEAD_EMAIL) -> Directory:
     team: dict[str, Any] = {"name": "Breast CNS team", "email": CNS_EMAIL}
     if with_mdt_lead:
-        team["mdt_lead"] = {"name": "Dr Amara Okafor", "email": MDT_LEAD_EMAIL}
+        team["mdt_lead"] = {"name": "Dr Amara Okafor", "email": mdt_lead_email}
     return Directory.model_validate(
         {"providers": {TRUST_ODS: {"name": "Example Hospitals NHS FT", "cns_team": team}}}
     )
