@@ -70,6 +70,12 @@ class Agreement:
 
     def __init__(self) -> None:
         self._episodes: dict[str, Episode] = {}
+        self._published: set[str] = set()  # record ids published here, read back or not
+
+    def published(self, record: RegistryRecordV2) -> None:
+        """A record this process has just published: never due again, even before it is read
+        back. Read back, it takes its place in the topic's order (`hear_record`)."""
+        self._published.add(record.record_id)
 
     def episode(self, flag_id: str) -> Episode:
         return self._episodes.get(flag_id, Episode())
@@ -110,7 +116,10 @@ class Agreement:
 
     def due(self, flag_id: str, now: datetime) -> RegistryRecordV2 | Refusal | None:
         """The agreed record the episode's latest decision calls for and the topic lacks."""
-        return record_due(self.episode(flag_id), now)
+        due = record_due(self.episode(flag_id), now)
+        if isinstance(due, RegistryRecordV2) and due.record_id in self._published:
+            return None
+        return due
 
     def waiting(self) -> int:
         """Decisions on episodes of which rmbc has proposed no registry record (yet)."""

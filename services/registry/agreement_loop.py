@@ -4,8 +4,9 @@ On every start it reads rmbc.reviews.v1 and rmbc.registry-records.v2 from the be
 ends, so the pure core (services/registry/agreement.py) knows every episode's latest proposed
 record, the MDT's latest decision and which agreed records are already on the topic; only then
 does it publish what is missing, and after that it follows both topics. Each agreed record goes to
-rmbc.registry-records.v2 keyed by the patient key (acks=all) and is taken into the state at once,
-so it is recorded once, and a restart, which reads it back, never records it again.
+rmbc.registry-records.v2 keyed by the patient key (acks=all) and is marked published at once, so
+it is never due again; read back, it takes its place in the topic's order, and a restart, which
+reads it back, never records it again.
 
 What it cannot use goes to rmbc.dead-letter.v1 with the reason when first met while following:
 an unreadable record, a decision no MDT coordinator made, a confirmation without agreed values,
@@ -133,7 +134,7 @@ class AgreementProcess:
         await self._producer.send_and_wait(
             self.topics.registry_records_v2, encode(due), key=decision.patient_key.encode()
         )
-        self.agreement.hear_record(due)
+        self.agreement.published(due)
         self._decisions.pop(flag_id, None)
         self.counts[f"agreed_{due.action}"] += 1
         log.info(

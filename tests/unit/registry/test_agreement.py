@@ -98,6 +98,24 @@ def test_a_decision_already_on_the_topic_is_not_recorded_again() -> None:
     assert agreement.due(proposed.flag_id, NOW) is None
 
 
+def test_a_published_record_is_not_due_again_before_it_is_read_back() -> None:
+    proposed = record()
+    agreement = agreement_with(proposed, review(proposed.flag_id, "confirmed"))
+    agreement.published(due_record(agreement, proposed.flag_id))
+    assert agreement.due(proposed.flag_id, NOW) is None
+
+
+def test_a_rules_record_that_landed_before_the_published_one_is_not_taken_as_the_latest() -> None:
+    proposed = record()
+    agreement = agreement_with(proposed, review(proposed.flag_id, "confirmed", number=1))
+    agreed_record = due_record(agreement, proposed.flag_id)
+    agreement.published(agreed_record)
+    revised = record(action="amend", revision=2, now=NOVEMBER)  # the notifier's, a moment earlier
+    assert agreement.hear_record(revised) is False  # not after an agreed record on the topic
+    assert agreement.hear_record(agreed_record) is False
+    assert agreement.episode(proposed.flag_id).latest == agreed_record
+
+
 def test_the_same_decision_read_twice_gives_the_same_record_on_every_run() -> None:
     proposed = record()
     first = due_record(agreement_with(proposed, review(proposed.flag_id)), proposed.flag_id)
