@@ -52,13 +52,16 @@ class EscalationSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RMBC_", frozen=True, extra="ignore")
 
-    escalation_working_days: int = Field(
-        default=2, ge=1, description="Working days a CNS team has to acknowledge an alert."
+    # the worklist's own variables: the page's overdue and the escalation count the same days
+    worklist_acknowledge_within_working_days: int = Field(
+        default=2, ge=1, description="An alert not acknowledged within this is escalated."
     )
     escalation_check_seconds: float = Field(
         default=60.0, gt=0, description="How often open alerts are checked."
     )
-    worklist_url: str | None = Field(default=None, description="Named in the e-mail, if set.")
+    worklist_public_url: str | None = Field(
+        default=None, description="The worklist's address, named in the e-mail, if set."
+    )
     smtp_host: str = Field(default="127.0.0.1", description="SMTP relay host.")
     smtp_port: int = Field(default=25, description="SMTP relay port.")
     smtp_starttls: bool = Field(default=False, description="Upgrade with STARTTLS.")
@@ -160,7 +163,7 @@ class EscalationLoop:
         sent = 0
         async with self._one_check_at_a_time:
             for escalation in self.watch.due(
-                self.clock(), s.escalation_working_days, self.holidays, self.teams
+                self.clock(), s.worklist_acknowledge_within_working_days, self.holidays, self.teams
             ):
                 sent += await self._escalate(escalation)
             self.checks += 1
@@ -176,8 +179,8 @@ class EscalationLoop:
         email = escalation_email(
             escalation,
             sender=s.smtp_from,
-            working_days=s.escalation_working_days,
-            worklist_url=s.worklist_url,
+            working_days=s.worklist_acknowledge_within_working_days,
+            worklist_url=s.worklist_public_url,
             now=self.clock(),
         )
         try:
