@@ -22,7 +22,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "classifier": ("services.classifier.main", "run the classifier worker"),
     "notifier": ("services.notifier.main", "run the notifier"),
     "cosd": ("services.registry.cosd_cli", "export one month's COSD v10 XML"),
-    "registry": ("services.registry.report_cli", "report | agree: the analyst's report; MDT decisions into agreed records"),
+    "registry": (
+        "services.registry.report_cli",
+        "report | agree: the analyst's report; MDT decisions into agreed records",
+    ),
 }
 
 
