@@ -41,7 +41,7 @@ class Outcomes:
 
 
 def is_overdue(item: WorklistItem, due: Deadline, now: datetime) -> bool:
-    return item.needs_acknowledgement and now > due(item.alerted_at)
+    return item.needs_acknowledgement and now >= due(item.alerted_at)
 
 
 def outcomes(items: Iterable[WorklistItem], due: Deadline, now: datetime) -> Outcomes:
@@ -56,7 +56,7 @@ def outcomes(items: Iterable[WorklistItem], due: Deadline, now: datetime) -> Out
             counted += 1
             in_time += acknowledged <= deadline
             hours.append((acknowledged - item.alerted_at).total_seconds() / 3600)
-        elif item.state != "closed" and now > deadline:
+        elif item.state != "closed" and now >= deadline:
             counted += 1
             overdue += 1
         decision = _mdt_decision(item)

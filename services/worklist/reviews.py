@@ -52,7 +52,10 @@ class User:
     issuer: str
     name: str
     role: UserRole
-    trust_ods: str
+    trusts: tuple[str, ...]  # the trusts whose items the user sees and acts on
+
+    def sees(self, trust_ods: str | None) -> bool:
+        return trust_ods in self.trusts
 
     def may(self, action: ReviewAction) -> bool:
         return action in ACTIONS_BY_ROLE[self.role]
@@ -81,9 +84,9 @@ def review_for(
     now: datetime,
 ) -> ReviewEvent | Refused:
     """The event recording `user`'s `action` on `item`, or why it cannot be recorded."""
-    if not user.may(action) or user.role == "read_only":
+    if user.role == "read_only" or not user.may(action):
         return Refused(f"your role ({user.role}) cannot record this")
-    if item.trust_ods != user.trust_ods:
+    if item.trust_ods is None or not user.sees(item.trust_ods):
         return Refused("this item belongs to another trust")
     latest = item.latest_review
     if (latest.review_id if latest else None) != seen_review_id:
@@ -109,7 +112,7 @@ def review_for(
                 issuer=user.issuer,
                 name=user.name,
                 role=role,
-                trust_ods=user.trust_ods,
+                trust_ods=item.trust_ods,
             ),
             previous_review_id=seen_review_id,
             **details,

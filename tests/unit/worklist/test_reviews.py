@@ -5,9 +5,9 @@ from services.worklist.reviews import Form, Refused, User, review_for
 from shared.events import ReviewAction, ReviewEvent
 from tests.unit.worklist.events import T0, flag, review
 
-CNS = User("cns-1", "https://idp", "Ann Nurse", "cns", "RX1")
-MDT = User("mdt-1", "https://idp", "Max Coordinator", "mdt_coordinator", "RX1")
-READER = User("ro-1", "https://idp", "Rae Reader", "read_only", "RX1")
+CNS = User("cns-1", "https://idp", "Ann Nurse", "cns", ("RX1",))
+MDT = User("mdt-1", "https://idp", "Max Coordinator", "mdt_coordinator", ("RX1",))
+READER = User("ro-1", "https://idp", "Rae Reader", "read_only", ("RX1",))
 
 
 def _item(*events: object) -> WorklistItem:
@@ -89,7 +89,7 @@ def test_each_role_records_only_its_own_actions() -> None:
 
 
 def test_a_user_of_another_trust_cannot_act() -> None:
-    other = User("cns-2", "https://idp", "Bo Nurse", "cns", "RX2")
+    other = User("cns-2", "https://idp", "Bo Nurse", "cns", ("RX2",))
     refused = _act(_item(), "patient_contacted", {"contacted_on": ["2026-12-01"]}, other)
     assert isinstance(refused, Refused) and "another trust" in refused.reason
 
