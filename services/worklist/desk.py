@@ -66,12 +66,7 @@ class Desk:
     ) -> list[WorklistItem]:
         """The user's trusts' items, overdue first, then the newest alert first."""
         trusts = [t for t in user.trusts if trust in (None, t)]
-        found = [
-            i
-            for t in trusts
-            for i in self.worklist.for_trust(t)
-            if state in (None, i.state)
-        ]
+        found = [i for t in trusts for i in self.worklist.for_trust(t) if state in (None, i.state)]
         now = self._clock()
         return sorted(
             found,

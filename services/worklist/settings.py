@@ -67,6 +67,10 @@ class WorklistSettings(BaseSettings):
 def env_help() -> str:
     lines = []
     for name, info in WorklistSettings.model_fields.items():
-        default = "" if info.is_required() else f" (default: {info.get_default(call_default_factory=True)})"
+        default = (
+            ""
+            if info.is_required()
+            else f" (default: {info.get_default(call_default_factory=True)})"
+        )
         lines.append(f"  RMBC_WORKLIST_{name.upper():<34} {info.description}{default}")
     return "\n".join(lines)

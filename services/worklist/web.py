@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.worklist.desk import Desk
 from services.worklist.identity import ClaimRules, NotSignedIn, user_from_claims
-from services.worklist.items import ITEM_STATES, STATE_WORDS, ItemState, WorklistItem
+from services.worklist.items import ITEM_STATES, STATE_WORDS, WorklistItem
 from services.worklist.oidc import OidcClient, SignInFailed, SignInStart
 from services.worklist.outcomes import prometheus_text
 from services.worklist.reviews import (
@@ -89,7 +89,9 @@ def create_app(settings: WorklistSettings, desk: Desk, oidc: OidcClient) -> Star
         },
     )
 
-    def page(request: Request, name: str, user: User, status: int = 200, **context: Any) -> Response:
+    def page(
+        request: Request, name: str, user: User, status: int = 200, **context: Any
+    ) -> Response:
         return templates.TemplateResponse(
             request,
             name,
@@ -103,7 +105,7 @@ def create_app(settings: WorklistSettings, desk: Desk, oidc: OidcClient) -> Star
             return _sign_in_first()
         state = request.query_params.get("state") or None
         trust = request.query_params.get("trust") or None
-        chosen_state: ItemState | None = state if state in ITEM_STATES else None  # type: ignore[assignment]
+        chosen_state = next((s for s in ITEM_STATES if s == state), None)
         items = desk.items(user, chosen_state, trust if trust in user.trusts else None)
         return page(
             request, "list.html", user, items=items, states=ITEM_STATES, state=chosen_state,
@@ -162,12 +164,9 @@ def create_app(settings: WorklistSettings, desk: Desk, oidc: OidcClient) -> Star
         return page(request, "outcomes.html", user, figures=desk.outcomes(user))
 
     async def metrics(request: Request) -> Response:
-        trusts = sorted({i.trust_ods for i in desk.worklist.items.values() if i.known} - {None})
-        text = "".join(
-            prometheus_text(desk.outcomes(_reader(t)), t)
-            for t in trusts
-            if t  # for mypy: None was removed above
-        )
+        items = desk.worklist.items.values()
+        trusts = sorted({i.trust_ods for i in items if i.known and i.trust_ods})
+        text = "".join(prometheus_text(desk.outcomes(_reader(t)), t) for t in trusts if t)
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     async def healthz(_: Request) -> Response:

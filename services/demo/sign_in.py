@@ -1,0 +1,105 @@
+"""A real OpenID Connect provider for the worklist's demo and tests: npm `oidc-provider`
+(tests/support/oidc/login_server.js, installed by `make setup`) run with the machine's Node, with
+a few users whose role and trust claims the worklist reads, and the worklist as its one client.
+"""
+
+import json
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from services.broker import free_port
+from services.demo.stack import ManagedProcess, StackError
+from shared.state_dir import PROJECT_ROOT
+
+SERVER = PROJECT_ROOT / "tests" / "support" / "oidc" / "login_server.js"
+CLIENT_ID = "rmbc-worklist"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    password: str
+    name: str
+    role: str
+    trust: str
+
+
+@dataclass(frozen=True)
+class SignInProvider:
+    issuer: str
+    client_id: str
+    client_secret: str
+    users: tuple[DemoUser, ...]
+
+
+def demo_users(trust: str) -> tuple[DemoUser, ...]:
+    """A CNS, an MDT coordinator and a read-only user of `trust`, each with a fresh password."""
+    return tuple(
+        DemoUser(username, secrets.token_urlsafe(9), name, role, trust)
+        for username, name, role in (
+            ("cns", "Ann Nurse", "cns"),
+            ("mdt", "Max Coordinator", "mdt_coordinator"),
+            ("viewer", "Rae Reader", "read_only"),
+        )
+    )
+
+
+@contextmanager
+def sign_in_provider(
+    directory: Path, users: tuple[DemoUser, ...], redirect_uri: str
+) -> Iterator[SignInProvider]:
+    node = shutil.which("node")
+    if node is None or not (SERVER.parent / "node_modules").exists():
+        raise StackError("the sign-in provider needs Node.js and `make setup` (tests/support/oidc)")
+    port = free_port()
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    signing = {**json.loads(RSAAlgorithm.to_jwk(key)), "kid": f"rmbc-{port}", "use": "sig",
+               "alg": "RS256"}  # fmt: skip
+    client_secret = secrets.token_urlsafe(32)
+    config = directory / f"sign-in-{port}.json"
+    directory.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        json.dumps(
+            {
+                "jwks": {"keys": [signing]},
+                "cookie_key": secrets.token_urlsafe(32),
+                "clients": [
+                    {
+                        "client_id": CLIENT_ID,
+                        "client_secret": client_secret,
+                        "redirect_uris": [redirect_uri],
+                    }
+                ],  # fmt: skip
+                "claims": ["rmbc_role", "rmbc_trust"],
+                "users": [
+                    {
+                        "username": u.username,
+                        "password": u.password,
+                        "claims": {"name": u.name, "rmbc_role": u.role, "rmbc_trust": u.trust},
+                    }
+                    for u in users
+                ],  # fmt: skip
+            }
+        )
+    )
+    config.chmod(0o600)
+    issuer = f"http://127.0.0.1:{port}"
+    process = ManagedProcess(
+        name="sign-in provider",
+        argv=[node, str(SERVER), str(port), str(config)],
+        env={"NODE_ENV": "development"},
+        log_file=directory / f"sign-in-{port}.log",
+        ready_url=f"{issuer}/.well-known/openid-configuration",
+    )
+    process.start(timeout=30)
+    try:
+        yield SignInProvider(issuer, CLIENT_ID, client_secret, users)
+    finally:
+        process.stop()
