@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from shared.admin import topic_partitions
 from shared.codec import UndecodableEvent, decode
 from shared.events import Envelope
 from shared.settings import KafkaSettings
@@ -40,7 +41,9 @@ class Follower:
         )
         await consumer.start()
         try:
-            partitions = await self._partitions(consumer)
+            partitions = [
+                tp for topic in self._topics for tp in await topic_partitions(self._kafka, topic)
+            ]
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
             end = await consumer.end_offsets(partitions)
@@ -54,17 +57,6 @@ class Follower:
                     log.info("worklist rebuilt from the topics", extra={"offsets": len(end)})
         finally:
             await consumer.stop()
-
-    async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
-        existing = await consumer.topics()  # also loads the partitions' metadata
-        missing = [t for t in self._topics if t not in existing]
-        if missing:
-            raise RuntimeError(f"topics missing: {', '.join(missing)} (run `rmbc topics create`)")
-        return [
-            TopicPartition(topic, number)
-            for topic in self._topics
-            for number in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
 
     def _take(self, topic: str, partition: int, offset: int, value: bytes | None) -> None:
         try:

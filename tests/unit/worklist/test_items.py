@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from services.worklist.items import Worklist
-from tests.unit.worklist.events import T0, alert, flag, review
+from tests.support.worklist_events import T0, alert, flag, review
 
 
 def test_a_raised_flag_makes_an_open_item_of_its_trust() -> None:

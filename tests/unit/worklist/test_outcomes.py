@@ -2,7 +2,7 @@ from datetime import datetime, timedelta
 
 from services.worklist.items import Worklist
 from services.worklist.outcomes import is_overdue, outcomes, prometheus_text
-from tests.unit.worklist.events import T0, flag, review
+from tests.support.worklist_events import T0, flag, review
 
 
 def _two_days(alerted_at: datetime) -> datetime:

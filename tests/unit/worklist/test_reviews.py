@@ -3,7 +3,7 @@ from datetime import date, timedelta
 from services.worklist.items import Worklist, WorklistItem
 from services.worklist.reviews import Form, Refused, User, review_for
 from shared.events import ReviewAction, ReviewEvent
-from tests.unit.worklist.events import T0, flag, review
+from tests.support.worklist_events import T0, flag, review
 
 CNS = User("cns-1", "https://idp", "Ann Nurse", "cns", ("RX1",))
 MDT = User("mdt-1", "https://idp", "Max Coordinator", "mdt_coordinator", ("RX1",))

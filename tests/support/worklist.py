@@ -1,0 +1,109 @@
+"""The worklist as tests run it: the real `rmbc worklist` process against a real broker and the
+real local OIDC provider, events put on its topics, and a person signing in over plain HTTP."""
+
+import asyncio
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from services.broker import free_port
+from services.demo.sign_in import DemoUser, SignInProvider, demo_users, sign_in_provider
+from services.demo.stack import ManagedProcess, rmbc_process
+from shared.codec import encode
+from shared.events import Envelope
+from shared.settings import KafkaSettings
+from shared.topics import TopicNames
+from tests.support.kafka import create_topics, produce
+
+TRUST = "RX1"
+OTHER_TRUST = "RX2"
+
+
+@dataclass
+class Worklist:
+    url: str
+    provider: SignInProvider
+    process: ManagedProcess
+    topics: TopicNames
+
+    def user(self, username: str) -> DemoUser:
+        return next(u for u in self.provider.users if u.username == username)
+
+
+def fresh_topics(kafka: KafkaSettings) -> TopicNames:
+    names = TopicNames.with_suffix(secrets.token_hex(5))
+    asyncio.run(create_topics(kafka, names.all(), partitions=3))
+    return names
+
+
+def put(kafka: KafkaSettings, topic: str, *events: Envelope) -> None:
+    """Events on a topic, each acknowledged by the broker, keyed as their producers key them."""
+
+    async def send() -> None:
+        for event in events:
+            key = getattr(event, "patient_key", None) or getattr(event, "flag_id", None)
+            await produce(kafka, topic, encode(event), key=str(key).encode())
+
+    asyncio.run(send())
+
+
+@contextmanager
+def running_worklist(
+    directory: Path, kafka: KafkaSettings, topics: TopicNames
+) -> Iterator[Worklist]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    users = demo_users(TRUST) + (
+        DemoUser("other", secrets.token_urlsafe(9), "Olu Other", "cns", OTHER_TRUST),
+    )
+    with sign_in_provider(directory, users, f"{url}/auth/callback") as provider:
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+            **{f"RMBC_TOPIC_{role.upper()}": name for role, name in topics.model_dump().items()},
+            "RMBC_WORKLIST_HTTP_PORT": str(port),
+            "RMBC_WORKLIST_PUBLIC_URL": url,
+            "RMBC_WORKLIST_OIDC_ISSUER": provider.issuer,
+            "RMBC_WORKLIST_OIDC_CLIENT_ID": provider.client_id,
+            "RMBC_WORKLIST_OIDC_CLIENT_SECRET": provider.client_secret,
+            "RMBC_WORKLIST_SESSION_SECRET": secrets.token_urlsafe(32),
+            "RMBC_WORKLIST_COOKIE_SECURE": "false",  # plain http on loopback in tests
+        }
+        process = rmbc_process("worklist", env, directory, f"{url}/healthz")
+        process.start(timeout=60)
+        try:
+            yield Worklist(url, provider, process, topics)
+        finally:
+            process.stop()
+
+
+@contextmanager
+def signed_in(worklist: Worklist, username: str) -> Iterator[httpx.Client]:
+    """A browser-like HTTP client that went through the provider's sign-in form as `username`."""
+    user = worklist.user(username)
+    with httpx.Client(base_url=worklist.url, follow_redirects=True, timeout=15) as client:
+        page = client.get("/auth/login")
+        action = re.search(r'action="([^"]+)"', page.text)
+        assert action, f"no sign-in form at {page.url}"
+        done = client.post(
+            str(page.url.join(action.group(1))),
+            data={"username": user.username, "password": user.password},
+        )
+        assert done.url.path == "/", f"sign-in ended at {done.url.path} ({done.status_code})"
+        yield client
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no CSRF token"
+    return found.group(1)
+
+
+def item_link(html: str) -> str:
+    found = re.search(r'href="(/items/[^"]+)"', html)
+    assert found, "the list has no item"
+    return found.group(1)
