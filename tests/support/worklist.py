@@ -4,22 +4,25 @@ real local OIDC provider, events put on its topics, and a person signing in over
 import asyncio
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 
 from services.broker import free_port
 from services.demo.sign_in import DemoUser, SignInProvider, demo_users, sign_in_provider
 from services.demo.stack import ManagedProcess, rmbc_process
-from shared.codec import encode
-from shared.events import Envelope
+from shared.codec import decode, encode
+from shared.events import Envelope, ReviewEvent
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames
-from tests.support.kafka import create_topics, produce
+from tests.support.kafka import create_topics, produce, read_topic
 
+T = TypeVar("T")
 TRUST = "RX1"
 OTHER_TRUST = "RX2"
 
@@ -35,10 +38,25 @@ class Worklist:
         return next(u for u in self.provider.users if u.username == username)
 
 
+def run(work: Coroutine[Any, Any, T]) -> T:
+    """`work` run to its end on a thread of its own: the browser tests' Playwright keeps an event
+    loop running on the test's thread, where asyncio.run would refuse."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, work).result()
+
+
 def fresh_topics(kafka: KafkaSettings) -> TopicNames:
     names = TopicNames.with_suffix(secrets.token_hex(5))
-    asyncio.run(create_topics(kafka, names.all(), partitions=3))
+    run(create_topics(kafka, names.all(), partitions=3))
     return names
+
+
+def reviews_on_topic(kafka: KafkaSettings, worklist: Worklist, count: int) -> list[ReviewEvent]:
+    """The reviews on the worklist's topic, once there are at least `count` (20 s deadline)."""
+    records = run(
+        read_topic(kafka, worklist.topics.reviews, until=lambda r: len(r) >= count, timeout=20)
+    )
+    return [e for e in (decode(r.value) for r in records) if isinstance(e, ReviewEvent)]
 
 
 def put(kafka: KafkaSettings, topic: str, *events: Envelope) -> None:
@@ -49,7 +67,7 @@ def put(kafka: KafkaSettings, topic: str, *events: Envelope) -> None:
             key = getattr(event, "patient_key", None) or getattr(event, "flag_id", None)
             await produce(kafka, topic, encode(event), key=str(key).encode())
 
-    asyncio.run(send())
+    run(send())
 
 
 @contextmanager
@@ -58,9 +76,8 @@ def running_worklist(
 ) -> Iterator[Worklist]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    users = demo_users(TRUST) + (
-        DemoUser("other", secrets.token_urlsafe(9), "Olu Other", "cns", OTHER_TRUST),
-    )
+    other = DemoUser("other", secrets.token_urlsafe(9), "Olu Other", "cns", OTHER_TRUST)
+    users = (*demo_users(TRUST), other)
     with sign_in_provider(directory, users, f"{url}/auth/callback") as provider:
         env = {
             "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,

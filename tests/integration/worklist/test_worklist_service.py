@@ -1,7 +1,6 @@
 """The worklist service against a real broker and a real OIDC provider: sign-in, trusts, actions
 saved only once Kafka has them, no silent overwrite, and a view rebuilt from the topics."""
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,10 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.codec import decode
-from shared.events import ReviewEvent
 from shared.settings import KafkaSettings
-from tests.support.kafka import read_topic
 from tests.support.worklist import (
     OTHER_TRUST,
     TRUST,
@@ -21,6 +17,7 @@ from tests.support.worklist import (
     fresh_topics,
     item_link,
     put,
+    reviews_on_topic,
     running_worklist,
     signed_in,
 )
@@ -37,13 +34,6 @@ def worklist(
     put(kafka_settings, topics.alerts, alert("flag-a"), alert("flag-a", channel="mesh"))
     with running_worklist(tmp_path_factory.mktemp("worklist"), kafka_settings, topics) as running:
         yield running
-
-
-def _reviews(kafka: KafkaSettings, worklist: Worklist, count: int) -> list[ReviewEvent]:
-    records = asyncio.run(
-        read_topic(kafka, worklist.topics.reviews, until=lambda r: len(r) >= count, timeout=20)
-    )
-    return [e for e in (decode(r.value) for r in records) if isinstance(e, ReviewEvent)]
 
 
 def _form(page: httpx.Response, **fields: Any) -> dict[str, Any]:
@@ -114,7 +104,7 @@ def test_an_acknowledgement_is_saved_on_the_topic_and_a_stale_page_is_refused(
         saved = first.post(f"{link}/acknowledged", data=_form(
             first_page, key_worker_name="Ann Nurse", key_worker_role="Breast CNS"))  # fmt: skip
         assert saved.status_code == 200 and "Saved: Acknowledged" in saved.text
-        (review,) = _reviews(kafka_settings, worklist, 1)
+        (review,) = reviews_on_topic(kafka_settings, worklist, 1)
         assert review.action == "acknowledged" and review.previous_review_id is None
         assert review.reviewer.name == "Ann Nurse" and review.reviewer.trust_ods == TRUST
         assert review.key_worker is not None and review.key_worker.role == "Breast CNS"
@@ -124,12 +114,12 @@ def test_an_acknowledgement_is_saved_on_the_topic_and_a_stale_page_is_refused(
         assert stale.status_code == 409
         assert "Someone else acted on this; here is what they did" in stale.text
         assert "Key worker: Ann Nurse (Breast CNS)" in stale.text
-        assert len(_reviews(kafka_settings, worklist, 1)) == 1
+        assert len(reviews_on_topic(kafka_settings, worklist, 1)) == 1
 
         fresh = second.post(f"{link}/patient_contacted",
                             data=_form(stale, contacted_on="2026-12-02"))  # fmt: skip
         assert fresh.status_code == 200 and "Saved: Patient contacted" in fresh.text
-        contacted = _reviews(kafka_settings, worklist, 2)[-1]
+        contacted = reviews_on_topic(kafka_settings, worklist, 2)[-1]
         assert contacted.previous_review_id == review.review_id
 
 
