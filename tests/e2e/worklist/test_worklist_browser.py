@@ -40,9 +40,9 @@ def browser() -> Iterator[Browser]:
         yield running
 
 
-def _sign_in(browser: Browser, worklist: Worklist, username: str) -> Page:
+def _sign_in(browser: Browser, worklist: Worklist, username: str, bypass_csp: bool = True) -> Page:
     user = worklist.user(username)
-    context = browser.new_context(bypass_csp=True)  # lets the test inject axe-core
+    context = browser.new_context(bypass_csp=bypass_csp)  # bypassed to inject axe-core
     page = context.new_page()
     page.goto(worklist.url)
     page.get_by_label("Username").fill(user.username)
@@ -88,4 +88,16 @@ def test_an_mdt_coordinator_confirms_with_a_changed_date(
     page.get_by_role("link", name="Outcomes").click()
     assert "Recurrence" in page.locator("table").first.inner_text()
     assert serious_violations(page) == []
+    page.context.close()
+
+
+def test_the_pages_wear_the_nhs_design_system_under_their_content_security_policy(
+    browser: Browser, worklist: Worklist
+) -> None:
+    page = _sign_in(browser, worklist, "viewer", bypass_csp=False)
+    header = page.locator("header.nhsuk-header")
+    nhs_blue = "rgb(0, 94, 184)"  # the NHS design system's header colour
+    assert header.evaluate("e => getComputedStyle(e).backgroundColor") == nhs_blue
+    page.get_by_role("link", name="Jo Smith").click()
+    assert "Record an action" not in page.content()
     page.context.close()
