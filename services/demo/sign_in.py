@@ -28,7 +28,7 @@ class DemoUser:
     password: str
     name: str
     role: str
-    trust: str
+    trusts: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -39,10 +39,10 @@ class SignInProvider:
     users: tuple[DemoUser, ...]
 
 
-def demo_users(trust: str) -> tuple[DemoUser, ...]:
-    """A CNS, an MDT coordinator and a read-only user of `trust`, each with a fresh password."""
+def demo_users(trusts: tuple[str, ...]) -> tuple[DemoUser, ...]:
+    """A CNS, an MDT coordinator and a read-only user of `trusts`, each with a fresh password."""
     return tuple(
-        DemoUser(username, secrets.token_urlsafe(9), name, role, trust)
+        DemoUser(username, secrets.token_urlsafe(9), name, role, trusts)
         for username, name, role in (
             ("cns", "Ann Nurse", "cns"),
             ("mdt", "Max Coordinator", "mdt_coordinator"),
@@ -65,27 +65,24 @@ def sign_in_provider(
     client_secret = secrets.token_urlsafe(32)
     config = directory / f"sign-in-{port}.json"
     directory.mkdir(parents=True, exist_ok=True)
+    client = {"client_id": CLIENT_ID, "client_secret": client_secret,
+              "redirect_uris": [redirect_uri]}  # fmt: skip
+    accounts = [
+        {
+            "username": u.username,
+            "password": u.password,
+            "claims": {"name": u.name, "rmbc_role": u.role, "rmbc_trust": list(u.trusts)},
+        }
+        for u in users
+    ]
     config.write_text(
         json.dumps(
             {
                 "jwks": {"keys": [signing]},
                 "cookie_key": secrets.token_urlsafe(32),
-                "clients": [
-                    {
-                        "client_id": CLIENT_ID,
-                        "client_secret": client_secret,
-                        "redirect_uris": [redirect_uri],
-                    }
-                ],  # fmt: skip
+                "clients": [client],
                 "claims": ["rmbc_role", "rmbc_trust"],
-                "users": [
-                    {
-                        "username": u.username,
-                        "password": u.password,
-                        "claims": {"name": u.name, "rmbc_role": u.role, "rmbc_trust": u.trust},
-                    }
-                    for u in users
-                ],  # fmt: skip
+                "users": accounts,
             }
         )
     )

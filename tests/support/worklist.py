@@ -7,15 +7,14 @@ import secrets
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 
-from services.broker import free_port
-from services.demo.sign_in import DemoUser, SignInProvider, demo_users, sign_in_provider
-from services.demo.stack import ManagedProcess, rmbc_process
+from services.demo.sign_in import DemoUser, demo_users
+from services.demo.worklist import RunningWorklist as Worklist
+from services.demo.worklist import running_worklist
 from shared.codec import decode, encode
 from shared.events import Envelope, ReviewEvent
 from shared.settings import KafkaSettings
@@ -25,17 +24,6 @@ from tests.support.kafka import create_topics, produce, read_topic
 T = TypeVar("T")
 TRUST = "RX1"
 OTHER_TRUST = "RX2"
-
-
-@dataclass
-class Worklist:
-    url: str
-    provider: SignInProvider
-    process: ManagedProcess
-    topics: TopicNames
-
-    def user(self, username: str) -> DemoUser:
-        return next(u for u in self.provider.users if u.username == username)
 
 
 def run(work: Coroutine[Any, Any, T]) -> T:
@@ -71,31 +59,14 @@ def put(kafka: KafkaSettings, topic: str, *events: Envelope) -> None:
 
 
 @contextmanager
-def running_worklist(
+def worklist_for_tests(
     directory: Path, kafka: KafkaSettings, topics: TopicNames
 ) -> Iterator[Worklist]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    other = DemoUser("other", secrets.token_urlsafe(9), "Olu Other", "cns", OTHER_TRUST)
-    users = (*demo_users(TRUST), other)
-    with sign_in_provider(directory, users, f"{url}/auth/callback") as provider:
-        env = {
-            "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-            **{f"RMBC_TOPIC_{role.upper()}": name for role, name in topics.model_dump().items()},
-            "RMBC_WORKLIST_HTTP_PORT": str(port),
-            "RMBC_WORKLIST_PUBLIC_URL": url,
-            "RMBC_WORKLIST_OIDC_ISSUER": provider.issuer,
-            "RMBC_WORKLIST_OIDC_CLIENT_ID": provider.client_id,
-            "RMBC_WORKLIST_OIDC_CLIENT_SECRET": provider.client_secret,
-            "RMBC_WORKLIST_SESSION_SECRET": secrets.token_urlsafe(32),
-            "RMBC_WORKLIST_COOKIE_SECURE": "false",  # plain http on loopback in tests
-        }
-        process = rmbc_process("worklist", env, directory, f"{url}/healthz")
-        process.start(timeout=60)
-        try:
-            yield Worklist(url, provider, process, topics)
-        finally:
-            process.stop()
+    """The worklist with a CNS, an MDT coordinator and a viewer of TRUST, and a CNS of OTHER_TRUST."""
+    other = DemoUser("other", secrets.token_urlsafe(9), "Olu Other", "cns", (OTHER_TRUST,))
+    users = (*demo_users((TRUST,)), other)
+    with running_worklist(directory, kafka, topics, users) as worklist:
+        yield worklist
 
 
 @contextmanager

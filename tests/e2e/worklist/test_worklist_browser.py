@@ -16,7 +16,7 @@ from tests.support.worklist import (
     fresh_topics,
     put,
     reviews_on_topic,
-    running_worklist,
+    worklist_for_tests,
 )
 from tests.support.worklist_events import alert, flag
 
@@ -30,7 +30,7 @@ def worklist(
     topics = fresh_topics(kafka_settings)
     put(kafka_settings, topics.cancer_flags, flag("flag-w", trust=TRUST))
     put(kafka_settings, topics.alerts, alert("flag-w"), alert("flag-w", channel="mesh"))
-    with running_worklist(tmp_path_factory.mktemp("worklist"), kafka_settings, topics) as running:
+    with worklist_for_tests(tmp_path_factory.mktemp("worklist"), kafka_settings, topics) as running:
         yield running
 
 

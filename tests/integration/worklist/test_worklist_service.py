@@ -18,8 +18,8 @@ from tests.support.worklist import (
     item_link,
     put,
     reviews_on_topic,
-    running_worklist,
     signed_in,
+    worklist_for_tests,
 )
 from tests.support.worklist_events import alert, flag
 
@@ -32,7 +32,7 @@ def worklist(
     put(kafka_settings, topics.cancer_flags, flag("flag-a", trust=TRUST),
         flag("flag-b", trust=OTHER_TRUST, kind="de_novo_metastatic", sites=("liver",)))  # fmt: skip
     put(kafka_settings, topics.alerts, alert("flag-a"), alert("flag-a", channel="mesh"))
-    with running_worklist(tmp_path_factory.mktemp("worklist"), kafka_settings, topics) as running:
+    with worklist_for_tests(tmp_path_factory.mktemp("worklist"), kafka_settings, topics) as running:
         yield running
 
 
