@@ -89,6 +89,9 @@ def test_rmbc_up_takes_the_examples_as_they_are_shows_the_mail_and_stops_on_ctrl
             time.sleep(0.5)
         assert "e-mails received (2)" in page, page  # one CNS alert per example patient
         assert "recurrent or metastatic breast cancer" in page
+        worklist = httpx.get(field(text, r"worklist \(web\)"), timeout=10)
+        assert worklist.status_code == 303 and worklist.headers["location"] == "/auth/login"
+        assert re.search(r"cns\s+username 'cns'\s+password '\S+'", text), text
         assert _processes_mentioning(str(tmp_path / "state")), "the services run until Ctrl-C"
         up.send_signal(signal.SIGINT)
         assert up.wait(60) == 0
