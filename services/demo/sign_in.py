@@ -55,13 +55,8 @@ def demo_users(trusts: tuple[str, ...]) -> tuple[DemoUser, ...]:
 def sign_in_provider(
     directory: Path, users: tuple[DemoUser, ...], redirect_uri: str
 ) -> Iterator[SignInProvider]:
-    node = shutil.which("node")
-    if node is None or not (SERVER.parent / "node_modules").exists():
-        raise StackError("the sign-in provider needs Node.js and `make setup` (tests/support/oidc)")
     port = free_port()
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    signing = {**json.loads(RSAAlgorithm.to_jwk(key)), "kid": f"rmbc-{port}", "use": "sig",
-               "alg": "RS256"}  # fmt: skip
+    signing = signing_key(f"rmbc-{port}")
     client_secret = secrets.token_urlsafe(32)
     config = directory / f"sign-in-{port}.json"
     directory.mkdir(parents=True, exist_ok=True)
@@ -87,16 +82,34 @@ def sign_in_provider(
         )
     )
     config.chmod(0o600)
-    issuer = f"http://127.0.0.1:{port}"
-    process = ManagedProcess(
-        name="sign-in provider",
-        argv=[node, str(SERVER), str(port), str(config)],
-        env={"NODE_ENV": "development"},
-        log_file=directory / f"sign-in-{port}.log",
-        ready_url=f"{issuer}/.well-known/openid-configuration",
+    process = node_provider(
+        SERVER, port, config, "sign-in provider", env={"NODE_ENV": "development"}
     )
-    process.start(timeout=30)
     try:
-        yield SignInProvider(issuer, CLIENT_ID, client_secret, users)
+        yield SignInProvider(f"http://127.0.0.1:{port}", CLIENT_ID, client_secret, users)
     finally:
         process.stop()
+
+
+def signing_key(kid: str) -> dict[str, object]:
+    """A fresh RSA private key as a JWK, for a provider to sign its tokens with."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return {**json.loads(RSAAlgorithm.to_jwk(key)), "kid": kid, "use": "sig", "alg": "RS256"}
+
+
+def node_provider(
+    script: Path, port: int, config: Path, name: str, env: dict[str, str]
+) -> ManagedProcess:
+    """`node script port config` started and answering its discovery document (log beside the
+    config); the caller stops it."""
+    node = shutil.which("node")
+    if node is None or not (script.parent / "node_modules").exists():
+        raise StackError(f"the {name} needs Node.js and `make setup` (npm ci in {script.parent})")
+    process = ManagedProcess(
+        name=name,
+        argv=[node, str(script), str(port), str(config)],
+        env=env,
+        log_file=config.with_suffix(".log"),
+        ready_url=f"http://127.0.0.1:{port}/.well-known/openid-configuration",
+    )
+    return process.start(timeout=30)

@@ -9,7 +9,7 @@ an item is shown only once its flag is known. No clock, no I/O: the shell feeds 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 from shared.events import AlertEvent, CancerFlag, Envelope, ReviewAction, ReviewEvent
 
@@ -23,15 +23,7 @@ ItemState = Literal[
     "more_information",
     "closed",
 ]
-ITEM_STATES: tuple[ItemState, ...] = (
-    "open",
-    "acknowledged",
-    "contacted",
-    "confirmed",
-    "not_confirmed",
-    "more_information",
-    "closed",
-)
+ITEM_STATES: tuple[ItemState, ...] = get_args(ItemState)
 STATE_WORDS: dict[ItemState, str] = {
     "open": "Open",
     "acknowledged": "Acknowledged",
