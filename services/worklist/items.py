@@ -97,6 +97,12 @@ class WorklistItem:
         return min(acks) if acks else None
 
     @property
+    def escalated_at(self) -> datetime | None:
+        """When the unacknowledged alert was escalated to the team's MDT lead, if it was."""
+        escalations = [a.occurred_at for a in self.alerts if a.outcome == "escalated"]
+        return min(escalations) if escalations else None
+
+    @property
     def gp_delivery(self) -> AlertEvent | None:
         """The latest word on the GP document (MESH), for the flag's latest revision first."""
         mesh = [a for a in self.alerts if a.channel == "mesh"]

@@ -87,3 +87,13 @@ def test_a_flag_changed_after_the_latest_review_is_marked_so() -> None:
     worklist.apply(flag(revision=2, state="updated", sites=("bone", "liver")))
     assert item.reviewed_revision_behind
     assert item.flag.metastatic_sites == ["bone", "liver"]
+
+
+def test_an_escalation_on_the_alerts_topic_is_shown_with_its_time() -> None:
+    worklist = Worklist()
+    worklist.apply(flag())
+    item = worklist.item("flag-1")
+    assert item is not None and item.escalated_at is None
+    worklist.apply(alert(outcome="escalated", at=T0 + timedelta(days=3)))
+    assert item.escalated_at == T0 + timedelta(days=3)
+    assert item.alerted_at == T0  # an escalation is not the CNS alert
