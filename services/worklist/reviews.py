@@ -4,7 +4,8 @@ A CNS acknowledges (naming the key worker) and records contact with the patient;
 coordinator confirms (with the clinically agreed date, type and sites, COSD CR6500), does not
 confirm (with a reason) or asks for more information. `seen_review_id` is the latest review the
 user's page showed: when another review has arrived since, the action is refused with that review,
-so no one overwrites another person's action unseen.
+so no one overwrites another person's action unseen; and an action on a finding that changed
+since the page was shown is refused too, so no one confirms a finding they did not see.
 """
 
 import re
@@ -93,6 +94,11 @@ def review_for(
         return Refused("someone else acted on this; here is what they did", conflict=latest)
     if item.state == "closed":
         return Refused("the flag was retracted, so the item is closed")
+    if seen_revision != item.flag.revision:
+        return Refused(
+            f"the finding changed since your page was shown (now revision {item.flag.revision}); "
+            "read it again before you act"
+        )
     role: ReviewerRole = user.role
     try:
         details = _details(action, form)

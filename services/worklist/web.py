@@ -137,7 +137,7 @@ def create_app(settings: WorklistSettings, desk: Desk, oidc: OidcClient) -> Star
         try:
             seen_revision = int(str(form.get("seen_revision", "")))
         except ValueError:
-            seen_revision = item.flag.revision
+            seen_revision = 0  # no revision shown: refused as a finding the user did not see
         result = await desk.act(
             item,
             action,

@@ -21,10 +21,15 @@ def _item(*events: object) -> WorklistItem:
 
 
 def _act(
-    item: WorklistItem, action: ReviewAction, form: Form, user: User, seen: str | None = None
+    item: WorklistItem,
+    action: ReviewAction,
+    form: Form,
+    user: User,
+    seen: str | None = None,
+    revision: int = 1,
 ) -> ReviewEvent | Refused:
     return review_for(
-        item, action, form, user, seen_review_id=seen, seen_revision=1, review_id="new",
+        item, action, form, user, seen_review_id=seen, seen_revision=revision, review_id="new",
         now=T0 + timedelta(hours=4),
     )  # fmt: skip
 
@@ -98,3 +103,11 @@ def test_a_closed_item_takes_no_more_actions() -> None:
     item = _item(flag(revision=2, state="retracted", reason="entered in error"))
     refused = _act(item, "patient_contacted", {"contacted_on": ["2026-12-01"]}, CNS)
     assert isinstance(refused, Refused) and "retracted" in refused.reason
+
+
+def test_an_action_on_a_finding_that_changed_since_the_page_was_shown_is_refused() -> None:
+    item = _item(flag(revision=2, state="updated", sites=("bone", "liver")))
+    refused = _act(item, "confirmed", {"episode_date": ["2026-11-18"]}, MDT, revision=1)
+    assert isinstance(refused, Refused) and "finding changed" in refused.reason
+    saved = _act(item, "confirmed", {"episode_date": ["2026-11-18"]}, MDT, revision=2)
+    assert isinstance(saved, ReviewEvent) and saved.flag_revision == 2
