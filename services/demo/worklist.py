@@ -43,11 +43,13 @@ def running_worklist(
     topics: TopicNames,
     users: tuple[DemoUser, ...],
     timeout: float = 60.0,
+    env: dict[str, str] | None = None,
 ) -> Iterator[RunningWorklist]:
+    """`env` adds or overrides the worklist's settings (RMBC_WORKLIST_*)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with sign_in_provider(directory, users, f"{url}/auth/callback") as provider:
-        env = {
+        settings = {
             "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
             "KAFKA_SECURITY_PROTOCOL": kafka.security_protocol,
             **{f"RMBC_TOPIC_{role.upper()}": name for role, name in topics.model_dump().items()},
@@ -58,8 +60,9 @@ def running_worklist(
             "RMBC_WORKLIST_OIDC_CLIENT_SECRET": provider.client_secret,
             "RMBC_WORKLIST_SESSION_SECRET": secrets.token_urlsafe(32),
             "RMBC_WORKLIST_COOKIE_SECURE": "false",  # plain http on loopback only
+            **(env or {}),
         }
-        process = rmbc_process("worklist", env, directory, f"{url}/healthz")
+        process = rmbc_process("worklist", settings, directory, f"{url}/healthz")
         process.start(timeout=timeout)
         try:
             yield RunningWorklist(url, provider, process, topics)

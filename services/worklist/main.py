@@ -46,7 +46,7 @@ async def serve(settings: WorklistSettings, kafka: KafkaSettings, topics: TopicN
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    reviews = KafkaReviews(kafka, topics.reviews)
+    reviews = KafkaReviews(kafka, topics.reviews, settings.review_send_timeout_seconds)
     desk = build_desk(settings, reviews)
     follower = Follower(kafka, [topics.cancer_flags, topics.alerts, topics.reviews], desk.apply)
     await reviews.start()

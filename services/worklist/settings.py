@@ -46,6 +46,12 @@ class WorklistSettings(BaseSettings):
     acknowledge_within_working_days: int = Field(
         default=2, ge=1, description="An alert not acknowledged within this is overdue."
     )
+    review_send_timeout_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="How long a review may wait for Kafka's acknowledgement before the page says "
+        "it was not saved.",
+    )
     nhsuk_dist: Path = Field(
         default=NHSUK_DIST,
         description="The nhsuk-frontend package's dist folder (installed by `make setup`).",

@@ -25,6 +25,7 @@ from services.worklist.identity import ClaimRules, NotSignedIn, user_from_claims
 from services.worklist.items import ITEM_STATES, STATE_WORDS, WorklistItem
 from services.worklist.oidc import OidcClient, SignInFailed, SignInStart
 from services.worklist.outcomes import prometheus_text
+from services.worklist.publisher import NotStored
 from services.worklist.reviews import (
     ACTION_WORDS,
     ACTIONS_BY_ROLE,
@@ -40,6 +41,10 @@ from shared.events import ReviewAction
 log = logging.getLogger("services.worklist.web")
 TEMPLATES = Path(__file__).parent / "templates"
 ACTIONS: tuple[str, ...] = get_args(ReviewAction)
+NOT_STORED = (
+    "not saved: Kafka did not confirm it stored your action. It may not have been recorded; "
+    "reload the page to see whether it was, then act again if it was not"
+)
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self' "
     "{issuer}",
@@ -138,16 +143,21 @@ def create_app(settings: WorklistSettings, desk: Desk, oidc: OidcClient) -> Star
             seen_revision = int(str(form.get("seen_revision", "")))
         except ValueError:
             seen_revision = 0  # no revision shown: refused as a finding the user did not see
-        result = await desk.act(
-            item,
-            action,
-            values,
-            user,
-            seen_review_id=str(form.get("seen_review_id", "")) or None,
-            seen_revision=seen_revision,
-        )
+        try:
+            result = await desk.act(
+                item,
+                action,
+                values,
+                user,
+                seen_review_id=str(form.get("seen_review_id", "")) or None,
+                seen_revision=seen_revision,
+            )
+        except NotStored as error:
+            log.error("review not stored", extra={"action": action, "error": str(error)})
+            result, status = Refused(NOT_STORED), 503
+        else:
+            status = 409 if isinstance(result, Refused) and result.conflict else 422
         if isinstance(result, Refused):
-            status = 409 if result.conflict else 422
             log.info("review refused", extra={"action": action, "status": status})
             return page(
                 request, "item.html", user, status=status, item=item, refused=result,
