@@ -84,10 +84,10 @@ def alert(
         flag_id=flag_id,
         flag_state="raised",
         flag_revision=revision,
-        channel=channel,  # type: ignore[arg-type]
+        channel=channel,
         recipient="team@example.invalid",
         attempt=attempt,
-        outcome=outcome,  # type: ignore[arg-type]
+        outcome=outcome,
     )
 
 
