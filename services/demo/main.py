@@ -129,7 +129,10 @@ def _show_worklist(
 ) -> None:
     """Start the worklist on the run's topics; print its address and demo users to stderr."""
     users = demo_users(tuple(trusts))
-    with running_worklist(pipeline.logs / "worklist", kafka, topics, users) as worklist:
+    unassigned = {"RMBC_WORKLIST_DEFAULT_TRUST": trusts[0]}
+    with running_worklist(
+        pipeline.logs / "worklist", kafka, topics, users, env=unassigned
+    ) as worklist:
         say("the CNS and MDT worklist is up:\n" + "\n".join(worklist.describe()))
         if keep:
             input("rmbc demo: press Enter to stop the worklist and the pipeline ")

@@ -35,8 +35,9 @@ class Desk:
         due: Deadline,
         clock: Callable[[], datetime],
         new_id: Callable[[], str],
+        default_trust: str | None = None,
     ) -> None:
-        self.worklist = Worklist()
+        self.worklist = Worklist(default_trust=default_trust)
         self.due = due
         self._key = key
         self._sink = sink

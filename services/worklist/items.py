@@ -47,6 +47,7 @@ class WorklistItem:
     """Everything known about one flag: its changes, alerts and the people's reviews, in order."""
 
     flag_id: str
+    default_trust: str | None = None  # the trust of a patient whose treating trust is not known
     flags: list[CancerFlag] = field(default_factory=list)
     alerts: list[AlertEvent] = field(default_factory=list)
     reviews: list[ReviewEvent] = field(default_factory=list)
@@ -63,7 +64,8 @@ class WorklistItem:
 
     @property
     def trust_ods(self) -> str | None:
-        return self.flag.patient.provider_ods
+        """The patient's treating trust, else the worklist's default: no item is left unseen."""
+        return self.flag.patient.provider_ods or self.default_trust
 
     @property
     def latest_review(self) -> ReviewEvent | None:
@@ -121,8 +123,10 @@ class WorklistItem:
 
 @dataclass
 class Worklist:
-    """All items, by flag id. `apply` takes any event of the three topics; others are ignored."""
+    """All items, by flag id. `apply` takes any event of the three topics; others are ignored.
+    A flag without a treating trust goes to `default_trust`'s list."""
 
+    default_trust: str | None = None
     items: dict[str, WorklistItem] = field(default_factory=dict)
     _seen: set[str] = field(default_factory=set)
 
@@ -133,7 +137,9 @@ class Worklist:
         if event.event_id in self._seen:
             return False
         self._seen.add(event.event_id)
-        item = self.items.setdefault(event.flag_id, WorklistItem(event.flag_id))
+        item = self.items.get(event.flag_id)
+        if item is None:
+            item = self.items[event.flag_id] = WorklistItem(event.flag_id, self.default_trust)
         if isinstance(event, CancerFlag):
             _insert(item.flags, event, lambda f: f.revision)
         elif isinstance(event, AlertEvent):

@@ -38,6 +38,7 @@ def build_desk(settings: WorklistSettings, reviews: KafkaReviews) -> Desk:
         due=lambda alerted_at: acknowledgement_due(alerted_at, days, holidays),
         clock=lambda: datetime.now(UTC),
         new_id=lambda: str(uuid.uuid4()),
+        default_trust=settings.default_trust,
     )
 
 

@@ -43,6 +43,12 @@ class WorklistSettings(BaseSettings):
         description="Send the session cookie over HTTPS only; false for http://localhost tests.",
     )
     session_hours: float = Field(default=8.0, gt=0, description="A sign-in lasts this long.")
+    default_trust: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z0-9]{3,6}$",
+        description="The trust (ODS code) whose list shows a finding whose patient has no "
+        "treating trust; unset, such a finding is on no one's list.",
+    )
     acknowledge_within_working_days: int = Field(
         default=2, ge=1, description="An alert not acknowledged within this is overdue."
     )

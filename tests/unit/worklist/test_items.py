@@ -97,3 +97,14 @@ def test_an_escalation_on_the_alerts_topic_is_shown_with_its_time() -> None:
     worklist.apply(alert(outcome="escalated", at=T0 + timedelta(days=3)))
     assert item.escalated_at == T0 + timedelta(days=3)
     assert item.alerted_at == T0  # an escalation is not the CNS alert
+
+
+def test_a_finding_without_a_treating_trust_goes_to_the_default_trust() -> None:
+    unassigned = flag().model_copy(update={"patient": flag().patient.model_copy(
+        update={"provider_ods": None})})  # fmt: skip
+    worklist = Worklist(default_trust="RX9")
+    worklist.apply(unassigned)
+    assert [i.flag_id for i in worklist.for_trust("RX9")] == ["flag-1"]
+    nowhere = Worklist()
+    nowhere.apply(unassigned)
+    assert nowhere.for_trust("RX9") == []
