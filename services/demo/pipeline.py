@@ -34,9 +34,14 @@ MESH_WORKFLOW = "TEST_WORKFLOW"
 
 
 def directory_document(
-    gp_practices: Mapping[str, str], cns_teams: Mapping[str, str], default_cns: str
+    gp_practices: Mapping[str, str],
+    cns_teams: Mapping[str, str],
+    default_cns: str,
+    mdt_lead: str | None = None,
 ) -> dict[str, object]:
-    """The notifier's directory: GP practice ODS -> MESH mailbox, provider ODS -> CNS team."""
+    """The notifier's directory: GP practice ODS -> MESH mailbox, provider ODS -> CNS team (and
+    its MDT lead, whom the worklist's escalation e-mails)."""
+    lead = {"mdt_lead": {"name": "Breast MDT lead", "email": mdt_lead}} if mdt_lead else {}
     return {
         "gp_practices": {
             ods: {"name": f"Practice {ods}", "mesh_mailbox": box}
@@ -45,7 +50,7 @@ def directory_document(
         "providers": {
             ods: {
                 "name": f"Trust {ods}",
-                "cns_team": {"name": f"Breast CNS team, trust {ods}", "email": email},
+                "cns_team": {"name": f"Breast CNS team, trust {ods}", "email": email, **lead},
             }
             for ods, email in cns_teams.items()
         },
@@ -139,13 +144,19 @@ class Pipeline:
                 "RMBC_MESH_PASSWORD": MESH_PASSWORD,
                 "RMBC_MESH_SHARED_KEY": MESH_SHARED_KEY,
                 "RMBC_MESH_WORKFLOW_ID": MESH_WORKFLOW,
-                "RMBC_SMTP_HOST": "127.0.0.1",
-                "RMBC_SMTP_PORT": str(self.smtp.port),
-                "RMBC_SMTP_STARTTLS": "false",
-                "RMBC_SMTP_FROM": "rmbc-alerts@rmbc.invalid",
-                "RMBC_DIRECTORY_FILE": str(self.directory_file),
+                **self.mail_env(),
             }
         return env
+
+    def mail_env(self) -> dict[str, str]:
+        """The SMTP sink and the directory, as the notifier and the escalation loop read them."""
+        return {
+            "RMBC_SMTP_HOST": "127.0.0.1",
+            "RMBC_SMTP_PORT": str(self.smtp.port),
+            "RMBC_SMTP_STARTTLS": "false",
+            "RMBC_SMTP_FROM": "rmbc-alerts@rmbc.invalid",
+            "RMBC_DIRECTORY_FILE": str(self.directory_file),
+        }
 
     def service(self, name: str) -> ManagedProcess:
         port = {

@@ -2,7 +2,7 @@
 with demo users, and the `rmbc worklist` process following the given topics."""
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +44,10 @@ def running_worklist(
     users: tuple[DemoUser, ...],
     timeout: float = 60.0,
     env: dict[str, str] | None = None,
+    escalation: Mapping[str, str] | None = None,
 ) -> Iterator[RunningWorklist]:
-    """`env` adds or overrides the worklist's settings (RMBC_WORKLIST_*)."""
+    """`env` adds or overrides the worklist's settings (RMBC_WORKLIST_*). `escalation`, the SMTP
+    relay and directory (RMBC_SMTP_*, RMBC_DIRECTORY_FILE), turns its escalation loop on."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with sign_in_provider(directory, users, f"{url}/auth/callback") as provider:
@@ -60,6 +62,8 @@ def running_worklist(
             "RMBC_WORKLIST_OIDC_CLIENT_SECRET": provider.client_secret,
             "RMBC_WORKLIST_SESSION_SECRET": secrets.token_urlsafe(32),
             "RMBC_WORKLIST_COOKIE_SECURE": "false",  # plain http on loopback only
+            "RMBC_WORKLIST_ESCALATION": str(escalation is not None).lower(),
+            **(escalation or {}),
             **(env or {}),
         }
         process = rmbc_process("worklist", settings, directory, f"{url}/healthz")

@@ -7,8 +7,9 @@ before its e-mail and `escalated` after it, and taken into the state at once. A 
 e-mail and its record sends it again on restart with the same Message-ID (the notifier's SMTP
 window, services/notifier/README.md); one that failed is tried again at the next check.
 
-The worklist starts `EscalationLoop.run(stop)` as a task beside its web app (`build(settings)`
-makes one from the environment); `python -m services.worklist.escalation_loop` runs it alone.
+`rmbc worklist` starts `EscalationLoop.run(stop)` as a task beside its web app (`build(settings)`
+makes one from the environment) unless RMBC_WORKLIST_ESCALATION=false; exactly one loop may run
+per deployment. `python -m services.worklist.escalation_loop` runs it alone.
 """
 
 import asyncio
@@ -237,13 +238,21 @@ async def _serve() -> int:
     return 0
 
 
+def env_help() -> str:
+    """The loop's environment variables, one a line (its `--help`, and the worklist's)."""
+    lines = [
+        f"  RMBC_{name.upper():<46} {field.description or ''}"
+        for name, field in EscalationSettings.model_fields.items()
+        if name not in ("kafka", "topics")
+    ]
+    lines.append("  KAFKA_*, RMBC_TOPIC_ALERTS, RMBC_TOPIC_REVIEWS, RMBC_TOPIC_CANCER_FLAGS")
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] in (["-h"], ["--help"]):
         print(__doc__)
-        for name, field in EscalationSettings.model_fields.items():
-            if name not in ("kafka", "topics"):
-                print(f"  RMBC_{name.upper():<32} {field.description or ''}")
-        print("  KAFKA_*, RMBC_TOPIC_ALERTS, RMBC_TOPIC_REVIEWS, RMBC_TOPIC_CANCER_FLAGS")
+        print(env_help())
         return 0
     configure_logging(SERVICE)
     return asyncio.run(_serve())

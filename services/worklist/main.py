@@ -15,6 +15,9 @@ import httpx
 import uvicorn
 
 from services.worklist.desk import Desk
+from services.worklist.escalation_loop import EscalationLoop, EscalationSettings
+from services.worklist.escalation_loop import build as build_escalation
+from services.worklist.escalation_loop import env_help as escalation_env_help
 from services.worklist.follower import Follower
 from services.worklist.oidc import OidcClient
 from services.worklist.overdue import acknowledgement_due, england_and_wales_bank_holidays
@@ -26,6 +29,7 @@ from shared.settings import KafkaSettings
 from shared.topics import TopicNames
 
 log = logging.getLogger("services.worklist")
+STOP_SECONDS = 10.0  # how long the follower and the escalation loop get to stop on SIGTERM
 
 
 def build_desk(settings: WorklistSettings, reviews: KafkaReviews) -> Desk:
@@ -42,7 +46,15 @@ def build_desk(settings: WorklistSettings, reviews: KafkaReviews) -> Desk:
     )
 
 
-async def serve(settings: WorklistSettings, kafka: KafkaSettings, topics: TopicNames) -> int:
+async def serve(
+    settings: WorklistSettings,
+    kafka: KafkaSettings,
+    topics: TopicNames,
+    escalation: EscalationLoop | None = None,
+) -> int:
+    """Follow the topics, serve the pages once caught up and, when given, run the escalation loop
+    beside them; until SIGTERM/SIGINT, or until one of them fails (then exit 1: an orchestrator
+    restarts the whole process, so no part of it keeps running without the others)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -51,7 +63,9 @@ async def serve(settings: WorklistSettings, kafka: KafkaSettings, topics: TopicN
     desk = build_desk(settings, reviews)
     follower = Follower(kafka, [topics.cancer_flags, topics.alerts, topics.reviews], desk.apply)
     await reviews.start()
-    following = asyncio.create_task(follower.run(stop))
+    background = {asyncio.create_task(follower.run(stop), name="follower")}
+    if escalation is not None:
+        background.add(asyncio.create_task(escalation.run(stop), name="escalation"))
     try:
         async with httpx.AsyncClient(timeout=10) as http:
             oidc = OidcClient(
@@ -61,11 +75,10 @@ async def serve(settings: WorklistSettings, kafka: KafkaSettings, topics: TopicN
                 http,
             )
             caught_up = asyncio.create_task(follower.caught_up.wait())
-            await asyncio.wait({caught_up, following}, return_when=asyncio.FIRST_COMPLETED)
-            if following.done():
+            await asyncio.wait({caught_up, *background}, return_when=asyncio.FIRST_COMPLETED)
+            if not caught_up.done():
                 caught_up.cancel()
-                following.result()  # the follower failed before the view was built: say why
-                return 1
+                return _failed(background)
             server = uvicorn.Server(
                 uvicorn.Config(
                     create_app(settings, desk, oidc),
@@ -76,22 +89,50 @@ async def serve(settings: WorklistSettings, kafka: KafkaSettings, topics: TopicN
                     lifespan="off",
                 )
             )
-            http_task = asyncio.create_task(server.serve())
-            log.info("worklist serving", extra={"port": settings.http_port})
+            http_task = asyncio.create_task(server.serve(), name="http")
+            log.info(
+                "worklist serving",
+                extra={"port": settings.http_port, "escalation": escalation is not None},
+            )
             stopped = asyncio.create_task(stop.wait())
-            await asyncio.wait({stopped, following, http_task}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {stopped, http_task, *background}, return_when=asyncio.FIRST_COMPLETED
+            )
             server.should_exit = True
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await http_task
-            following.result() if following.done() else await following
+            await asyncio.wait(background, timeout=STOP_SECONDS)
+            if not stopped.done() or any(t.done() and t.exception() for t in background):
+                return _failed(background)
     finally:
         stop.set()
-        if not following.done():
-            following.cancel()
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         await reviews.stop()
     log.info("worklist stopped")
     return 0
+
+
+def _failed(tasks: set[asyncio.Task[None]]) -> int:
+    """Log which part stopped and why; the exit code of a worklist that did not stop on request."""
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            error = task.exception()
+            log.error(
+                "worklist part stopped",
+                extra={"part": task.get_name(), "error": type(error).__name__ if error else None},
+            )
+    return 1
+
+
+ESCALATION_HELP = """escalation (RMBC_WORKLIST_ESCALATION, on by default): the worklist also runs
+the escalation loop, which e-mails each alert no one acknowledged within
+RMBC_WORKLIST_ACKNOWLEDGE_WITHIN_WORKING_DAYS to the team's MDT lead, once. Run exactly one loop
+per deployment: with several worklist processes, set RMBC_WORKLIST_ESCALATION=false on all but
+one. The loop reads:
+""" + escalation_env_help()
 
 
 def main(argv: list[str]) -> int:
@@ -99,11 +140,14 @@ def main(argv: list[str]) -> int:
         prog="rmbc worklist",
         description="The CNS and MDT worklist: every alert acknowledged, every finding confirmed "
         "by people. Pages at RMBC_WORKLIST_PUBLIC_URL; sign-in with OpenID Connect.",
-        epilog="environment variables:\n" + env_help() + "\n  KAFKA_* and RMBC_TOPIC_* as "
-        "for every rmbc service.",
+        epilog="environment variables:\n"
+        + env_help()
+        + "\n  KAFKA_* and RMBC_TOPIC_* as for every rmbc service.\n\n"
+        + ESCALATION_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.parse_args(argv)
     configure_logging("worklist")
     settings = WorklistSettings()  # required values come from the environment
-    return asyncio.run(serve(settings, KafkaSettings(), TopicNames()))
+    escalation = build_escalation(EscalationSettings()) if settings.escalation else None
+    return asyncio.run(serve(settings, KafkaSettings(), TopicNames(), escalation))

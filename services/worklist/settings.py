@@ -58,6 +58,12 @@ class WorklistSettings(BaseSettings):
         description="How long a review may wait for Kafka's acknowledgement before the page says "
         "it was not saved.",
     )
+    escalation: bool = Field(
+        default=True,
+        description="Run the escalation loop (overdue alerts e-mailed to the MDT lead) in this "
+        "process. Exactly one loop per deployment: set false on every worklist process but one. "
+        "On, it needs RMBC_SMTP_FROM and RMBC_DIRECTORY_FILE (RMBC_SMTP_* as the notifier's).",
+    )
     nhsuk_dist: Path = Field(
         default=NHSUK_DIST,
         description="The nhsuk-frontend package's dist folder (installed by `make setup`).",

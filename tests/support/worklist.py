@@ -60,12 +60,19 @@ def put(kafka: KafkaSettings, topic: str, *events: Envelope) -> None:
 
 @contextmanager
 def worklist_for_tests(
-    directory: Path, kafka: KafkaSettings, topics: TopicNames, env: dict[str, str] | None = None
+    directory: Path,
+    kafka: KafkaSettings,
+    topics: TopicNames,
+    env: dict[str, str] | None = None,
+    escalation: dict[str, str] | None = None,
 ) -> Iterator[Worklist]:
-    """The worklist with a CNS, an MDT coordinator and a viewer of TRUST, and a CNS of OTHER_TRUST."""
+    """The worklist with a CNS, an MDT coordinator and a viewer of TRUST, and a CNS of OTHER_TRUST;
+    its escalation loop runs when `escalation` gives the SMTP relay and directory."""
     other = DemoUser("other", secrets.token_urlsafe(9), "Olu Other", "cns", (OTHER_TRUST,))
     users = (*demo_users((TRUST,)), other)
-    with running_worklist(directory, kafka, topics, users, env=env) as worklist:
+    with running_worklist(
+        directory, kafka, topics, users, env=env, escalation=escalation
+    ) as worklist:
         yield worklist
 
 
