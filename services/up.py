@@ -2,8 +2,9 @@
 
 A Kafka broker with every topic (the running `rmbc broker`, KAFKA_BOOTSTRAP_SERVERS, or one
 started here), mesh-sandbox (MESH), an SMTP sink with a read-only web page of the e-mails it
-received, ingest, classifier and notifier, and the CNS and MDT worklist with a local OpenID
-Connect provider and demo users. It prints every address, token and credential a
+received, ingest, classifier and notifier, the CNS and MDT worklist (with its escalation loop) and
+a local OpenID Connect provider and demo users, and `rmbc registry agree`, so an MDT confirmation
+in the worklist becomes an agreed registry record. It prints every address, token and credential a
 user needs, and stops everything it started on Ctrl-C or SIGTERM (also when started from a job
 that ignores SIGINT: the handlers are installed here, not inherited)."""
 
@@ -29,12 +30,13 @@ from services.demo.pipeline import (
 )
 from services.demo.sign_in import demo_users
 from services.demo.stack import MESH_PASSWORD, MESH_SHARED_KEY, StackError
-from services.demo.worklist import running_worklist
+from services.demo.worklist import running_registry_agreement, running_worklist
 from shared.settings import KafkaSettings
 from shared.state_dir import PROJECT_ROOT, service_state_dir
 from shared.topics import LOCAL, TopicNames
 
 CNS_TEAM = "breast-cns@rmbc-trial.invalid"
+MDT_LEAD = "breast-mdt-lead@rmbc-trial.invalid"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -81,23 +83,31 @@ def serve(kafka: KafkaSettings, work_dir: Path, timeout: float, stop: threading.
         },
         cns_teams={ods: CNS_TEAM for ods in TRUSTS},
         default_cns=CNS_TEAM,
+        mdt_lead=MDT_LEAD,
     )
     app_id = os.environ.get("RMBC_CLASSIFIER_APP_ID", "rmbc-classifier")
     pipeline = Pipeline(work_dir, kafka, topics, directory, app_id, partitions=LOCAL.partitions)
     mail = MailPage(pipeline.smtp_spool)
     _say(
-        "starting mesh-sandbox, SMTP sink, notifier, classifier, ingest, the worklist and its "
-        f"sign-in provider (logs in {pipeline.logs})"
+        "starting mesh-sandbox, SMTP sink, notifier, classifier, ingest, the worklist (with its "
+        f"escalation) and its sign-in provider, and the registry agreement (logs in {pipeline.logs})"
     )
     users = demo_users(tuple(TRUSTS))
     with (
         pipeline,
         _running(mail),
-        running_worklist(pipeline.logs, kafka, topics, users) as worklist,
+        running_worklist(
+            pipeline.logs, kafka, topics, users, escalation=pipeline.mail_env()
+        ) as worklist,
+        running_registry_agreement(pipeline.logs, kafka, topics) as agreement,
     ):
         print(addresses(pipeline, mail, kafka, worklist.describe()), flush=True)
         while not stop.wait(1.0):
-            pieces = {**pipeline.services, "worklist": worklist.process}
+            pieces = {
+                **pipeline.services,
+                "worklist": worklist.process,
+                "registry agree": agreement,
+            }
             stopped = [name for name, piece in pieces.items() if not piece.running]
             if stopped:
                 _say(f"{', '.join(stopped)} stopped unexpectedly; see {pipeline.logs}")
@@ -128,6 +138,8 @@ def addresses(pipeline: Pipeline, mail: MailPage, kafka: KafkaSettings, worklist
             f"  classifier          http://127.0.0.1:{pipeline.classifier_port}/metrics",
             f"  notifier            http://127.0.0.1:{pipeline.notifier_port}/metrics",
             *worklist,
+            "  registry agree      MDT decisions in the worklist -> agreed records on "
+            f"{pipeline.topics.registry_records_v2}",
             f"  Kafka               {kafka.bootstrap_servers}",
             f"  logs                {pipeline.logs}",
             "",

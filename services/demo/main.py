@@ -30,7 +30,7 @@ from services.demo.readback import read_all
 from services.demo.report import agreement, percentiles, render_text
 from services.demo.sign_in import demo_users
 from services.demo.stack import MESH_PASSWORD, MESH_SHARED_KEY, StackError
-from services.demo.worklist import running_worklist
+from services.demo.worklist import running_registry_agreement, running_worklist
 from shared.codec import UndecodableEvent, decode, decode_as
 from shared.events import AlertEvent, CancerFlag, ClinicalEvent, RegistryRecord, RegistryRecordV2
 from shared.settings import KafkaSettings
@@ -38,6 +38,7 @@ from shared.state_dir import PROJECT_ROOT
 from shared.topics import TopicNames
 
 CNS_TEAM = "breast-cns@rmbc-demo.invalid"
+MDT_LEAD = "breast-mdt-lead@rmbc-demo.invalid"
 
 
 def main(argv: list[str]) -> int:
@@ -87,6 +88,7 @@ def run(
         },
         cns_teams={ods: CNS_TEAM for ods in TRUSTS},
         default_cns=CNS_TEAM,
+        mdt_lead=MDT_LEAD,
     )
     pipeline = Pipeline(
         work_dir, kafka, topics, directory, app_id=f"rmbc-demo-{uuid.uuid4().hex[:8]}"
@@ -109,8 +111,9 @@ def run(
         mails = pipeline.smtp.mails
         _keep_examples(pipeline, args.output / "cns-emails")
         outputs = asyncio.run(_read_outputs(kafka, topics))
-        registry_v2 = asyncio.run(read_all(kafka, topics.registry_records_v2))
         _show_worklist(pipeline, kafka, topics, list(TRUSTS), args.keep_worklist, say)
+        # read after the worklist: the MDT's confirmations made there are agreed records by now
+        registry_v2 = asyncio.run(read_all(kafka, topics.registry_records_v2))
     summary = summarise(cohort, answers, outputs, letters, len(mails), args.output)
     from services.registry.report import write_registry_outputs  # matplotlib only here
 
@@ -127,13 +130,19 @@ def _show_worklist(
     keep: bool,
     say: Any,
 ) -> None:
-    """Start the worklist on the run's topics; print its address and demo users to stderr."""
+    """Start the worklist (with its escalation loop) and the registry agreement on the run's
+    topics; print the worklist's address and demo users to stderr."""
     users = demo_users(tuple(trusts))
     unassigned = {"RMBC_WORKLIST_DEFAULT_TRUST": trusts[0]}
-    with running_worklist(
-        pipeline.logs / "worklist", kafka, topics, users, env=unassigned
-    ) as worklist:
+    logs = pipeline.logs / "worklist"
+    with (
+        running_worklist(
+            logs, kafka, topics, users, env=unassigned, escalation=pipeline.mail_env()
+        ) as worklist,
+        running_registry_agreement(logs, kafka, topics),
+    ):
         say("the CNS and MDT worklist is up:\n" + "\n".join(worklist.describe()))
+        say(f"an MDT confirmation there becomes an agreed record on {topics.registry_records_v2}")
         if keep:
             input("rmbc demo: press Enter to stop the worklist and the pipeline ")
 

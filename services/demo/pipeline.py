@@ -20,6 +20,7 @@ from services.demo.stack import (
     MESH_PASSWORD,
     MESH_SHARED_KEY,
     ManagedProcess,
+    kafka_env,
     mesh_sandbox,
     rmbc_process,
 )
@@ -111,13 +112,7 @@ class Pipeline:
         return self.mesh.ready_url.removesuffix("/health")
 
     def common_env(self) -> dict[str, str]:
-        env = {
-            "RMBC_RUN_DIR": str(self.work_dir),
-            "KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
-            "KAFKA_SECURITY_PROTOCOL": self.kafka.security_protocol,
-        }
-        env.update({f"RMBC_TOPIC_{k.upper()}": v for k, v in self.topics.model_dump().items()})
-        return env
+        return {"RMBC_RUN_DIR": str(self.work_dir), **kafka_env(self.kafka, self.topics)}
 
     def service_env(self, name: str) -> dict[str, str]:
         env = self.common_env()

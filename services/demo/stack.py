@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.broker import free_port
+from shared.settings import KafkaSettings
 from shared.state_dir import PROJECT_ROOT
+from shared.topics import TopicNames
 
 MESH_VENV = Path(os.environ.get("RMBC_MESH_VENV", PROJECT_ROOT / ".venv-mesh"))
 MESH_SHARED_KEY = "TestKey"
@@ -34,6 +36,7 @@ class ManagedProcess:
     env: dict[str, str]
     log_file: Path
     ready_url: str | None = None
+    ready_line: str | None = None  # for a process without HTTP: ready once its log says this
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self, timeout: float = 60.0) -> "ManagedProcess":
@@ -47,7 +50,7 @@ class ManagedProcess:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        if self.ready_url:
+        if self.ready_url or self.ready_line:
             try:
                 self.wait_ready(timeout)
             except BaseException:
@@ -56,17 +59,23 @@ class ManagedProcess:
         return self
 
     def wait_ready(self, timeout: float) -> None:
-        assert self.ready_url and self.process
+        assert self.process
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise StackError(
                     f"{self.name} exited with code {self.process.returncode}; see {self.log_file}"
                 )
-            if http_ok(self.ready_url):
+            if self._ready():
                 return
             time.sleep(0.2)
         raise StackError(f"{self.name} not ready within {timeout:.0f}s; see {self.log_file}")
+
+    def _ready(self) -> bool:
+        if self.ready_url:
+            return http_ok(self.ready_url)
+        assert self.ready_line
+        return self.ready_line in self.log_file.read_text(errors="replace")
 
     @property
     def running(self) -> bool:
@@ -102,15 +111,33 @@ def http_ok(url: str, timeout: float = 1.0) -> bool:
 
 
 def rmbc_process(
-    command: str, env: Mapping[str, str], log_dir: Path, ready_url: str, args: tuple[str, ...] = ()
+    command: str,
+    env: Mapping[str, str],
+    log_dir: Path,
+    ready_url: str | None,
+    args: tuple[str, ...] = (),
+    ready_line: str | None = None,
+    name: str | None = None,
 ) -> ManagedProcess:
+    """`rmbc COMMAND ARGS` with its log in `log_dir/NAME.log` (NAME: the command, unless given)."""
+    name = name or command
     return ManagedProcess(
-        name=command,
+        name=name,
         argv=[sys.executable, "-m", "services.cli", command, *args],
         env={"PYTHONUNBUFFERED": "1", **env},
-        log_file=log_dir / f"{command}.log",
+        log_file=log_dir / f"{name}.log",
         ready_url=ready_url,
+        ready_line=ready_line,
     )
+
+
+def kafka_env(kafka: KafkaSettings, topics: TopicNames) -> dict[str, str]:
+    """The broker and the topics, as every rmbc process reads them (KAFKA_*, RMBC_TOPIC_*)."""
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        "KAFKA_SECURITY_PROTOCOL": kafka.security_protocol,
+        **{f"RMBC_TOPIC_{role.upper()}": name for role, name in topics.model_dump().items()},
+    }
 
 
 def mesh_sandbox(log_dir: Path, port: int | None = None) -> ManagedProcess:

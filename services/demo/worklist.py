@@ -1,5 +1,6 @@
 """The worklist as `rmbc up`, `rmbc demo` and the tests start it: the real local OIDC provider
-with demo users, and the `rmbc worklist` process following the given topics."""
+with demo users, and the `rmbc worklist` process following the given topics; and beside it
+`rmbc registry agree`, which turns the MDT's decisions into agreed registry records."""
 
 import secrets
 from collections.abc import Iterator, Mapping
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from services.broker import free_port
 from services.demo.sign_in import DemoUser, SignInProvider, sign_in_provider
-from services.demo.stack import ManagedProcess, rmbc_process
+from services.demo.stack import ManagedProcess, kafka_env, rmbc_process
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames
 
@@ -52,9 +53,7 @@ def running_worklist(
     url = f"http://127.0.0.1:{port}"
     with sign_in_provider(directory, users, f"{url}/auth/callback") as provider:
         settings = {
-            "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-            "KAFKA_SECURITY_PROTOCOL": kafka.security_protocol,
-            **{f"RMBC_TOPIC_{role.upper()}": name for role, name in topics.model_dump().items()},
+            **kafka_env(kafka, topics),
             "RMBC_WORKLIST_HTTP_PORT": str(port),
             "RMBC_WORKLIST_PUBLIC_URL": url,
             "RMBC_WORKLIST_OIDC_ISSUER": provider.issuer,
@@ -72,3 +71,22 @@ def running_worklist(
             yield RunningWorklist(url, provider, process, topics)
         finally:
             process.stop()
+
+
+AGREEMENT_READY = "registry agreement caught up"  # services/registry/agreement_loop.py logs it
+
+
+@contextmanager
+def running_registry_agreement(
+    directory: Path, kafka: KafkaSettings, topics: TopicNames, timeout: float = 60.0
+) -> Iterator[ManagedProcess]:
+    """`rmbc registry agree` on the given topics, ready once it has read both to their ends."""
+    process = rmbc_process(
+        "registry", kafka_env(kafka, topics), directory, None, ("agree",), AGREEMENT_READY,
+        name="registry-agree",
+    )  # fmt: skip
+    process.start(timeout=timeout)
+    try:
+        yield process
+    finally:
+        process.stop()

@@ -1,6 +1,8 @@
 """The worklist in a real browser (Debian's chromium) against a real broker and OIDC provider:
 a CNS acknowledges, an MDT coordinator confirms with another date, the reviews are on the topic,
-and axe-core finds no serious or critical accessibility problem on any page."""
+`rmbc registry agree` (running beside it, as `rmbc up` runs it) turns the confirmation into the
+agreed registry record, and axe-core finds no serious or critical accessibility problem on any
+page."""
 
 from collections.abc import Iterator
 from datetime import date
@@ -8,19 +10,25 @@ from datetime import date
 import pytest
 from playwright.sync_api import Browser, Page
 
+from services.demo.worklist import running_registry_agreement
+from shared.events import RegistryRecordV2
 from shared.settings import KafkaSettings
 from tests.support.browser import chromium, serious_violations
+from tests.support.kafka import read_topic
 from tests.support.worklist import (
     TRUST,
     Worklist,
     fresh_topics,
     put,
     reviews_on_topic,
+    run,
     worklist_for_tests,
 )
 from tests.support.worklist_events import alert, flag
+from tests.unit.registry.records import record
 
 AGREED_DATE = date(2026, 11, 12)  # rmbc proposed 2026-11-20
+PROPOSED = record(flag_id="flag-w", episode_date=date(2026, 11, 20))  # the notifier's, for RX1
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +38,12 @@ def worklist(
     topics = fresh_topics(kafka_settings)
     put(kafka_settings, topics.cancer_flags, flag("flag-w", trust=TRUST))
     put(kafka_settings, topics.alerts, alert("flag-w"), alert("flag-w", channel="mesh"))
-    with worklist_for_tests(tmp_path_factory.mktemp("worklist"), kafka_settings, topics) as running:
+    put(kafka_settings, topics.registry_records_v2, PROPOSED)
+    logs = tmp_path_factory.mktemp("worklist")
+    with (
+        worklist_for_tests(logs, kafka_settings, topics) as running,
+        running_registry_agreement(logs, kafka_settings, topics),
+    ):
         yield running
 
 
@@ -85,6 +98,16 @@ def test_an_mdt_coordinator_confirms_with_a_changed_date(
     assert confirmed.agreed.episode_date == AGREED_DATE
     assert confirmed.agreed.metastatic_sites == ["bone", "liver"]
     assert confirmed.previous_review_id == acknowledged.review_id
+    by_provenance = {r.provenance: r for r in registry_records(kafka_settings, worklist, 2)}
+    assert by_provenance["proposed"] == PROPOSED
+    agreed = by_provenance["agreed"]
+    assert (agreed.action, agreed.provenance, agreed.supersedes) == (
+        "amend", "agreed", PROPOSED.record_id)  # fmt: skip
+    assert agreed.recurrence is not None
+    assert agreed.recurrence.cr6500_non_primary_diagnosis_date == AGREED_DATE
+    assert agreed.agreed_by == confirmed.reviewer
+    assert agreed.agreed_by.role == "mdt_coordinator"
+    assert agreed.agreed_review_id == confirmed.review_id
     page.get_by_role("link", name="Outcomes").click()
     assert "Recurrence" in page.locator("table").first.inner_text()
     assert serious_violations(page) == []
@@ -101,3 +124,16 @@ def test_the_pages_wear_the_nhs_design_system_under_their_content_security_polic
     page.get_by_role("link", name="Jo Smith").click()
     assert "Record an action" not in page.content()
     page.context.close()
+
+
+def registry_records(
+    kafka: KafkaSettings, worklist: Worklist, count: int
+) -> list[RegistryRecordV2]:
+    """The v2 registry records on the worklist's topics, once there are `count` (20 s deadline);
+    in no particular order (the notifier keys by patient, these tests' `put` by flag)."""
+    records = run(
+        read_topic(
+            kafka, worklist.topics.registry_records_v2, until=lambda r: len(r) >= count, timeout=20
+        )
+    )
+    return [RegistryRecordV2.model_validate_json(r.value) for r in records]
