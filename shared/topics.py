@@ -44,14 +44,17 @@ class TopicNames(BaseSettings):
 DAY_MS = 24 * 60 * 60 * 1000
 
 # How long each role's records are kept: the input long enough to rebuild a classifier by
-# replay, flags and dead letters long enough to triage, the registry's and the send ledger's a year,
-# people's reviews ten years (they are the clinical record of who agreed what).
+# replay, dead letters long enough to triage, the registry's a year, people's reviews ten years
+# (they are the clinical record of who agreed what). Flags and alerts are kept as long as the
+# reviews: the worklist rebuilds every item from them at each start, so with a shorter retention
+# an open item (and its alert history, overdue state and outcomes) would silently vanish while
+# its reviews remain (services/worklist/README.md, Retention).
 RETENTION_DAYS: dict[str, int] = {
     "clinical_events": 30,
-    "cancer_flags": 90,
+    "cancer_flags": 3650,
     "registry_records": 365,
     "registry_records_v2": 365,
-    "alerts": 365,
+    "alerts": 3650,
     "dead_letter": 90,
     "reviews": 3650,
 }

@@ -13,13 +13,22 @@ def test_every_contract_topic_is_defined_once_with_the_layouts_shape() -> None:
         assert spec.config["min.insync.replicas"] == "2"
 
 
-def test_the_input_is_kept_thirty_days_and_the_registry_and_send_ledger_a_year() -> None:
-    retention = {
+def retention_days() -> dict[str, int]:
+    return {
         spec.role: int(spec.config["retention.ms"]) // DAY_MS
         for spec in topic_specs(TopicNames(), LOCAL)
     }
+
+
+def test_the_input_is_kept_thirty_days_and_the_registry_a_year() -> None:
+    retention = retention_days()
     assert retention["clinical_events"] == 30
-    assert retention["registry_records"] == retention["alerts"] == 365
+    assert retention["registry_records"] == retention["registry_records_v2"] == 365
+
+
+def test_the_flags_and_alerts_the_worklist_rebuilds_from_are_kept_as_long_as_the_reviews() -> None:
+    retention = retention_days()
+    assert retention["cancer_flags"] == retention["alerts"] == retention["reviews"] == 3650
 
 
 @pytest.mark.parametrize(
