@@ -21,10 +21,12 @@ import signal
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.registry.agreement import Agreement, Refusal
 from shared.admin import existing_partitions, read_and_follow
@@ -43,16 +45,30 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class AgreementSettings(BaseSettings):
+    """`RMBC_REGISTRY_AGREE_*` from the environment (KAFKA_* and RMBC_TOPIC_* as every service)."""
+
+    model_config = SettingsConfigDict(env_prefix="RMBC_REGISTRY_AGREE_", frozen=True)
+
+    heartbeat_file: Path | None = Field(
+        default=None,
+        description="Touched after every poll once caught up, for a container's health check "
+        "(the process serves no HTTP).",
+    )
+
+
 class AgreementProcess:
     def __init__(
         self,
         kafka: KafkaSettings,
         topics: TopicNames,
         clock: Callable[[], datetime] = utc_now,
+        heartbeat: Path | None = None,
     ) -> None:
         self.kafka = kafka
         self.topics = topics
         self.clock = clock
+        self.heartbeat = heartbeat
         self.agreement = Agreement()
         self.counts: Counter[str] = Counter()
         self.ready = asyncio.Event()  # set once both topics were read to their ends
@@ -88,6 +104,8 @@ class AgreementProcess:
                 if not self.ready.is_set():
                     self.ready.set()
                     log.info("registry agreement caught up", extra=self._summary())
+                if self.heartbeat is not None:
+                    self.heartbeat.touch()  # alive: caught up and still polling
         finally:
             self.ready.clear()
             await consumer.stop()
@@ -165,8 +183,8 @@ def _registry_record(value: bytes | None) -> RegistryRecordV2:
         raise UndecodableEvent(f"not a v2 registry record: {error.errors()[0]['msg']}") from None
 
 
-async def serve(kafka: KafkaSettings, topics: TopicNames) -> int:
-    process = AgreementProcess(kafka, topics)
+async def serve(kafka: KafkaSettings, topics: TopicNames, settings: AgreementSettings) -> int:
+    process = AgreementProcess(kafka, topics, heartbeat=settings.heartbeat_file)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -180,7 +198,10 @@ def main(argv: list[str]) -> int:
     argparse.ArgumentParser(
         prog="rmbc registry agree",
         description="Turn MDT decisions on rmbc.reviews.v1 into agreed registry records on "
-        "rmbc.registry-records.v2 (KAFKA_* and RMBC_TOPIC_* from the environment).",
+        "rmbc.registry-records.v2 (KAFKA_* and RMBC_TOPIC_* from the environment). Run one "
+        "instance per deployment.",
+        epilog="RMBC_REGISTRY_AGREE_HEARTBEAT_FILE: "
+        + (AgreementSettings.model_fields["heartbeat_file"].description or ""),
     ).parse_args(argv)
     configure_logging(SERVICE)
-    return asyncio.run(serve(KafkaSettings(), TopicNames()))
+    return asyncio.run(serve(KafkaSettings(), TopicNames(), AgreementSettings()))

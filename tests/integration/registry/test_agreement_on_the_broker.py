@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 from services.registry.agreement_loop import AgreementProcess
 from shared.admin import records_to_end
@@ -21,8 +22,10 @@ READY_SECONDS = 30.0
 
 
 @contextlib.asynccontextmanager
-async def running(kafka: KafkaSettings, topics: TopicNames) -> AsyncIterator[AgreementProcess]:
-    process = AgreementProcess(kafka, topics, clock=lambda: CLOCK)
+async def running(
+    kafka: KafkaSettings, topics: TopicNames, heartbeat: Path | None = None
+) -> AsyncIterator[AgreementProcess]:
+    process = AgreementProcess(kafka, topics, clock=lambda: CLOCK, heartbeat=heartbeat)
     stop = asyncio.Event()
     task = asyncio.create_task(process.run(stop))
     ready = asyncio.create_task(process.ready.wait())
@@ -116,3 +119,19 @@ async def test_a_decision_a_cns_recorded_is_dead_lettered_with_its_reason_and_re
     assert reasons[0].startswith("an MDT decision recorded by role cns")
     assert reasons[1].startswith("unreadable: not JSON")
     assert [r.record_id for r in await every_record(kafka_settings, topics)] == [proposed.record_id]
+
+
+async def test_the_heartbeat_file_is_touched_once_caught_up_and_again_while_it_polls(
+    kafka_settings, topics, tmp_path
+):
+    heartbeat = tmp_path / "alive"
+    async with running(kafka_settings, topics, heartbeat) as process:
+        assert process.ready.is_set()
+        deadline = asyncio.get_running_loop().time() + READY_SECONDS
+        while not heartbeat.exists():
+            assert asyncio.get_running_loop().time() < deadline, "no heartbeat once caught up"
+            await asyncio.sleep(0.05)
+        first = heartbeat.stat().st_mtime_ns
+        while heartbeat.stat().st_mtime_ns == first:
+            assert asyncio.get_running_loop().time() < deadline, "the heartbeat did not advance"
+            await asyncio.sleep(0.05)
