@@ -228,6 +228,7 @@ def create_app(settings: WorklistSettings, desk: Desk, oidc: OidcClient) -> Star
             Route("/outcomes", outcomes_page),
             Route("/metrics", metrics),
             Route("/healthz", healthz),
+            Route("/readyz", healthz),  # pages are served only once the view has caught up
             Route("/auth/login", sign_in),
             Route("/auth/callback", callback),
             Route("/auth/logout", sign_out, methods=["POST"]),

@@ -10,7 +10,8 @@ from services.notifier.directory import load_directory
 from shared.topics import TopicNames
 
 RMBC_SERVICES = {"ingest": "RMBC_INGEST_PORT", "classifier": "RMBC_CLASSIFIER_WEB_PORT",
-                 "notifier": "RMBC_NOTIFIER_HTTP_PORT"}  # fmt: skip
+                 "notifier": "RMBC_NOTIFIER_HTTP_PORT",
+                 "worklist": "RMBC_WORKLIST_HTTP_PORT"}  # fmt: skip
 PINNED_TAG = re.compile(r"^[\w./-]+:(?!latest\b)[\w.-]*\d[\w.-]*(@sha256:[0-9a-f]{64})?$")
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 REQUIRED = re.compile(r"^\$\{(?P<name>[A-Z0-9_]+):\?[^}]+\}$")
@@ -26,11 +27,11 @@ def environment(service: dict[str, Any]) -> dict[str, str]:
     return {name: str(value) for name, value in service.get("environment", {}).items()}
 
 
-def test_the_stack_has_kafka_mesh_sandbox_a_mail_sink_the_three_services_and_a_registry_consumer(
+def test_the_stack_has_kafka_mesh_sandbox_a_mail_sink_the_services_and_a_registry_consumer(
     compose,
 ):
     assert {"kafka", "kafka-init", "mesh-sandbox", "mailpit", "ingest", "classifier", "notifier",
-            "registry-consumer"} <= set(compose["services"])  # fmt: skip
+            "worklist", "registry-agree", "registry-consumer"} <= set(compose["services"])  # fmt: skip
 
 
 def test_every_image_is_pinned_and_every_pulled_image_to_a_digest(compose):
@@ -69,7 +70,7 @@ def test_every_dependency_waits_for_health_or_completion(compose):
 
 
 def test_the_services_wait_for_kafka_and_its_topics(compose):
-    for name in [*RMBC_SERVICES, "registry-consumer"]:
+    for name in [*RMBC_SERVICES, "registry-agree", "registry-consumer"]:
         assert {"kafka", "kafka-init"} <= set(compose["services"][name]["depends_on"])
 
 
@@ -88,6 +89,34 @@ def test_the_notifier_requires_mesh_and_smtp_credentials(compose):
     for variable in ("RMBC_MESH_PASSWORD", "RMBC_MESH_SHARED_KEY", "RMBC_SMTP_PASSWORD"):
         match = REQUIRED.match(env[variable])
         assert match and match["name"] == variable
+
+
+def test_the_worklist_requires_its_sign_in_settings_and_secrets_and_runs_the_escalation(compose):
+    env = environment(compose["services"]["worklist"])
+    for variable in ("RMBC_WORKLIST_OIDC_ISSUER", "RMBC_WORKLIST_OIDC_CLIENT_ID",
+                     "RMBC_WORKLIST_OIDC_CLIENT_SECRET", "RMBC_WORKLIST_SESSION_SECRET",
+                     "RMBC_SMTP_PASSWORD"):  # fmt: skip
+        match = REQUIRED.match(env[variable])
+        assert match and match["name"] == variable
+    assert env["RMBC_WORKLIST_ESCALATION"] == "true"
+    assert env["RMBC_DIRECTORY_FILE"] == "/etc/rmbc/directory.json"
+
+
+def test_exactly_one_service_runs_the_escalation_loop(compose):
+    running = [
+        name
+        for name, service in compose["services"].items()
+        if service.get("command") == ["worklist"]
+        and environment(service).get("RMBC_WORKLIST_ESCALATION", "true") != "false"
+    ]
+    assert running == ["worklist"]
+
+
+def test_registry_agree_runs_its_rmbc_command_and_is_healthy_only_while_it_polls(compose):
+    agree = compose["services"]["registry-agree"]
+    assert agree["command"] == ["registry", "agree"] and "registry" in COMMANDS
+    heartbeat = environment(agree)["RMBC_REGISTRY_AGREE_HEARTBEAT_FILE"]
+    assert heartbeat in " ".join(agree["healthcheck"]["test"])
 
 
 def test_the_demo_env_file_sets_every_required_variable(compose, project_root):
@@ -119,7 +148,7 @@ def test_the_services_take_bootstrap_servers_and_every_topic_from_the_environmen
     topics = {
         f"RMBC_TOPIC_{field.upper()}": name for field, name in TopicNames().model_dump().items()
     }
-    for name in [*RMBC_SERVICES, "registry-consumer", "kafka-init"]:
+    for name in [*RMBC_SERVICES, "registry-agree", "registry-consumer", "kafka-init"]:
         env = environment(compose["services"][name])
         assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
         assert {
