@@ -7,6 +7,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
+from services.cli import COMMANDS
 from services.notifier.directory import Directory
 from shared.topics import CLUSTER, TopicNames, topic_specs
 
@@ -18,7 +19,10 @@ HTTP_PORT_VARIABLE = {
     "rmbc-ingest": "RMBC_INGEST_PORT",
     "rmbc-classifier": "RMBC_CLASSIFIER_WEB_PORT",
     "rmbc-notifier": "RMBC_NOTIFIER_HTTP_PORT",
+    "rmbc-worklist": "RMBC_WORKLIST_HTTP_PORT",
 }
+NO_HTTP = {"rmbc-registry-agree"}  # serves nothing: a heartbeat file says it is alive
+COMMAND = {"rmbc-registry-agree": ["registry", "agree"]}  # the others: their name
 STRIMZI_CA_SECRET = "rmbc-kafka-cluster-ca-cert"
 
 
@@ -38,6 +42,10 @@ def containers(workload: dict[str, Any]) -> list[dict[str, Any]]:
 
 def env(container: dict[str, Any]) -> dict[str, Any]:
     return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env", [])}
+
+
+def http_workloads(manifests) -> list[dict[str, Any]]:
+    return [w for w in of_kind(manifests, *WORKLOADS) if w["metadata"]["name"] not in NO_HTTP]
 
 
 def partitions(manifests, topic: str) -> int:
@@ -130,8 +138,8 @@ def test_the_services_read_the_topic_names_the_cluster_creates(manifests):
 
 def test_every_service_probes_its_health_endpoints_on_its_own_http_port(manifests):
     workloads = of_kind(manifests, *WORKLOADS)
-    assert {w["metadata"]["name"] for w in workloads} == set(HTTP_PORT_VARIABLE)
-    for workload in workloads:
+    assert {w["metadata"]["name"] for w in workloads} == set(HTTP_PORT_VARIABLE) | NO_HTTP
+    for workload in http_workloads(manifests):
         (container,) = containers(workload)
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert (
@@ -172,7 +180,67 @@ def test_images_are_pinned_to_a_version(manifests):
 def test_the_services_run_their_rmbc_commands(manifests):
     for workload in of_kind(manifests, *WORKLOADS):
         (container,) = containers(workload)
-        assert container["args"] == [workload["metadata"]["name"].removeprefix("rmbc-")]
+        name = workload["metadata"]["name"]
+        assert container["args"] == COMMAND.get(name, [name.removeprefix("rmbc-")])
+        assert container["args"][0] in COMMANDS
+
+
+def test_registry_agree_listens_on_nothing_and_is_probed_by_the_age_of_its_heartbeat_file(
+    manifests,
+):
+    (container,) = containers(named(manifests, "Deployment", "rmbc-registry-agree"))
+    assert "ports" not in container and "readinessProbe" not in container
+    heartbeat = env(container)["RMBC_REGISTRY_AGREE_HEARTBEAT_FILE"]
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert heartbeat.rsplit("/", 1)[0] in mounts  # writable under a read-only root
+    for probe in ("startupProbe", "livenessProbe"):
+        assert heartbeat in " ".join(container[probe]["exec"]["command"]), probe
+
+
+@pytest.mark.parametrize("name", ["rmbc-worklist", "rmbc-registry-agree"])
+def test_the_worklist_and_registry_agree_run_one_pod_never_two_even_during_a_rollout(
+    manifests, name
+):
+    workload = named(manifests, "Deployment", name)
+    assert workload["spec"]["replicas"] == 1
+    assert workload["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_the_worklist_runs_the_escalation_loop_from_the_directory_the_notifier_reads(manifests):
+    (container,) = containers(named(manifests, "Deployment", "rmbc-worklist"))
+    variables = env(container)
+    assert variables["RMBC_WORKLIST_ESCALATION"] == "true"
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert variables["RMBC_DIRECTORY_FILE"] == f"{mounts['directory']}/directory.json"
+    for secret in ("RMBC_WORKLIST_OIDC_CLIENT_SECRET", "RMBC_WORKLIST_SESSION_SECRET",
+                   "RMBC_SMTP_PASSWORD"):  # fmt: skip
+        assert "secretKeyRef" in variables[secret], secret
+    directory = named(manifests, "ConfigMap", "rmbc-directory")["data"]["directory.json"]
+    teams = [p.cns_team for p in Directory.model_validate_json(directory).providers.values()]
+    assert teams and all(team.mdt_lead is not None for team in teams)
+
+
+def acls(manifests, user: str) -> dict[str, set[str]]:
+    spec = named(manifests, "KafkaUser", user)["spec"]["authorization"]["acls"]
+    return {
+        acl["resource"].get("name", acl["resource"]["type"]): set(acl["operations"]) for acl in spec
+    }
+
+
+def test_the_worklist_and_registry_agree_may_read_and_write_exactly_their_topics(manifests):
+    topics = TopicNames()
+    assert acls(manifests, "rmbc-worklist") == {
+        topics.cancer_flags: {"Read", "Describe"},
+        topics.alerts: {"Read", "Write", "Describe"},  # escalations are recorded there
+        topics.reviews: {"Read", "Write", "Describe"},
+        "cluster": {"IdempotentWrite"},
+    }
+    assert acls(manifests, "rmbc-registry-agree") == {
+        topics.reviews: {"Read", "Describe"},
+        topics.registry_records_v2: {"Read", "Write", "Describe"},
+        topics.dead_letter: {"Write", "Describe"},
+        "cluster": {"IdempotentWrite"},
+    }
 
 
 def test_the_classifier_keeps_its_rocksdb_tables_on_a_persistent_volume(manifests):
@@ -230,6 +298,7 @@ def test_secrets_in_the_repository_hold_placeholders_only(manifests):
         "rmbc-ingest-tokens",
         "rmbc-mesh",
         "rmbc-smtp",
+        "rmbc-worklist-sign-in",
     }
     for secret in secrets:
         assert "data" not in secret
@@ -254,8 +323,12 @@ BIND_VARIABLE = {
     "rmbc-ingest": "RMBC_INGEST_HOST",
     "rmbc-classifier": "RMBC_CLASSIFIER_WEB_HOST",
     "rmbc-notifier": "RMBC_NOTIFIER_HTTP_HOST",
+    "rmbc-worklist": "RMBC_WORKLIST_HTTP_HOST",
 }
 MONITORING = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+INGRESS_CONTROLLER = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
+}
 
 
 def pod_labels(workload: dict[str, Any]) -> dict[str, str]:
@@ -278,7 +351,7 @@ def policies_for(manifests, workload: dict[str, Any], direction: str) -> list[di
 
 
 def container_ports(workload: dict[str, Any]) -> dict[str, int]:
-    return {p["name"]: p["containerPort"] for c in containers(workload) for p in c["ports"]}
+    return {p["name"]: p["containerPort"] for c in containers(workload) for p in c.get("ports", [])}
 
 
 def rules(policies: list[dict[str, Any]], direction: str) -> list[dict[str, Any]]:
@@ -302,7 +375,7 @@ def test_every_service_refuses_egress_unless_a_policy_allows_it(manifests):
 
 
 def test_only_ingest_takes_connections_from_senders_and_only_on_its_http_and_mllp_ports(manifests):
-    for workload in of_kind(manifests, *WORKLOADS):
+    for workload in http_workloads(manifests):
         name = workload["metadata"]["name"]
         ports = container_ports(workload)
         for rule in rules(policies_for(manifests, workload, "Ingress"), "ingress"):
@@ -310,12 +383,16 @@ def test_only_ingest_takes_connections_from_senders_and_only_on_its_http_and_mll
             assert allowed <= set(ports), (name, allowed)  # named ports the pod has
             if rule.get("from") == [MONITORING]:
                 assert allowed == {"http"}, name
+            elif rule.get("from") == [INGRESS_CONTROLLER]:
+                assert (name, allowed) == ("rmbc-worklist", {"http"})  # people, through HTTPS
             else:
                 assert (name, allowed) == ("rmbc-ingest", {"http", "mllp"})
+    for name in NO_HTTP:
+        assert container_ports(named(manifests, "Deployment", name)) == {}
 
 
 def test_every_service_can_be_scraped_from_the_monitoring_namespace_on_its_metrics_port(manifests):
-    for workload in of_kind(manifests, *WORKLOADS):
+    for workload in http_workloads(manifests):
         ingress = rules(policies_for(manifests, workload, "Ingress"), "ingress")
         scraped = [r for r in ingress if r.get("from") == [MONITORING]]
         assert [p["port"] for r in scraped for p in r["ports"]] == ["http"]
@@ -323,7 +400,9 @@ def test_every_service_can_be_scraped_from_the_monitoring_namespace_on_its_metri
         assert int(annotations["prometheus.io/port"]) == container_ports(workload)["http"]
 
 
-def test_every_service_reaches_the_kafka_listener_and_dns_and_only_the_notifier_more(manifests):
+def test_every_service_reaches_the_kafka_listener_and_dns_and_only_notifier_and_worklist_more(
+    manifests,
+):
     kafka_port = int(
         named(manifests, "ConfigMap", "rmbc-kafka-client")["data"][
             "KAFKA_BOOTSTRAP_SERVERS"
@@ -345,17 +424,21 @@ def test_every_service_reaches_the_kafka_listener_and_dns_and_only_the_notifier_
             (53, "TCP"),
         }
         anywhere = [r for r in egress if "to" not in r]
+        variables = env(containers(workload)[0])
         if name == "rmbc-notifier":
-            variables = env(containers(workload)[0])
             smtp = int(variables["RMBC_SMTP_PORT"])
             assert variables["RMBC_MESH_URL"].startswith("https://")  # port 443
+            assert {p["port"] for r in anywhere for p in r["ports"]} == {443, smtp}
+        elif name == "rmbc-worklist":
+            smtp = int(variables["RMBC_SMTP_PORT"])
+            assert variables["RMBC_WORKLIST_OIDC_ISSUER"].startswith("https://")  # port 443
             assert {p["port"] for r in anywhere for p in r["ports"]} == {443, smtp}
         else:
             assert anywhere == [], name
 
 
 def test_every_service_binds_all_pod_addresses_explicitly_since_the_default_is_loopback(manifests):
-    for workload in of_kind(manifests, *WORKLOADS):
+    for workload in http_workloads(manifests):
         name = workload["metadata"]["name"]
         assert env(containers(workload)[0])[BIND_VARIABLE[name]] == "0.0.0.0", name
 
