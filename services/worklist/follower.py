@@ -10,6 +10,7 @@ dead-letter it, so the worklist does not write it again at every start.
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -30,7 +31,8 @@ class Follower:
         self._topics = topics
         self._apply = apply
         self.caught_up = asyncio.Event()
-        self.undecodable = 0
+        # records left out, by topic, since start (a rebuild counts them again): /metrics
+        self.unreadable: Counter[str] = Counter({topic: 0 for topic in topics})
 
     async def run(self, stop: asyncio.Event) -> None:
         consumer = AIOKafkaConsumer(
@@ -62,7 +64,7 @@ class Follower:
         try:
             event = decode(value)
         except UndecodableEvent as error:
-            self.undecodable += 1
+            self.unreadable[topic] += 1
             log.warning(
                 "undecodable record left out of the worklist",
                 extra={"topic": topic, "partition": partition, "offset": offset,

@@ -81,7 +81,7 @@ async def serve(
                 return _failed(background)
             server = uvicorn.Server(
                 uvicorn.Config(
-                    create_app(settings, desk, oidc),
+                    create_app(settings, desk, oidc, follower.unreadable),
                     host=settings.http_host,
                     port=settings.http_port,
                     log_config=None,

@@ -7,7 +7,7 @@ worklist's `overdue` module); `now` is passed in. Percentiles are nearest-rank.
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -88,6 +88,19 @@ def _percentile(values: list[float], percent: int) -> float | None:
     ordered = sorted(values)
     rank = max(1, math.ceil(percent / 100 * len(ordered)))
     return ordered[rank - 1]
+
+
+def unreadable_records_text(by_topic: Mapping[str, int]) -> str:
+    """The records the view left out because they could not be read, by topic (no trust: an
+    unreadable record names none), in the Prometheus text exposition format."""
+    name = "rmbc_worklist_unreadable_records_total"
+    lines = [
+        f"# HELP {name} Records on the followed topics that could not be decoded and were left "
+        "out of the view, since the process started.",
+        f"# TYPE {name} counter",
+        *(f'{name}{{topic="{topic}"}} {count}' for topic, count in sorted(by_topic.items())),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def prometheus_text(figures: Outcomes, trust: str) -> str:

@@ -7,6 +7,7 @@ bound to the session. A review is said to be saved only after Kafka acknowledged
 
 import logging
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, get_args
 
@@ -24,7 +25,7 @@ from services.worklist.desk import Desk
 from services.worklist.identity import ClaimRules, NotSignedIn, user_from_claims
 from services.worklist.items import ITEM_STATES, STATE_WORDS, WorklistItem
 from services.worklist.oidc import OidcClient, SignInFailed, SignInStart
-from services.worklist.outcomes import prometheus_text
+from services.worklist.outcomes import prometheus_text, unreadable_records_text
 from services.worklist.publisher import NotStored
 from services.worklist.reviews import (
     ACTION_WORDS,
@@ -73,7 +74,14 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers if scope["type"] == "http" else send)
 
 
-def create_app(settings: WorklistSettings, desk: Desk, oidc: OidcClient) -> Starlette:
+def create_app(
+    settings: WorklistSettings,
+    desk: Desk,
+    oidc: OidcClient,
+    unreadable_by_topic: Mapping[str, int] | None = None,
+) -> Starlette:
+    """The pages and /metrics; `unreadable_by_topic` is the follower's live count of records it
+    left out."""
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.globals.update(
         state_words=STATE_WORDS,
@@ -177,6 +185,7 @@ def create_app(settings: WorklistSettings, desk: Desk, oidc: OidcClient) -> Star
         items = desk.worklist.items.values()
         trusts = sorted({i.trust_ods for i in items if i.known and i.trust_ods})
         text = "".join(prometheus_text(desk.outcomes(_reader(t)), t) for t in trusts if t)
+        text += unreadable_records_text(unreadable_by_topic or {})
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     async def healthz(_: Request) -> Response:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from shared.settings import KafkaSettings
+from tests.support.kafka import produce
 from tests.support.worklist import (
     OTHER_TRUST,
     TRUST,
@@ -18,10 +19,13 @@ from tests.support.worklist import (
     item_link,
     put,
     reviews_on_topic,
+    run,
     signed_in,
     worklist_for_tests,
 )
 from tests.support.worklist_events import alert, flag
+
+UNREADABLE = b"{not an event of the contract"
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +36,7 @@ def worklist(
     put(kafka_settings, topics.cancer_flags, flag("flag-a", trust=TRUST),
         flag("flag-b", trust=OTHER_TRUST, kind="de_novo_metastatic", sites=("liver",)))  # fmt: skip
     put(kafka_settings, topics.alerts, alert("flag-a"), alert("flag-a", channel="mesh"))
+    run(produce(kafka_settings, topics.alerts, UNREADABLE, b"flag-a"))
     with worklist_for_tests(tmp_path_factory.mktemp("worklist"), kafka_settings, topics) as running:
         yield running
 
@@ -142,6 +147,18 @@ def test_outcomes_and_metrics_count_the_trusts_items(worklist: Worklist) -> None
     text = httpx.get(f"{worklist.url}/metrics").text
     assert f'rmbc_worklist_open_overdue{{trust="{OTHER_TRUST}"}}' in text
     assert "9434765919" not in text
+
+
+def test_an_unreadable_record_is_left_out_and_counted_by_topic_on_metrics(
+    worklist: Worklist,
+) -> None:
+    text = httpx.get(f"{worklist.url}/metrics").text
+    topics = worklist.topics
+    assert f'rmbc_worklist_unreadable_records_total{{topic="{topics.alerts}"}} 1' in text
+    assert f'rmbc_worklist_unreadable_records_total{{topic="{topics.cancer_flags}"}} 0' in text
+    log = Path(worklist.process.log_file).read_text()
+    assert "undecodable record left out of the worklist" in log
+    assert UNREADABLE.decode() not in log  # where it is, never what it says
 
 
 def test_the_worklist_log_names_no_patient(worklist: Worklist) -> None:

@@ -1,7 +1,12 @@
 from datetime import datetime, timedelta
 
 from services.worklist.items import Worklist
-from services.worklist.outcomes import is_overdue, outcomes, prometheus_text
+from services.worklist.outcomes import (
+    is_overdue,
+    outcomes,
+    prometheus_text,
+    unreadable_records_text,
+)
 from tests.support.worklist_events import T0, flag, review
 
 
@@ -62,3 +67,10 @@ def test_the_metrics_text_labels_every_figure_with_the_trust() -> None:
         in text
     )
     assert 'rmbc_worklist_hours_to_acknowledge_p90{trust="RX1"} 70' in text
+
+
+def test_unreadable_records_are_a_counter_per_topic_in_the_prometheus_text() -> None:
+    text = unreadable_records_text({"rmbc.alerts.v1": 2, "rmbc.cancer-flags.v1": 0})
+    assert "# TYPE rmbc_worklist_unreadable_records_total counter" in text
+    assert 'rmbc_worklist_unreadable_records_total{topic="rmbc.alerts.v1"} 2\n' in text
+    assert 'rmbc_worklist_unreadable_records_total{topic="rmbc.cancer-flags.v1"} 0\n' in text
