@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from services.ingest.acceptance import Accepted, Item, Outcome, Refused, plan
 from services.ingest.errors import InvalidInput, Issue, refusal_status
-from services.ingest.fhir_parsing import resource_issues
-from services.ingest.intake import Accepted, Item, Outcome, Refused, plan
 from services.ingest.metrics import IngestMetrics
 from services.ingest.patients import PatientIndex
 from services.ingest.publisher import (
@@ -27,6 +26,7 @@ from services.ingest.publisher import (
     Publisher,
     fits,
 )
+from services.ingest.validation import resource_issues
 from shared.codec import encode
 from shared.events import ClinicalEvent, Sender
 

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import httpx
 import orjson
 
-from services.ingest.hl7_message import normalise_line_endings
+from services.ingest.hl7.message import normalise_line_endings
 
 JSON_SUFFIXES = {".json"}
 NDJSON_SUFFIXES = {".ndjson", ".jsonl"}

@@ -10,8 +10,8 @@ import hl7
 from hl7.mllp import open_hl7_connection
 
 from services.ingest.accepter import IngestCore
+from services.ingest.hl7.mllp import MllpMetrics, start_mllp_server
 from services.ingest.metrics import IngestMetrics
-from services.ingest.mllp import MllpMetrics, start_mllp_server
 from services.ingest.patients import PatientIndex
 from services.ingest.publisher import KafkaPublisher
 from shared.codec import decode_as

@@ -17,10 +17,10 @@ import httpx
 from fastapi.testclient import TestClient
 
 from services.ingest.accepter import IngestCore
-from services.ingest.auth import TokenVerifier, token_hashes
-from services.ingest.http_app import create_app
+from services.ingest.fhir.app import create_app
+from services.ingest.fhir.auth import TokenVerifier, token_hashes
+from services.ingest.hl7.mllp import MllpHandler, MllpMetrics, start_mllp_server
 from services.ingest.metrics import IngestMetrics
-from services.ingest.mllp import MllpHandler, MllpMetrics, start_mllp_server
 from services.ingest.patients import PatientIndex
 from services.ingest.settings import IngestSettings
 from tests.unit.fuzz.corpus import MAX_BODY_BYTES, MAX_BUNDLE_ENTRIES, MAX_FRAME_BYTES

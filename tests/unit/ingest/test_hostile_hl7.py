@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from services.ingest.errors import InvalidInput, Issue
-from services.ingest.hl7_dates import BadDate, to_fhir_datetime, to_fhir_instant
-from services.ingest.hl7_message import escape
+from services.ingest.hl7.dates import BadDate, to_fhir_datetime, to_fhir_instant
+from services.ingest.hl7.message import escape
 from tests.unit.ingest import hl7_samples as s
 from tests.unit.ingest.fakes import RecordingPublisher
 from tests.unit.ingest.mllp_support import (

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.ingest.accepter import IngestCore
-from services.ingest.auth import TokenVerifier, token_hashes
-from services.ingest.http_app import create_app
+from services.ingest.fhir.app import create_app
+from services.ingest.fhir.auth import TokenVerifier, token_hashes
 from services.ingest.metrics import IngestMetrics
 from services.ingest.patients import PatientIndex
 from services.ingest.settings import IngestSettings

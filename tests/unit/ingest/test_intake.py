@@ -2,9 +2,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.ingest.bundles import read_bundle
+from services.ingest.acceptance import Accepted, Item, Refused, plan
 from services.ingest.errors import InvalidInput
-from services.ingest.intake import Accepted, Item, Refused, plan
+from services.ingest.fhir.bundles import read_bundle
 from services.ingest.patients import PatientIndex, context_from_patient
 from shared.events import Sender
 from tests.unit.ingest.samples import (

@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.ingest.fhir_parsing import resource_issues
-from services.ingest.hl7_mapping import MessageRejected, map_message
-from services.ingest.intake import Accepted, Item, Refused, plan
+from services.ingest.acceptance import Accepted, Item, Refused, plan
+from services.ingest.hl7.issues import MessageRejected
+from services.ingest.hl7.mapping import map_message
 from services.ingest.patients import PatientIndex
+from services.ingest.validation import resource_issues
 from shared.events import Sender
 from shared.nhs_number import (
     CHI_NUMBER_SYSTEM,

@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from services.ingest.fhir_parsing import BUNDLE_TYPES, CLINICAL_TYPES
+from services.ingest.fhir.request_body import BUNDLE_TYPES
+from services.ingest.validation import CLINICAL_TYPES
 
 
 def capability_statement(

@@ -9,15 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from services.ingest.acceptance import Accepted, Item, Outcome, Refused
 from services.ingest.errors import InvalidInput, Issue, refusal_status
-from services.ingest.fhir_parsing import (
-    bundle_shell_issues,
-    fhir_id_issue,
-    full_url_id,
-    message_header_issues,
-)
-from services.ingest.intake import Accepted, Item, Outcome, Refused
-from services.ingest.outcomes import information_outcome, operation_outcome
+from services.ingest.fhir.outcomes import information_outcome, operation_outcome
+from services.ingest.fhir.request_body import bundle_shell_issues, message_header_issues
+from services.ingest.validation import fhir_id_issue, full_url_id
 from shared.events import ClinicalEvent
 
 STATUS_TEXT = {

@@ -20,9 +20,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from services.ingest.acceptance import Accepted, Item, Refused
 from services.ingest.accepter import IngestCore
-from services.ingest.auth import Refusal, TokenVerifier
-from services.ingest.bundles import (
+from services.ingest.errors import BrokerUnavailable, InvalidInput, Issue
+from services.ingest.fhir.auth import Refusal, TokenVerifier
+from services.ingest.fhir.bundles import (
     BundleRequest,
     ResponseCode,
     accepted_outcome,
@@ -33,17 +35,16 @@ from services.ingest.bundles import (
     request_header,
     transaction_response,
 )
-from services.ingest.capability import capability_statement
-from services.ingest.errors import BrokerUnavailable, InvalidInput, Issue
-from services.ingest.fhir_parsing import CLINICAL_TYPES, load_json
-from services.ingest.http_server import DrainUnreadBody
-from services.ingest.intake import Accepted, Item, Refused
+from services.ingest.fhir.capability import capability_statement
+from services.ingest.fhir.oauth import AccessTokenVerifier, Principal
+from services.ingest.fhir.outcomes import operation_outcome
+from services.ingest.fhir.request_body import load_json
+from services.ingest.fhir.server import DrainUnreadBody
 from services.ingest.metrics import IngestMetrics
-from services.ingest.oauth import AccessTokenVerifier, Principal
-from services.ingest.outcomes import operation_outcome
 from services.ingest.peers import PeerAllowList
 from services.ingest.publisher import ManagedPublisher
 from services.ingest.settings import IngestSettings
+from services.ingest.validation import CLINICAL_TYPES
 from shared.events import Sender
 
 log = logging.getLogger(__name__)

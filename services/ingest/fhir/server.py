@@ -20,13 +20,13 @@ with `Connection: close`, otherwise meets a connection reset instead of the 413.
 import asyncio
 import logging
 import ssl
-from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from services.ingest.limits import ConnectionLimits
 from services.ingest.peers import subject_name
 
 log = logging.getLogger(__name__)
@@ -35,13 +35,6 @@ BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n"
     b"Content-Length: 0\r\n\r\n"
 )
-
-
-@dataclass(frozen=True)
-class ConnectionLimits:
-    header_timeout: float
-    idle_timeout: float
-    max_connections: int
 
 
 def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from services.ingest.auth import Refusal
+from services.ingest.fhir.auth import Refusal
 
 log = logging.getLogger(__name__)
 

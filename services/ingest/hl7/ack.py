@@ -3,15 +3,10 @@
 from collections.abc import Sequence
 from typing import Literal
 
-from services.ingest.hl7_mapping import (
-    KNOWN_PROCESSING_IDS,
-    MAX_CONTROL_ID_CHARS,
-    MAX_FACILITY_CHARS,
-    SUPPORTED_VERSIONS,
-    Header,
-    Hl7Issue,
-)
-from services.ingest.hl7_message import escape
+from services.ingest.hl7.header import MAX_CONTROL_ID_CHARS, MAX_FACILITY_CHARS, Header
+from services.ingest.hl7.issues import Hl7Issue
+from services.ingest.hl7.message import escape
+from services.ingest.hl7.profile import KNOWN_PROCESSING_IDS, SUPPORTED_VERSIONS
 
 Outcome = Literal["accepted", "transient", "error", "reject"]
 """accepted: stored. transient: not stored, resend. error: bad content. reject: not taken."""

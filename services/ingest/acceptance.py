@@ -10,7 +10,6 @@ from typing import Any
 
 from services.ingest.clinical_events import build_event, content_digest
 from services.ingest.errors import Issue
-from services.ingest.fhir_parsing import fhir_id_issue, full_url_id, resource_issues
 from services.ingest.patients import (
     PatientIndex,
     context_from_patient,
@@ -20,6 +19,7 @@ from services.ingest.patients import (
     patient_key,
     reference_key,
 )
+from services.ingest.validation import fhir_id_issue, full_url_id, resource_issues
 from shared.events import ClinicalEvent, PatientContext, Sender, stable_id
 from shared.nhs_number import RANGE_NAMES, number_range
 

@@ -8,18 +8,18 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from services.ingest.hl7_mapping import (
+from services.ingest.hl7.header import Header
+from services.ingest.hl7.issues import (
     DATA_TYPE_ERROR,
-    DEFAULT_PROCESSING_IDS,
     SEGMENT_SEQUENCE,
     TABLE_VALUE_NOT_FOUND,
-    Header,
     Hl7Issue,
     MessageRejected,
     NotMapped,
-    map_message,
 )
-from services.ingest.hl7_message import MalformedMessage, parse_message
+from services.ingest.hl7.mapping import map_message
+from services.ingest.hl7.message import MalformedMessage, parse_message
+from services.ingest.hl7.profile import DEFAULT_PROCESSING_IDS
 
 DEFAULT_CHARACTER_SET = "UNICODE UTF-8"
 # HL7 table 0211 -> Python codec. UTF-16/32 are left out: their bytes do not start with `MSH`.

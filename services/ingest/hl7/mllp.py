@@ -32,16 +32,19 @@ from typing import Literal
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from services.ingest.errors import BrokerUnavailable, InvalidInput, Issue, refusal_status
-from services.ingest.hl7_ack import Outcome, ack_code, build_ack, should_send
-from services.ingest.hl7_intake import Interpretation, RecentAcks, header_of_fragment, interpret
-from services.ingest.hl7_mapping import (
-    DEFAULT_PROCESSING_IDS,
-    DUPLICATE_KEY,
-    INTERNAL_ERROR,
-    SEGMENT_SEQUENCE,
-    SUPPORTED_EVENTS,
-    Header,
-    Hl7Issue,
+from services.ingest.hl7.ack import Outcome, ack_code, build_ack, should_send
+from services.ingest.hl7.decoding import Interpretation, RecentAcks, header_of_fragment, interpret
+from services.ingest.hl7.header import Header
+from services.ingest.hl7.issues import DUPLICATE_KEY, INTERNAL_ERROR, SEGMENT_SEQUENCE, Hl7Issue
+from services.ingest.hl7.profile import DEFAULT_PROCESSING_IDS, SUPPORTED_EVENTS
+from services.ingest.limits import (
+    DEFAULT_ACCEPT_TIMEOUT,
+    DEFAULT_DEDUPE_SIZE,
+    DEFAULT_FRAME_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_FRAME_BYTES,
+    DEFAULT_MAX_RESOURCES,
 )
 from services.ingest.peers import PeerAllowList, subject_name
 from services.ingest.ports import Accepter
@@ -52,14 +55,6 @@ log = logging.getLogger("rmbc.ingest.mllp")
 START_BLOCK = 0x0B
 END_BLOCK = 0x1C
 CARRIAGE_RETURN = 0x0D
-DEFAULT_PORT = 2575
-DEFAULT_MAX_FRAME_BYTES = 1024 * 1024
-DEFAULT_DEDUPE_SIZE = 10_000
-DEFAULT_FRAME_TIMEOUT = 30.0
-DEFAULT_ACCEPT_TIMEOUT = 30.0
-DEFAULT_IDLE_TIMEOUT = 600.0
-DEFAULT_MAX_CONNECTIONS = 100
-DEFAULT_MAX_RESOURCES = 1000
 INLINE_FRAME_BYTES = 64 * 1024  # larger frames are interpreted in a worker thread
 _HEAD_BYTES = 4096  # enough of an oversize frame to read its MSH for the answer
 
