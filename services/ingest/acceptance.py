@@ -25,7 +25,7 @@ from shared.nhs_number import RANGE_NAMES, number_range
 
 
 @dataclass(frozen=True)
-class Item:
+class ResourceInRequest:
     """One resource of a request, with where it sits in the request."""
 
     resource: Any
@@ -48,7 +48,7 @@ Outcome = Accepted | Refused
 
 
 def plan(
-    items: list[Item],
+    items: list[ResourceInRequest],
     *,
     index: PatientIndex,
     sender: Sender,
@@ -112,7 +112,7 @@ def _is_test_number(context: PatientContext) -> bool:
     return context.nhs_number is not None and number_range(context.nhs_number) == "test"
 
 
-def _test_number_issue(item: Item) -> Issue:
+def _test_number_issue(item: ResourceInRequest) -> Issue:
     where = "identifier" if item.resource["resourceType"] == "Patient" else "subject.identifier"
     return Issue(
         "value",
@@ -122,7 +122,7 @@ def _test_number_issue(item: Item) -> Issue:
     )
 
 
-def _resource_id(item: Item) -> tuple[str, list[Issue]]:
+def _resource_id(item: ResourceInRequest) -> tuple[str, list[Issue]]:
     """The resource's id; for a create without one, the fullUrl's uuid or a content-derived id."""
     resource = item.resource
     resource_type = resource["resourceType"]
@@ -155,7 +155,7 @@ def _resource_id(item: Item) -> tuple[str, list[Issue]]:
     return stable_id("content", resource_type, content_digest(resource)), []
 
 
-def _request_url_path(item: Item) -> str:
+def _request_url_path(item: ResourceInRequest) -> str:
     """Where an update's id was read: the entry's request.url, or the id the URL must match."""
     if item.at.endswith(".resource"):
         return f"{item.at.removesuffix('.resource')}.request.url"
@@ -163,7 +163,7 @@ def _request_url_path(item: Item) -> str:
 
 
 def _patients_in_request(
-    items: list[Item], issues: list[list[Issue]], ids: list[str | None]
+    items: list[ResourceInRequest], issues: list[list[Issue]], ids: list[str | None]
 ) -> dict[str, PatientContext]:
     """Valid Patients of this request, reachable by fullUrl and by `Patient/<id>`."""
     patients: dict[str, PatientContext] = {}
@@ -178,7 +178,7 @@ def _patients_in_request(
 
 
 def _subject_patient(
-    item: Item, patients: dict[str, PatientContext], index: PatientIndex
+    item: ResourceInRequest, patients: dict[str, PatientContext], index: PatientIndex
 ) -> tuple[PatientContext, dict[str, Any]] | Refused:
     """The patient behind `subject`, and the resource with an in-request reference made relative."""
     resource: dict[str, Any] = item.resource

@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from services.cli import refusal
-from services.ingest.accepter import IngestCore
+from services.ingest.accepter import PublishingAccepter
 from services.ingest.fhir.app import create_app
 from services.ingest.fhir.auth import TokenError, TokenVerifier, token_hashes
 from services.ingest.fhir.oauth import AccessTokenVerifier
@@ -112,7 +112,7 @@ def build_app(
         ),
         limit_topic=settings.topics.clinical_events,
     )
-    core = IngestCore(
+    accepter = PublishingAccepter(
         publisher,
         topic=settings.topics.clinical_events,
         index=index,
@@ -129,7 +129,7 @@ def build_app(
 
         companion = functools.partial(
             start_mllp_server,
-            core,
+            accepter,
             settings.host,
             settings.mllp_port,
             max_frame_bytes=settings.mllp_max_frame_bytes,
@@ -144,7 +144,7 @@ def build_app(
         )
     return create_app(
         settings,
-        core=core,
+        accepter=accepter,
         publisher=publisher,
         verifier=verifier,
         metrics=metrics,

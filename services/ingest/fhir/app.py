@@ -20,8 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.ingest.acceptance import Accepted, Item, Refused
-from services.ingest.accepter import IngestCore
+from services.ingest.acceptance import Accepted, Outcome, Refused, ResourceInRequest
 from services.ingest.errors import BrokerUnavailable, InvalidInput, Issue
 from services.ingest.fhir.auth import Refusal, TokenVerifier
 from services.ingest.fhir.bundles import (
@@ -42,6 +41,7 @@ from services.ingest.fhir.request_body import load_json
 from services.ingest.fhir.server import DrainUnreadBody
 from services.ingest.metrics import IngestMetrics
 from services.ingest.peers import PeerAllowList
+from services.ingest.ports import Accepter, PartlyAccepted
 from services.ingest.publisher import ManagedPublisher
 from services.ingest.settings import IngestSettings
 from services.ingest.validation import CLINICAL_TYPES
@@ -57,7 +57,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 def create_app(
     settings: IngestSettings,
     *,
-    core: IngestCore,
+    accepter: Accepter,
     publisher: ManagedPublisher,
     verifier: TokenVerifier | AccessTokenVerifier,
     metrics: IngestMetrics,
@@ -220,25 +220,20 @@ def create_app(
 
     @app.post("/fhir/{resource_type}")
     async def create(resource_type: str, body: FhirBody) -> Response:
-        item = Item(body.raw, _endpoint_type(resource_type, body.raw))
+        item = ResourceInRequest(body.raw, _endpoint_type(resource_type, body.raw))
         body.require_write([resource_type])
         return await _answer_single(item, body, status=201)
 
     @app.put("/fhir/{resource_type}/{resource_id}")
     async def update(resource_type: str, resource_id: str, body: FhirBody) -> Response:
         at = _endpoint_type(resource_type, body.raw)
-        item = Item(body.raw, at, request_url=f"{resource_type}/{resource_id}")
+        item = ResourceInRequest(body.raw, at, request_url=f"{resource_type}/{resource_id}")
         body.require_write([resource_type])
         return await _answer_single(item, body, status=200)
 
-    async def _answer_single(item: Item, body: Body, *, status: int) -> Response:
+    async def _answer_single(item: ResourceInRequest, body: Body, *, status: int) -> Response:
         sender = Sender(channel="http", client=body.client)
-        outcomes = await core.submit(
-            [item], sender, atomic=True, correlation_id=body.correlation_id
-        )
-        accepted = outcomes[0]
-        assert isinstance(accepted, Accepted)  # atomic: a refusal has already raised
-        event = accepted.event
+        [event] = await accepter.accept([item], sender, correlation_id=body.correlation_id)
         headers = {"Location": f"/fhir/{location(event)}", "X-Correlation-ID": body.correlation_id}
         if event.version_id:
             headers["ETag"] = f'W/"{event.version_id}"'
@@ -250,9 +245,14 @@ def create_app(
         )
         body.require_write({t for t in written if t in CLINICAL_TYPES})
         sender = Sender(channel="http", client=body.client, message_id=bundle.message_id)
-        outcomes = await core.submit(
-            bundle.items, sender, atomic=bundle.atomic, correlation_id=body.correlation_id
-        )
+        outcomes: list[Outcome]
+        try:
+            events = await accepter.accept(
+                bundle.items, sender, atomic=bundle.atomic, correlation_id=body.correlation_id
+            )
+            outcomes = [Accepted(event) for event in events]
+        except PartlyAccepted as partly:  # a batch: each entry answered on its own
+            outcomes = partly.outcomes
         headers = {"X-Correlation-ID": body.correlation_id}
         events = [o.event for o in outcomes if isinstance(o, Accepted)]
         if bundle.bundle_type == "batch":

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from services.ingest.acceptance import Accepted, Item, Outcome, Refused
+from services.ingest.acceptance import Accepted, Outcome, Refused, ResourceInRequest
 from services.ingest.errors import InvalidInput, Issue, refusal_status
 from services.ingest.fhir.outcomes import information_outcome, operation_outcome
 from services.ingest.fhir.request_body import bundle_shell_issues, message_header_issues
@@ -27,7 +27,7 @@ STATUS_TEXT = {
 @dataclass(frozen=True)
 class BundleRequest:
     bundle_type: str
-    items: list[Item]
+    items: list[ResourceInRequest]
     message_id: str | None  # MessageHeader.id for a message, else Bundle.id
     header: dict[str, Any] | None = None
 
@@ -78,7 +78,7 @@ def read_bundle(
             raise InvalidInput(issues)
         first = 1
     items = [
-        Item(
+        ResourceInRequest(
             resource=entry["resource"],
             at=f"Bundle.entry[{position}].resource",
             full_url=entry.get("fullUrl"),

@@ -82,7 +82,7 @@ async def test_escaped_frame_bytes_in_sender_fields_cannot_break_the_ack_frame(
 
 
 class SizeRefusingAccepter(FakeAccepter):
-    """Refuses as IngestCore does an event over the topic's max.message.bytes."""
+    """Refuses as PublishingAccepter does an event over the topic's max.message.bytes."""
 
     async def accept(
         self, resources: list[dict[str, Any]], sender: Any, *, atomic: bool = True

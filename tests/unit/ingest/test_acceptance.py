@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.ingest.acceptance import Accepted, Item, Refused, plan
+from services.ingest.acceptance import Accepted, Refused, ResourceInRequest, plan
 from services.ingest.errors import InvalidInput
 from services.ingest.fhir.bundles import read_bundle
 from services.ingest.patients import PatientIndex, context_from_patient
@@ -40,28 +40,30 @@ def accepted(outcomes):
 
 
 def test_the_same_resource_version_always_gets_the_same_event_id():
-    first = accepted(run([Item(condition(), "Condition")], correlation_id="a"))
-    second = accepted(run([Item(condition(), "Condition")], correlation_id="b"))
+    first = accepted(run([ResourceInRequest(condition(), "Condition")], correlation_id="a"))
+    second = accepted(run([ResourceInRequest(condition(), "Condition")], correlation_id="b"))
     assert first[0].event_id == second[0].event_id
     assert first[0].correlation_id != second[0].correlation_id
 
 
 def test_a_new_version_of_a_resource_gets_a_new_event_id():
-    first = accepted(run([Item(condition(version="1"), "Condition")]))
-    second = accepted(run([Item(condition(version="2"), "Condition")]))
+    first = accepted(run([ResourceInRequest(condition(version="1"), "Condition")]))
+    second = accepted(run([ResourceInRequest(condition(version="2"), "Condition")]))
     assert first[0].event_id != second[0].event_id
 
 
 def test_without_version_id_the_event_id_follows_the_content():
-    same = accepted(run([Item(condition(version=None), "Condition")]))
-    again = accepted(run([Item(condition(version=None), "Condition")]))
-    changed = accepted(run([Item(condition(version=None, onsetDateTime="2024-06"), "Condition")]))
+    same = accepted(run([ResourceInRequest(condition(version=None), "Condition")]))
+    again = accepted(run([ResourceInRequest(condition(version=None), "Condition")]))
+    changed = accepted(
+        run([ResourceInRequest(condition(version=None, onsetDateTime="2024-06"), "Condition")])
+    )
     assert same[0].event_id == again[0].event_id != changed[0].event_id
 
 
 def test_the_event_keeps_the_resource_as_received_and_dates_from_last_updated():
     resource = condition()
-    event = accepted(run([Item(resource, "Condition")]))[0]
+    event = accepted(run([ResourceInRequest(resource, "Condition")]))[0]
     assert event.resource == resource
     assert event.occurred_at == datetime(2025, 2, 3, 10, 15, tzinfo=UTC)
     assert event.recorded_at == NOW
@@ -70,7 +72,7 @@ def test_the_event_keeps_the_resource_as_received_and_dates_from_last_updated():
 
 def test_without_meta_the_event_occurs_at_the_recorded_date():
     resource = condition(version=None)
-    event = accepted(run([Item(resource, "Condition")]))[0]
+    event = accepted(run([ResourceInRequest(resource, "Condition")]))[0]
     assert event.occurred_at == datetime(2024, 5, 2, 9, 0, tzinfo=UTC)
 
 
@@ -87,13 +89,13 @@ def test_a_condition_in_a_transaction_carries_the_bundles_patient_via_urn_uuid()
 def test_a_relative_reference_resolves_from_an_earlier_patient_in_the_index():
     index = PatientIndex()
     index.remember(context_from_patient(patient(), "Patient/p1"))
-    event = accepted(run([Item(observation(), "Observation")], index=index))[0]
+    event = accepted(run([ResourceInRequest(observation(), "Observation")], index=index))[0]
     assert event.patient_key == NHS_NUMBER
     assert event.patient.gp_practice_ods == GP_ODS
 
 
 def test_an_unknown_relative_reference_is_keyed_by_the_reference():
-    event = accepted(run([Item(observation(), "Observation")]))[0]
+    event = accepted(run([ResourceInRequest(observation(), "Observation")]))[0]
     assert event.patient_key == "Patient/p1"
     assert event.patient.nhs_number is None
 
@@ -119,12 +121,12 @@ def test_a_subject_nhs_number_that_contradicts_the_referenced_patient_is_refused
 
 
 def test_a_subject_that_is_not_a_patient_is_not_supported():
-    outcomes = run([Item(condition(subject={"reference": "Group/g1"}), "Condition")])
+    outcomes = run([ResourceInRequest(condition(subject={"reference": "Group/g1"}), "Condition")])
     assert outcomes[0].issues[0].code == "not-supported"
 
 
 def test_an_update_whose_body_id_differs_from_the_url_is_refused():
-    outcomes = run([Item(condition("c1"), "Condition", request_url="Condition/c2")])
+    outcomes = run([ResourceInRequest(condition("c1"), "Condition", request_url="Condition/c2")])
     assert outcomes[0].issues[0].expression == "Condition.id"
 
 
