@@ -91,7 +91,7 @@ def create_app(
         redoc_url=None,
         redirect_slashes=False,
     )
-    app.add_middleware(InFlight, metrics=metrics)
+    app.add_middleware(RequestsInFlightGauge, metrics=metrics)
     app.add_middleware(
         DrainUnreadBody,
         max_bytes=settings.http_drain_max_bytes,
@@ -299,7 +299,7 @@ class Body:
             raise InvalidInput([Issue("security", text)], status=403)
 
 
-class InFlight:
+class RequestsInFlightGauge:
     """Counts HTTP requests being processed (a plain ASGI middleware: no per-request task)."""
 
     def __init__(self, app: ASGIApp, metrics: IngestMetrics) -> None:

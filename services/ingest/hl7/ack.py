@@ -8,16 +8,16 @@ from services.ingest.hl7.issues import Hl7Issue
 from services.ingest.hl7.message import escape
 from services.ingest.hl7.profile import KNOWN_PROCESSING_IDS, SUPPORTED_VERSIONS
 
-Outcome = Literal["accepted", "transient", "error", "reject"]
+AckOutcome = Literal["accepted", "transient", "error", "reject"]
 """accepted: stored. transient: not stored, resend. error: bad content. reject: not taken."""
 
-ORIGINAL_CODES: dict[Outcome, str] = {
+ORIGINAL_CODES: dict[AckOutcome, str] = {
     "accepted": "AA",
     "transient": "AE",
     "error": "AE",
     "reject": "AR",
 }
-ENHANCED_CODES: dict[Outcome, str] = {
+ENHANCED_CODES: dict[AckOutcome, str] = {
     "accepted": "CA",
     "transient": "CE",
     "error": "CR",
@@ -47,12 +47,12 @@ def is_enhanced(header: Header, enhanced: bool) -> bool:
     return enhanced and header.accept_ack_type in ("AL", "NE", "ER", "SU")
 
 
-def ack_code(header: Header, outcome: Outcome, *, enhanced: bool) -> str:
+def ack_code(header: Header, outcome: AckOutcome, *, enhanced: bool) -> str:
     codes = ENHANCED_CODES if is_enhanced(header, enhanced) else ORIGINAL_CODES
     return codes[outcome]
 
 
-def should_send(header: Header, outcome: Outcome, *, enhanced: bool) -> bool:
+def should_send(header: Header, outcome: AckOutcome, *, enhanced: bool) -> bool:
     """In enhanced mode MSH-15 says which commit ACKs the sender wants; original mode: always."""
     if not is_enhanced(header, enhanced):
         return True

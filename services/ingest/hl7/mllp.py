@@ -32,7 +32,7 @@ from typing import Literal
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from services.ingest.errors import BrokerUnavailable, InvalidInput, Issue, refusal_status
-from services.ingest.hl7.ack import Outcome, ack_code, build_ack, should_send
+from services.ingest.hl7.ack import AckOutcome, ack_code, build_ack, should_send
 from services.ingest.hl7.decoding import Interpretation, RecentAcks, header_of_fragment, interpret
 from services.ingest.hl7.header import Header
 from services.ingest.hl7.issues import DUPLICATE_KEY, INTERNAL_ERROR, SEGMENT_SEQUENCE, Hl7Issue
@@ -327,7 +327,7 @@ class MllpHandler:
                 self._log_refusal(found.header, outcome, issues)
             return self._ack(found.header, outcome, issues, found.codec, found.character_set)
 
-    async def _accept(self, found: Interpretation) -> tuple[Outcome, list[Hl7Issue]]:
+    async def _accept(self, found: Interpretation) -> tuple[AckOutcome, list[Hl7Issue]]:
         if not found.resources:
             return "accepted", found.issues
         sender = Sender(
@@ -385,7 +385,7 @@ class MllpHandler:
     def _ack(
         self,
         header: Header,
-        outcome: Outcome,
+        outcome: AckOutcome,
         issues: list[Hl7Issue],
         codec: str,
         character_set: str,
