@@ -1,7 +1,7 @@
-"""The pure core of ingest: resources in, one event or the reasons for refusal per resource out.
+"""What the accepter decides, purely: resources in, one event or the reasons for refusal each.
 
-No I/O, no clock: `now` and the correlation id are passed in. The caller publishes what is
-accepted and remembers the accepted Patients in the PatientIndex.
+No I/O, no clock: `now` and the correlation id are passed in. The accepter (`accepter.py`)
+publishes what is accepted and remembers the accepted Patients in the PatientIndex.
 """
 
 from dataclasses import dataclass

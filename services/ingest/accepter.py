@@ -1,4 +1,5 @@
-"""The publishing core both edges (HTTP, MLLP) call: plan, publish, then remember the Patients.
+"""The accepter: the core both edges (HTTP, MLLP) call through `ports.Accepter`. It validates,
+decides (`acceptance.plan`), publishes, then remembers the accepted Patients.
 
 Two limits hold here, for both edges:
 - no event larger than the topic stores: such a resource is refused as too costly (413 / AR), not

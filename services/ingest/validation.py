@@ -1,4 +1,4 @@
-"""FHIR R4 parsing and validation, with the R4B models of `services.ingest.fhir_models`.
+"""FHIR R4 resource validation for both edges, with the R4B models of `services.ingest.fhir_models`.
 
 UK Core is FHIR R4 (4.0.1); `fhir.resources` 8.x has no pydantic-v2 R4 package, so the R4B models
 (identical for Patient, Condition, Observation, Bundle and MessageHeader as far as rmbc uses them)
@@ -7,9 +7,9 @@ coded values against value sets, so the required bindings that matter here are c
 so is the NHS number's modulus-11 check digit.
 
 Each resource is validated exactly once, from the dict `orjson` produced; the dict (not a
-re-serialised model) is what travels on. A Bundle is validated as a shell (its entries without
-their resources) plus one validation per entry resource, which is both faster than validating the
-whole Bundle model and gives each entry its own FHIRPath in the answer.
+re-serialised model) is what travels on. A Bundle is validated as a shell (`fhir/request_body.py`:
+its entries without their resources) plus one validation per entry resource here, which is both
+faster than validating the whole Bundle model and gives each entry its own FHIRPath in the answer.
 """
 
 import re
@@ -416,7 +416,7 @@ def _nhs_number_issues(identifier: dict[str, Any], at: str) -> list[Issue]:
         ]
     found = number_range(value)
     if found in ("nhs", "test"):
-        return []  # the test range is a deployment's decision: `intake.plan`
+        return []  # the test range is a deployment's decision: `acceptance.plan`
     system = SYSTEMS.get(found)
     send = f": send it with system {system}" if system else ""
     return [

@@ -123,7 +123,7 @@ def server_config(
         log_config=None,
         access_log=False,
         lifespan="on",
-        # the C parser (h11's pure-Python parsing was a tenth of ingest's CPU), with the limits
+        # the C parser, cheaper than h11's pure Python (docs/performance.md), with the limits
         http=guarded_protocol(limits),
         timeout_keep_alive=max(1, int(limits.idle_timeout)),
         timeout_graceful_shutdown=10,
