@@ -10,7 +10,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
-from services.classifier.worker_consumer import seek_to_committed
+from services.classifier.stream.corrections.worker_consumer import seek_to_committed
 from shared.settings import KafkaSettings
 from tests.support.kafka import create_topics, produce
 

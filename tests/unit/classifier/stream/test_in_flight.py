@@ -3,8 +3,8 @@ else waits for them."""
 
 import asyncio
 
-from services.classifier.in_flight import InFlight
 from services.classifier.state import PatientState
+from services.classifier.stream.in_flight import InFlight
 
 A, B = b"9434765919", b"9434765870"
 

@@ -21,7 +21,7 @@ progress; a recovery waiting for a record that never comes is not."""
 from collections.abc import Hashable, Mapping
 from typing import Any
 
-from services.classifier.handoff import ReadsAgain
+from services.classifier.stream.corrections.handoff import ReadsAgain
 
 
 class RecoveryWatch:

@@ -16,10 +16,10 @@ from intervaltree import Interval, IntervalTree
 from mode import Service
 from mode.utils.queues import FlowControlEvent, ThrowableQueue
 
-from services.classifier.app import create_app
 from services.classifier.settings import ClassifierSettings
-from services.classifier.topic_check import TableLayout
-from services.classifier.worker_consumer import believe_the_broker
+from services.classifier.stream.app import create_app
+from services.classifier.stream.corrections.worker_consumer import believe_the_broker
+from services.classifier.stream.topic_check import TableLayout
 
 PARTITION = TP("rmbc.clinical-events.v1", 2)
 

@@ -71,7 +71,7 @@ from faust.transport.drivers import aiokafka as driver
 from mode.services import WaitResults
 from mode.utils.queues import FlowControlEvent
 
-from services.classifier.handoff import Handoff, Verdict
+from services.classifier.stream.corrections.handoff import Handoff, Verdict
 
 log = logging.getLogger("rmbc.classifier")
 

@@ -1,7 +1,7 @@
 """Which fetched records reach the stream (services/classifier/handoff.py): each input offset once
 and in order, from where the last seek put its partition."""
 
-from services.classifier.handoff import MAX_READS_AGAIN, Handoff, Verdict
+from services.classifier.stream.corrections.handoff import MAX_READS_AGAIN, Handoff, Verdict
 
 EVENTS = ("events", 0)
 CHANGELOG = ("patients-changelog", 0)

@@ -9,9 +9,10 @@ from unittest.mock import AsyncMock, patch
 import pytest
 from aiokafka.errors import KafkaError
 
-from services.classifier.app import Classifier, create_app, readiness
 from services.classifier.settings import ClassifierSettings
-from services.classifier.topic_check import TableLayout
+from services.classifier.stream.app import Classifier, create_app
+from services.classifier.stream.pages import readiness
+from services.classifier.stream.topic_check import TableLayout
 from shared.codec import decode_as, encode
 from shared.events import CancerFlag, DeadLetter
 from tests.scenarios.build import ICD, Case

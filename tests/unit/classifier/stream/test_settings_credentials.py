@@ -3,7 +3,7 @@
 import faust
 from pydantic import SecretStr
 
-from services.classifier.app import broker_credentials
+from services.classifier.stream.faust_app import broker_credentials
 from shared.settings import KafkaSettings
 
 

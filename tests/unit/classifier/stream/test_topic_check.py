@@ -3,10 +3,10 @@
 import pytest
 from faust.exceptions import PartitionsMismatch
 
-from services.classifier.app import broker_metadata_fault
 from services.classifier.main import redrive_summary
 from services.classifier.settings import ClassifierSettings
-from services.classifier.topic_check import (
+from services.classifier.stream.corrections.metadata_fault import broker_metadata_fault
+from services.classifier.stream.topic_check import (
     StartRefused,
     TableLayout,
     changelog_topic,

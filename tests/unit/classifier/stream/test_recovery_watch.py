@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 from faust.types import TP
 
-from services.classifier.handoff import MAX_READS_AGAIN
-from services.classifier.recovery_watch import RecoveryWatch, recovery_progress
+from services.classifier.stream.corrections.handoff import MAX_READS_AGAIN
+from services.classifier.stream.corrections.recovery_watch import RecoveryWatch, recovery_progress
 
 A, B = TP("patients-changelog", 0), TP("patients-changelog", 1)
 
