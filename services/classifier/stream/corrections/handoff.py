@@ -1,18 +1,12 @@
 """Which fetched records of the classifier's input partitions reach the stream: each offset once and
-in order, from where the last seek put its partition.
+in order, from where the last seek put its partition (docs/faust-corrections.md, 5).
 
-faust hands records to the stream from batches fetched earlier, while rebalances and seeks move the
-partitions under them. Observed with workers joining a group under load: the rest of a batch fetched
-before the seek that follows a rebalance was handed over after it, ahead of the records the seek
-went back for, which faust then dropped as read; and records fetched before that seek were never
-read again. Each was an event never classified, with consumer lag 0. Here a record reaches the
-stream only if it is its partition's next offset, in a batch fetched since the last seek landed.
-A record beyond the next offset means records before it were never handed over: the partition is
-read again from the next offset (a few times at most: records gone from the log, by retention, are
-not coming back).
-
-The seeks land in the consumer's thread and the records are judged in the app's loop: `landed`
-counts the seeks, and a batch carries the count it was fetched under.
+A record reaches the stream only if it is its partition's next offset, in a batch fetched since
+the last seek landed. A record beyond the next offset means records before it were never handed
+over: the partition is read again from the next offset, a few times at most (records gone from
+the log, by retention, are not coming back). The seeks land in the consumer's thread and the
+records are judged in the app's loop: `landed` counts the seeks, and a batch carries the count it
+was fetched under.
 """
 
 from collections.abc import Callable, Iterable, Mapping

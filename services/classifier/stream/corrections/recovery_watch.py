@@ -1,22 +1,13 @@
-"""A worker whose table recovery stops moving classifies nothing, and stays so: its partitions
-wait unread (missed and late alerts) while /healthz still answers.
+"""A watch on table recovery: a worker whose recovery stops moving classifies nothing, and stays
+so, while /healthz still answers (docs/faust-corrections.md, 10).
 
-Seen in about one scale-out run in 12-33 (faust: "No event received for active tp ... since
-recovery start"): the consumer had fetched a changelog partition to its end, but the records
-never reached recovery (no record was below faust's read offset). faust's fetch loop passes over
-fetched records in three ways (the rest of a batch when flow stops or the generation changes, and
-a partition's records while it is not counted active), and a changelog partition, unlike an input
-one (`handoff`), is never read again. So, first: once recovery has made no progress for
-`read_again_seconds` with nothing queued, an active changelog partition whose consumer position
-is past the records recovery has applied is read again from the first one missing (a few times at
-most, as for input partitions).
-Then, if recovery still does not move for `stall_seconds` (a changelog that ends in a record
-faust never receives, such as a transaction marker, say), the worker stops; the restart recovers
-afresh, and if it stalls again the restarts are a failure an operator sees, not a silence.
-
-Progress is anything recovery reports changing: the offsets it has read, the highwaters it reads
-to (a rebalance starts them again), or leaving recovery. A large table restoring slowly is
-progress; a recovery waiting for a record that never comes is not."""
+Once recovery has made no progress for `read_again_seconds` with nothing queued, an active
+changelog partition whose consumer position is past the records recovery has applied is read
+again from the first one missing (a few times at most). If recovery still does not move for
+`stall_seconds`, the worker stops: the restart recovers afresh, and repeated restarts are a
+failure an operator sees, not a silence. Progress is anything recovery reports changing: the
+offsets it has read, the highwaters it reads to, or leaving recovery.
+"""
 
 from collections.abc import Hashable, Mapping
 from typing import Any

@@ -1,63 +1,7 @@
-"""The faust worker's consumer and stream queues, with corrections to faust-streaming 0.15.3.
-
-Shorter fetch wait. faust builds its aiokafka consumer with `fetch_max_wait_ms=1500`, not
-configurable. aiokafka keeps one fetch in flight per broker and leaves out partitions that still
-have records buffered, so while the stream works through one partition's records the fetch in
-flight may name only partitions with nothing new (other input partitions, the table's changelog):
-the broker holds it for the full wait, and the next records of the busy partition cannot be fetched
-until it returns. Measured: the stream stalled about 1.3 s at a time, in a backlog and in live
-traffic.
-
-The broker's committed offsets, not faust's hopes. faust records the offsets it tried to commit as
-committed even when the commit failed. Across a broker restart a commit can reach the broker's log
-and still fail for the worker (no answer, then "unknown member"); after the rejoin the worker
-resumes from the broker's newer offset while faust still believes the older one. faust then sees a
-hole between "committed" and the first offset the stream acknowledges, which will never fill, and
-never commits that partition again: consumer lag grows for ever and every restart replays
-everything since (found by the chaos test, about one broker restart in three). After any failed
-commit we ask the broker what it holds.
-
-No read offset carried across a rebalance. faust drops a fetched record whose offset is below the
-partition's read offset (the last offset handed to the stream), taking it as read already. It
-forgets the read offsets of revoked partitions, but its fetch loop, waiting to hand a record to a
-full stream when the revocation stops the flow, gives that record up and still sets its offset as
-read. After the new assignment every record from the committed offset up to that stale offset is
-dropped when fetched. An assigned partition starts here with no read offset; faust's seek to the
-committed offset sets it, as faust intends.
-
-Records handed over are kept. After a rebalance faust resumes the stream partitions, awaits the seek
-to their committed offsets (a broker round trip) while the fetch loop already hands their records
-to the stream, and then resumes flow control, which empties the stream queues even when the flow
-was never suspended: records handed over and marked read are thrown away unprocessed. When the
-same fetch goes on past the seek, faust notes the offsets before it as a gap, counted as done, and
-drops them again when they are fetched anew: events never classified, yet committed (the chaos
-run's broker restart lost 13 flags so), or never acknowledged, a hole at the head of the
-acknowledged offsets that stops all commits (the remaining stuck commits, about one broker restart
-in twelve). Here resuming flow that was not suspended leaves the queues as they are; resuming
-after a suspension (a revocation) still empties them of the old assignment's records.
-
-A partition never committed is read again from its beginning. After a rebalance faust seeks every
-partition to its committed offset, to read again what the last assignment fetched and did not
-process. aiokafka's seek to the committed offset leaves a partition with none where it is: its
-first records, fetched and given up, were never read (a new group's first traffic meeting a worker
-joining). Here an input partition with no committed offset goes back to its first offset, which is
-where `consumer_auto_offset_reset="earliest"` starts it; changelog partitions are the tables' own.
-
-Each record handed to the stream once and in order (`handoff`): only a partition's next offset,
-from a batch fetched since the last seek landed, reaches the stream.
-
-Records handed over inline. faust's fetch loop hands each record to the stream as
-`wait_first(callback(record), suspend_flow.wait())`: four tasks and their cancellations per record,
-so that a handover stuck on a full stream queue gives up when a rebalance suspends the flow. When
-nothing in the handover can wait (flow running, room in every stream queue, the producer buffer
-under its limit) it runs inline instead, as it would have run in its task's first step. Measured
-on a pre-filled topic, alternating three times: 567-748 -> 427-442 us of CPU per event.
-
-Nothing committed past an event still out. The stream lets an event go only once the flags it
-caused are delivered (`in_flight`), so later events of other patients can be let go first. faust
-commits the run of consecutive acknowledged offsets that starts within one of the committed offset:
-with N still out, N+1 and N+2 done, it would commit N+3, and a crash would lose N. The offsets
-after the lowest one still out wait until it is done.
+"""The worker's consumer and stream flow control, corrected for faust-streaming 0.15.3: commits
+the broker really holds and none past an event still out, no record dropped or thrown away
+across a rebalance or seek, a shorter fetch wait, and records handed over inline when nothing can
+wait. Each correction, its hook and its test: docs/faust-corrections.md (1-9).
 """
 
 import bisect
@@ -97,8 +41,8 @@ def fill_gaps_once(acked: list[int], gap: Any) -> None:
     computes what to commit; it does not check for offsets acknowledged as well. After a rebalance
     a partition can first be read from where it was, leaving a gap back to the committed offset,
     and then from the committed offset again: every offset in the gap is then both. faust's run of
-    consecutive offsets ends at the first repeat, and each commit advances by one offset (found by
-    the chaos run: lag that took hours to clear). Done here first, faust finds nothing to add."""
+    consecutive offsets ends at the first repeat, and each commit advances by one offset. Done
+    here first, faust finds nothing to add."""
     if not acked or not gap:
         return
     highest = max(acked)
@@ -246,7 +190,7 @@ def use_worker_consumer(app: faust.App, fetch_wait_ms: int) -> None:
                         yield tp, message
 
         async def wait_first(self, *coros: Any, timeout: Any = None) -> Any:
-            # the fetch loop's handover is this class's only call with two (see the module doc)
+            # the fetch loop's handover is faust's only call with two (docs/faust-corrections.md, 9)
             if len(coros) == 2 and self._hands_over_at_once():
                 handover, suspended = coros
                 suspended.close()  # never started

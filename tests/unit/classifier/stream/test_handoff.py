@@ -1,4 +1,4 @@
-"""Which fetched records reach the stream (services/classifier/handoff.py): each input offset once
+"""Which fetched records reach the stream (services/classifier/stream/corrections/handoff.py): each input offset once
 and in order, from where the last seek put its partition."""
 
 from services.classifier.stream.corrections.handoff import MAX_READS_AGAIN, Handoff, Verdict
