@@ -6,7 +6,7 @@ split is still read, and written back in the new form.
 """
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -64,38 +64,31 @@ _UNREAD = _Unread()
 
 
 class StoredRecords(Records):
-    """Records by resource key, each decoded from its stored row on first use. Most events are
-    routine observations that touch no record: they need the keys, never the rows."""
+    """Records by resource key, each decoded from its stored row on first use: until then its
+    entry is `_UNREAD`, which `__getitem__` replaces. Most events are routine observations that
+    touch no record: they need the keys, never the rows."""
 
-    __slots__ = ("_as_stored", "_body", "_lazy")
+    __slots__ = ("_as_stored", "_body")
 
     def __init__(
         self, entries: "dict[str, Record | _Unread]", body: StoredBody, as_stored: bool = False
     ) -> None:
-        self._lazy, self._body, self._as_stored = entries, body, as_stored
+        super().__init__(cast(dict[str, Record], entries))  # with `_UNREAD` entries, read here
+        self._body, self._as_stored = body, as_stored
 
     @classmethod
     def of(cls, body: StoredBody) -> "StoredRecords":
         return cls(dict.fromkeys(body.keys, _UNREAD), body, as_stored=True)
 
     def __getitem__(self, key: str) -> Record:
-        entry = self._lazy[key]
+        entry: Record | _Unread = self._entries[key]
         if isinstance(entry, Record):
             return entry
-        record = self._lazy[key] = self._body.record(key)
+        record = self._entries[key] = self._body.record(key)
         return record
 
-    def __contains__(self, key: object) -> bool:
-        return key in self._lazy
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._lazy)
-
-    def __len__(self) -> int:
-        return len(self._lazy)
-
     def with_record(self, record: Record) -> "StoredRecords":
-        return StoredRecords({**self._lazy, record.fact.key: record}, self._body)
+        return StoredRecords({**self._entries, record.fact.key: record}, self._body)
 
     def unchanged_body(self) -> StoredBody | None:
         """The stored body these records came from, if they are exactly its records."""
@@ -103,7 +96,7 @@ class StoredRecords(Records):
 
     def rows(self) -> list[dict[str, Any]]:
         """The stored form, in key order; rows of unchanged records are written back as read."""
-        return [self._row(key, entry) for key, entry in self._lazy.items()]
+        return [self._row(key, entry) for key, entry in self._entries.items()]
 
     def _row(self, key: str, entry: "Record | _Unread") -> dict[str, Any]:
         if isinstance(entry, _Unread) or self._body.decoded.get(key) is entry:

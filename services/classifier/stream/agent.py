@@ -10,6 +10,7 @@ failure stops the worker, and the restart replays the event (`stopping`).
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Protocol
@@ -42,44 +43,31 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True, kw_only=True, eq=False)
 class ClassifyAgent:
     """The body of faust's agent (`run`); `table` holds each patient's stored state by key,
     `message_limit` is the largest record the broker takes."""
 
-    def __init__(
-        self,
-        *,
-        terms: Terminology,
-        table: MutableMapping[bytes, bytes],
-        flags: Topic,
-        dead_letters: Topic,
-        in_flight: InFlight,
-        stop: StopForReplay,
-        attempts: Attempts,
-        metrics: ClassifierMetrics,
-        message_limit: int,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self._terms = terms
-        self._table = table
-        self._flags = flags
-        self._dead_letters = dead_letters
-        self._in_flight = in_flight
-        self._stop = stop
-        self._attempts = attempts
-        self._metrics = metrics
-        self._message_limit = message_limit
-        self._clock = clock
+    terms: Terminology
+    table: MutableMapping[bytes, bytes]
+    flags: Topic
+    dead_letters: Topic
+    in_flight: InFlight
+    stop: StopForReplay
+    attempts: Attempts
+    metrics: ClassifierMetrics
+    message_limit: int
+    clock: Callable[[], datetime] = utc_now
 
     async def run(self, stream: Any) -> None:
         # Yields nothing: a yielding agent costs faust a formatted debug line and a sink
         # dispatch per event.
         stream = stream.noack()  # each event is let go once what it caused is stored
-        metrics = self._metrics
+        metrics = self.metrics
         async for event in stream.events():
             started = time.perf_counter()
             metrics.events.inc()
-            now = self._clock()
+            now = self.clock()
             published = event.message.timestamp  # seconds; None or -1 from an old client
             if published and published > 0:
                 metrics.age.observe(max(0.0, now.timestamp() - published))
@@ -89,14 +77,14 @@ class ClassifyAgent:
                 # Neither classified nor let go (a flag the producer refused, say). faust would
                 # restart the agent and go on with later events, this one never committed and
                 # its flags never sent until some restart: stop now, so the restart is now.
-                await self._stop(error, position(event.message))
+                await self.stop(error, position(event.message))
                 raise
             finally:
                 metrics.latency.observe(time.perf_counter() - started)
 
     async def _take(self, stream: Any, event: Any, now: datetime) -> None:
         message = event.message
-        exhausted = self._attempts.exhausted(position(message))
+        exhausted = self.attempts.exhausted(position(message))
         if exhausted is not None:
             await self._refuse(stream, event, exhausted, now)
             return
@@ -117,13 +105,13 @@ class ClassifyAgent:
         if refused is not None:
             await self._refuse(stream, event, refused, now)
             return
-        limit = self._message_limit - len(key) - RECORD_OVERHEAD  # for a flag, and for the state
+        limit = self.message_limit - len(key) - RECORD_OVERHEAD  # for a flag, and for the state
         try:
             change = handle(
-                self._in_flight.state(key, self._stored),
+                self.in_flight.state(key, self._stored),
                 clinical.resource,
                 clinical.patient,
-                self._terms,
+                self.terms,
                 FlagContext(
                     patient_key=clinical.patient_key,
                     now=now,
@@ -143,9 +131,9 @@ class ClassifyAgent:
             reason = f"the patient's state would be {len(state)} bytes, over {limit}"
             await self._refuse(stream, event, reason, now)
             return
-        deliveries = [await self._flags.send(key=key, value=value) for value, _ in encoded]
+        deliveries = [await self.flags.send(key=key, value=value) for value, _ in encoded]
         for flag, (_, left_out) in zip(change.flags, encoded, strict=True):
-            self._metrics.flags.labels(flag.state, flag.kind).inc()
+            self.metrics.flags.labels(flag.state, flag.kind).inc()
             log.info(
                 "flag %s",
                 flag.state,
@@ -158,33 +146,33 @@ class ClassifyAgent:
                 },
             )
             if left_out:
-                self._metrics.evidence_left_out.inc(left_out)
-        if deliveries or (change.changed and self._in_flight.is_held(key)):
+                self.metrics.evidence_left_out.inc(left_out)
+        if deliveries or (change.changed and self.in_flight.is_held(key)):
             settle = partial(self._settle, stream, event, key, state)
-            self._in_flight.hold(key, change.state, deliveries, settle, position(message))
-            await self._in_flight.room()
+            self.in_flight.hold(key, change.state, deliveries, settle, position(message))
+            await self.in_flight.room()
         else:
             await self._settle(stream, event, key, state)
 
     def _stored(self, key: bytes) -> PatientState:
-        return PatientState.from_bytes(self._table.get(key))
+        return PatientState.from_bytes(self.table.get(key))
 
     async def _settle(self, stream: Any, event: Any, key: bytes, state: bytes | None) -> None:
         """Store the patient's new state and let the event go for commit."""
         if state is not None:
-            self._table[key] = state  # in the event's context: its partition
-        self._attempts.done(position(event.message))
+            self.table[key] = state  # in the event's context: its partition
+        self.attempts.done(position(event.message))
         await stream.ack(event)
 
     async def _refuse(self, stream: Any, event: Any, reason: str, now: datetime) -> None:
         """Dead-letter the event with its reason and let it go."""
         message = event.message
         letter = dead_letter_for_record(message, service=SERVICE, reason=reason, now=now)
-        await (await self._dead_letters.send(key=message.key, value=encode(letter)))
-        self._metrics.dead_letters.inc()
+        await (await self.dead_letters.send(key=message.key, value=encode(letter)))
+        self.metrics.dead_letters.inc()
         log.warning(
             "dead-lettered an event",
             extra={"reason": reason, "partition": message.partition, "offset": message.offset},
         )
-        self._attempts.done(position(message))
+        self.attempts.done(position(message))
         await stream.ack(event)
