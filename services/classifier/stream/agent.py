@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from services.classifier.bounds import fitted, refusal
-from services.classifier.core import handle
+from services.classifier.core import Change, handle
 from services.classifier.flags import FlagContext
 from services.classifier.state import PatientState
 from services.classifier.stream.in_flight import InFlight
@@ -37,6 +37,22 @@ class Topic(Protocol):
     """Where records are sent (faust's Topic): `send` returns the broker's acknowledgement."""
 
     async def send(self, *, key: bytes | None, value: bytes) -> Awaitable[Any]: ...
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Why an event is dead-lettered rather than classified."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Classified:
+    """The patient's change, its flags encoded (with evidence items left out), its new state."""
+
+    change: Change
+    encoded: list[tuple[bytes, int]]
+    state: bytes | None
 
 
 def utc_now() -> datetime:
@@ -84,27 +100,45 @@ class ClassifyAgent:
 
     async def _take(self, stream: Any, event: Any, now: datetime) -> None:
         message = event.message
+        clinical = self._admitted(message)
+        if isinstance(clinical, Refused):
+            await self._refuse(stream, event, clinical.reason, now)
+            return
+        key: bytes = message.key
+        classified = self._classified(clinical, key, now)
+        if isinstance(classified, Refused):
+            await self._refuse(stream, event, classified.reason, now)
+            return
+        change, state = classified.change, classified.state
+        deliveries = await self._send(classified, key, clinical.correlation_id)
+        if deliveries or (change.changed and self.in_flight.is_held(key)):
+            settle = partial(self._settle, stream, event, key, state)
+            self.in_flight.hold(key, change.state, deliveries, settle, position(message))
+            await self.in_flight.room()
+        else:
+            await self._settle(stream, event, key, state)
+
+    def _admitted(self, message: Any) -> "ClinicalEvent | Refused":
+        """The event, or why it is refused before it meets the patient's state."""
         exhausted = self.attempts.exhausted(position(message))
         if exhausted is not None:
-            await self._refuse(stream, event, exhausted, now)
-            return
+            return Refused(exhausted)
         try:
             clinical = decode_as(message.value, ClinicalEvent)
         except UndecodableEvent as error:
-            await self._refuse(stream, event, str(error), now)
-            return
+            return Refused(str(error))
         key = message.key
         if key != clinical.patient_key.encode():
             # the key decides the partition, and with it whose state the event meets
             problem = "missing key" if key is None else "key is not the event's patient_key"
-            await self._refuse(
-                stream, event, f"{problem}: records are keyed by the patient key", now
-            )
-            return
+            return Refused(f"{problem}: records are keyed by the patient key")
         refused = refusal(clinical.resource)
-        if refused is not None:
-            await self._refuse(stream, event, refused, now)
-            return
+        return clinical if refused is None else Refused(refused)
+
+    def _classified(
+        self, clinical: ClinicalEvent, key: bytes, now: datetime
+    ) -> "Classified | Refused":
+        """The patient's change with its flags encoded, or why the event cannot be classified."""
         limit = self.message_limit - len(key) - RECORD_OVERHEAD  # for a flag, and for the state
         try:
             change = handle(
@@ -123,14 +157,17 @@ class ClassifyAgent:
             state = change.state.to_bytes() if change.changed else None
         except Exception as error:  # a rule bug must not stop every other patient
             log.exception("classification failed", extra={"event_id": clinical.event_id})
-            reason = f"classification failed: {type(error).__name__}: {error}"
-            await self._refuse(stream, event, reason, now)
-            return
+            return Refused(f"classification failed: {type(error).__name__}: {error}")
         if state is not None and len(state) > limit:
             # the state is one changelog record: this event would make it unstorable
-            reason = f"the patient's state would be {len(state)} bytes, over {limit}"
-            await self._refuse(stream, event, reason, now)
-            return
+            return Refused(f"the patient's state would be {len(state)} bytes, over {limit}")
+        return Classified(change, encoded, state)
+
+    async def _send(
+        self, classified: "Classified", key: bytes, correlation_id: str
+    ) -> list[Awaitable[Any]]:
+        """Send the flag changes; their deliveries, to be awaited before the state is stored."""
+        change, encoded = classified.change, classified.encoded
         deliveries = [await self.flags.send(key=key, value=value) for value, _ in encoded]
         for flag, (_, left_out) in zip(change.flags, encoded, strict=True):
             self.metrics.flags.labels(flag.state, flag.kind).inc()
@@ -141,18 +178,13 @@ class ClassifyAgent:
                     "flag_id": flag.flag_id,
                     "kind": flag.kind,
                     "revision": flag.revision,
-                    "correlation_id": clinical.correlation_id,
+                    "correlation_id": correlation_id,
                     "evidence_left_out": left_out,
                 },
             )
             if left_out:
                 self.metrics.evidence_left_out.inc(left_out)
-        if deliveries or (change.changed and self.in_flight.is_held(key)):
-            settle = partial(self._settle, stream, event, key, state)
-            self.in_flight.hold(key, change.state, deliveries, settle, position(message))
-            await self.in_flight.room()
-        else:
-            await self._settle(stream, event, key, state)
+        return deliveries
 
     def _stored(self, key: bytes) -> PatientState:
         return PatientState.from_bytes(self.table.get(key))

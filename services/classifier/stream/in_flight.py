@@ -4,8 +4,8 @@ A patient's new state is stored, and the event let go for commit, only once the 
 acknowledged every flag the event caused: a crash in between replays the event from the old state
 and sends the same flags again (same event ids), never loses one. Meanwhile that patient's later
 events build on the held state, and their state is stored after it, in order. Other patients are
-not held up. Awaiting each acknowledgement in the stream (4-70 ms on a busy machine) stalled its
-whole partition behind every flag.
+not held up: awaiting each acknowledgement in the stream would stall its whole partition behind
+every flag (docs/performance.md).
 """
 
 import asyncio
