@@ -6,7 +6,7 @@ split is still read, and written back in the new form.
 """
 
 from collections.abc import Iterator, Mapping
-from typing import Any, cast
+from typing import Any
 
 import orjson
 
@@ -73,7 +73,8 @@ class StoredRecords(Records):
     def __init__(
         self, entries: "dict[str, Record | _Unread]", body: StoredBody, as_stored: bool = False
     ) -> None:
-        super().__init__(cast(dict[str, Record], entries))  # with `_UNREAD` entries, read here
+        # `_UNREAD` entries too, replaced in __getitem__ (set here: no call per state read)
+        self._entries = entries  # type: ignore[assignment]
         self._body, self._as_stored = body, as_stored
 
     @classmethod
@@ -147,18 +148,16 @@ def written(records: Records, patient: dict[str, Any], emitted: Mapping[int, Emi
 
 
 def _body(records: Records, emitted: Mapping[int, Emitted]) -> bytes:
-    stored = records.unchanged_body() if isinstance(records, StoredRecords) else None
-    if stored is not None and isinstance(emitted, StoredEmitted) and emitted.from_body(stored):
-        encoded = stored.encoded()
-        if encoded is not None:
-            return encoded  # demographics changed, nothing else: the body as it was read
-    return orjson.dumps({"r": _record_rows(records), "f": _emitted_rows(emitted)})
-
-
-def _record_rows(records: Records) -> list[dict[str, Any]]:
     if isinstance(records, StoredRecords):
-        return records.rows()
-    return [record_row(record) for record in records.values()]
+        stored = records.unchanged_body()
+        if stored is not None and isinstance(emitted, StoredEmitted) and emitted.from_body(stored):
+            encoded = stored.encoded()
+            if encoded is not None:
+                return encoded  # demographics changed, nothing else: the body as it was read
+        rows = records.rows()
+    else:
+        rows = [record_row(record) for record in records.values()]
+    return orjson.dumps({"r": rows, "f": _emitted_rows(emitted)})
 
 
 def _emitted_rows(emitted: Mapping[int, Emitted]) -> dict[str, list[Any]]:
