@@ -181,7 +181,13 @@ class RegistryRecord(Envelope):
 
 
 AlertOutcome = Literal[
-    "attempting", "sent", "already_sent", "failed", "dead_lettered", "unroutable"
+    "attempting",
+    "sent",
+    "already_sent",
+    "failed",
+    "dead_lettered",
+    "unroutable",
+    "escalated",  # an alert no one acknowledged in time, e-mailed to the team's MDT lead
 ]
 
 
@@ -396,3 +402,12 @@ class RegistryRecordV2(Envelope):
         description="Items the evidence gave in a form COSD does not take: left out, named here."
     )
     evidence: list[str] = Field(description="FHIR references behind the record.")
+    agreed_by: Reviewer | None = Field(
+        default=None, description="With `agreed`: the MDT coordinator who recorded the decision."
+    )
+    agreed_at: datetime | None = Field(
+        default=None, description="With `agreed`: when the MDT decision was recorded."
+    )
+    agreed_review_id: str | None = Field(
+        default=None, description="With `agreed`: the rmbc.reviews.v1 event of the decision."
+    )

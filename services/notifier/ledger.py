@@ -13,7 +13,10 @@ from shared.events import AlertEvent, AlertOutcome, CancerFlag, stable_id
 
 SERVICE = "notifier"
 State = AlertOutcome | Literal["queued"]
-FINAL: frozenset[State] = frozenset({"sent", "already_sent", "unroutable", "dead_lettered"})
+# `escalated` is the worklist's escalation of an unacknowledged alert (its own alert id)
+FINAL: frozenset[State] = frozenset(
+    {"sent", "already_sent", "unroutable", "dead_lettered", "escalated"}
+)
 DELIVERED: frozenset[State] = frozenset({"sent", "already_sent"})
 _RANK: dict[State, int] = {
     "queued": 0,
@@ -23,6 +26,7 @@ _RANK: dict[State, int] = {
     "unroutable": 4,
     "sent": 4,
     "already_sent": 4,
+    "escalated": 4,
 }
 
 
