@@ -128,7 +128,7 @@ def clinical_event_values(first: int, patients: int, routine: int) -> list[tuple
     """(key, value) of the ClinicalEvents ingest would publish for these patients, in feed order.
 
     Built with ingest's own planning core, so their sizes and shapes are the real ones."""
-    from services.ingest.intake import Accepted, Item, plan
+    from services.ingest.acceptance import Accepted, ResourceInRequest, plan
     from services.ingest.patients import PatientIndex
     from shared.codec import encode
     from shared.events import Sender
@@ -141,7 +141,7 @@ def clinical_event_values(first: int, patients: int, routine: int) -> list[tuple
         feed = patient_feed(number, routine)
         for resource in feed:
             (outcome,) = plan(
-                [Item(resource, resource["resourceType"])],
+                [ResourceInRequest(resource, resource["resourceType"])],
                 index=index,
                 sender=sender,
                 correlation_id=f"bench-{number}",

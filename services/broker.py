@@ -234,7 +234,7 @@ def format_storage(libs: Path, config: Path, cluster_id: str) -> None:
 
 
 def _java(libs: Path) -> tuple[list[str], list[str]]:
-    java = ["java", f"-Dlog4j.configuration=file:{KAFKA_RECIPE / 'log4j.properties'}"]
+    java = ["java", f"-Dlog4j2.configurationFile={KAFKA_RECIPE / 'log4j2.properties'}"]
     return java, ["-cp", f"{libs}/*"]
 
 

@@ -3,7 +3,7 @@ the fault run (`make chaos`): replication factor 3, `min.insync.replicas=2`, as 
 
 Each node is one LocalBroker (its own folder, ports, log and pid), so one node can be killed,
 stopped or restarted while the others run. Static quorum: every node is a controller voter, the
-storage of each formatted with one cluster id (TECH-NOTES-style recipe: kafka.tools.StorageTool,
+storage of each formatted with one cluster id (the usual KRaft recipe: kafka.tools.StorageTool,
 then kafka.Kafka; see apache/kafka config/kraft/server.properties for the settings' meaning)."""
 
 import asyncio

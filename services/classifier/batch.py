@@ -18,8 +18,9 @@ from typing import Any
 
 from services.classifier.core import apply, reflag
 from services.classifier.flags import FlagContext
+from services.classifier.records import Record
 from services.classifier.rules import Classification
-from services.classifier.state import PatientState, Record
+from services.classifier.state import PatientState
 from services.classifier.terminology import Terminology
 from shared.events import PatientContext
 from shared.nhs_number import NHS_NUMBER_SYSTEM, ODS_SYSTEM, normalise_nhs_number

@@ -15,8 +15,9 @@ import orjson
 
 from services.classifier.facts import Fact
 from services.classifier.immutable import immutable
+from services.classifier.records import Emitted
 from services.classifier.rules import Classification, Episode, classify
-from services.classifier.state import Emitted, PatientState
+from services.classifier.state import PatientState
 from shared.events import CancerFlag, Evidence, PrimaryTumour, stable_id
 
 SOURCE = "classifier"

@@ -50,11 +50,11 @@ def main(argv: list[str]) -> int:
         return 2
     from faust.worker import Worker
 
-    from services.classifier.app import create_app
     from services.classifier.concept_maps import ENVIRONMENT as CONCEPT_MAPS
     from services.classifier.concept_maps import ConceptMapError, with_trust_maps
+    from services.classifier.stream.app import create_app
+    from services.classifier.stream.topic_check import StartRefused, read_table_layout
     from services.classifier.terminology import load_terminology
-    from services.classifier.topic_check import StartRefused, read_table_layout
     from shared.logs import configure_logging
 
     settings = ClassifierSettings()

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from services.classifier.facts import Fact
 from services.classifier.immutable import immutable
-from services.classifier.state import Record
+from services.classifier.records import Record
 
 DE_NOVO_WINDOW = timedelta(days=90)
 SECONDARY_KINDS = frozenset({"secondary", "distant_finding", "regional_finding"})

@@ -1,4 +1,5 @@
-"""The publishing core both edges (HTTP, MLLP) call: plan, publish, then remember the Patients.
+"""The accepter: the core both edges (HTTP, MLLP) call through `ports.Accepter`. It validates,
+decides (`acceptance.plan`), publishes, then remembers the accepted Patients.
 
 Two limits hold here, for both edges:
 - no event larger than the topic stores: such a resource is refused as too costly (413 / AR), not
@@ -11,22 +12,22 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from services.ingest.acceptance import Accepted, Outcome, Refused, ResourceInRequest, plan
 from services.ingest.errors import InvalidInput, Issue, refusal_status
-from services.ingest.fhir_parsing import resource_issues
-from services.ingest.intake import Accepted, Item, Outcome, Refused, plan
 from services.ingest.metrics import IngestMetrics
 from services.ingest.patients import PatientIndex
+from services.ingest.ports import PartlyAccepted
 from services.ingest.publisher import (
     DOCUMENTED_MAX_MESSAGE_BYTES,
     RECORD_OVERHEAD_BYTES,
     Publisher,
     fits,
 )
+from services.ingest.validation import resource_issues
 from shared.codec import encode
 from shared.events import ClinicalEvent, Sender
 
@@ -35,14 +36,7 @@ log = logging.getLogger(__name__)
 YIELD_EVERY_SECONDS = 0.005  # the longest stretch of validation before the loop gets a turn
 
 
-@dataclass
-class PartlyAccepted(InvalidInput):
-    """atomic=False: the valid resources were published (`accepted`); `issues` name the others."""
-
-    accepted: list[ClinicalEvent] = field(default_factory=list)
-
-
-class IngestCore:
+class PublishingAccepter:
     """Implements `ports.Accepter`. Nothing is published for a request with a refused resource
     unless the caller asked for atomic=False (a FHIR batch)."""
 
@@ -69,18 +63,21 @@ class IngestCore:
 
     async def accept(
         self,
-        resources: list[dict[str, Any]],
+        resources: Sequence[dict[str, Any] | ResourceInRequest],
         sender: Sender,
         *,
         atomic: bool = True,
         correlation_id: str | None = None,
     ) -> list[ClinicalEvent]:
-        """See `ports.Accepter`. Issue expressions start at the resource type (`Observation.status`);
-        with several resources, each diagnostic names the resource's position in the list."""
-        items = [Item(r, _type_of(r)) for r in resources]
-        outcomes = await self._process(items, sender, atomic=atomic, correlation_id=correlation_id)
+        """See `ports.Accepter`."""
+        placed = [_placed(resource) for resource in resources]
+        outcomes = await self._process(placed, sender, atomic=atomic, correlation_id=correlation_id)
+        # a bare resource's FHIRPath starts at its type: with several, name its position
+        numbered = len(placed) > 1
         issues = [
-            _numbered(issue, position) if len(items) > 1 else issue
+            _numbered(issue, position)
+            if numbered and not isinstance(resources[position], ResourceInRequest)
+            else issue
             for position, outcome in enumerate(outcomes)
             if isinstance(outcome, Refused)
             for issue in outcome.issues
@@ -89,29 +86,16 @@ class IngestCore:
         if issues and atomic:
             raise InvalidInput(issues, status=refusal_status(issues))
         if issues:
-            raise PartlyAccepted(issues, accepted=accepted)
+            raise PartlyAccepted(issues, accepted=accepted, outcomes=outcomes)
         return accepted
 
-    async def submit(
+    async def _process(
         self,
-        items: list[Item],
+        items: list[ResourceInRequest],
         sender: Sender,
         *,
         atomic: bool,
-        correlation_id: str | None = None,
-    ) -> list[Outcome]:
-        """One outcome per item. atomic: any refusal raises InvalidInput and nothing is published.
-
-        Raises BrokerUnavailable when Kafka did not acknowledge every accepted event in time.
-        """
-        outcomes = await self._process(items, sender, atomic=atomic, correlation_id=correlation_id)
-        if atomic and any(isinstance(o, Refused) for o in outcomes):
-            issues = [i for o in outcomes if isinstance(o, Refused) for i in o.issues]
-            raise InvalidInput(issues, status=refusal_status(issues))
-        return outcomes
-
-    async def _process(
-        self, items: list[Item], sender: Sender, *, atomic: bool, correlation_id: str | None
+        correlation_id: str | None,
     ) -> list[Outcome]:
         """Plan every item; publish the accepted ones unless atomic and something was refused."""
         # an MLLP message is traced by its control id (MSH-10), as the sender's engine knows it
@@ -143,7 +127,7 @@ class IngestCore:
         )
         return outcomes
 
-    async def _validate(self, items: list[Item]) -> list[list[Issue]]:
+    async def _validate(self, items: list[ResourceInRequest]) -> list[list[Issue]]:
         """Each item's issues, yielding to the event loop every YIELD_EVERY_SECONDS."""
         issues = []
         started = time.perf_counter()
@@ -155,7 +139,7 @@ class IngestCore:
         return issues
 
     def _encode(
-        self, items: list[Item], outcomes: list[Outcome]
+        self, items: list[ResourceInRequest], outcomes: list[Outcome]
     ) -> tuple[list[Outcome], list[tuple[bytes, bytes]]]:
         """The accepted events as Kafka records; an event the topic cannot store is refused."""
         limit = self.max_message_bytes()
@@ -188,10 +172,13 @@ class IngestCore:
                 self.index.remember(event.patient)
 
 
-def _type_of(resource: Any) -> str:
+def _placed(resource: Any) -> ResourceInRequest:
+    """A resource given bare sits in the request at its type (`Observation.status`)."""
+    if isinstance(resource, ResourceInRequest):
+        return resource
     if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
-        return str(resource["resourceType"])
-    return "Resource"
+        return ResourceInRequest(resource, str(resource["resourceType"]))
+    return ResourceInRequest(resource, "Resource")
 
 
 def _numbered(issue: Issue, position: int) -> Issue:

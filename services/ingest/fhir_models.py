@@ -1,25 +1,16 @@
-"""The R4B model classes ingest validates with, with two of fhir_core's checks made cheaper.
+"""The R4B model classes ingest validates with: two of fhir_core's checks made cheaper, two of its
+type checks corrected as the R4 specification reads (https://hl7.org/fhir/R4/datatypes.html).
 
-fhir_core runs two checks of its own on each element of each resource, and each works out again,
-from the element's class, what it has to look at:
-- before validation, `reject_null_complex_elements` looks through every field for lists of
-  complex types (a fifth of the instructions of ingest's whole path);
-- after construction (twice per element), `validate_after_model_construction` finds the required
-  primitive elements and the choice elements ([x]) (a tenth).
-Here that is worked out once per class. Whenever the quick look finds anything (a null in such a
-list, a required element without a value, a choice with more or fewer than allowed), the element
-goes to the library's own check, so the answer, and any error, are the library's.
+- Cheaper: `reject_null_complex_elements` (before validation) and
+  `validate_after_model_construction` (after construction) work out, once per class instead of
+  per element, which fields they must look at. Whenever the quick look finds anything, the
+  element goes to the library's own check, so the answer, and any error, are the library's.
+- Corrected: an `id` is at most 64 characters (fhir_core allows 255 unless told); a `url` holding
+  a non-string is a validation error (fhir_core raised AttributeError, which escaped as a 500).
 
-Two of fhir_core's type checks are also corrected here, as the R4 specification reads
-(https://hl7.org/fhir/R4/datatypes.html):
-- an `id` is at most 64 characters (fhir_core allows 255 unless told, `fhir_core.constraints`);
-- a `url` holding a non-string (`"url": false`, `"valueUrl": 1`) is a validation error; fhir_core
-  called `.startswith` on it and raised AttributeError, which escaped as a 500.
-
-pydantic binds a model's validators when the model class is created, so the replacements are put in
-place before the first R4B model class is built: importing this module does it. The ingest process
-imports `fhir.resources` only through here; `tests/unit/ingest/test_fhir_models.py` holds both
-promises (the same answers, and in effect in a fresh ingest process).
+Importing this module puts the replacements in place before the first R4B model class is built;
+ingest imports `fhir.resources` only through here. What the cheaper checks saved:
+docs/performance.md. `tests/unit/ingest/test_fhir_models.py` holds both promises.
 """
 
 import functools

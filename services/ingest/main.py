@@ -20,12 +20,12 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from services.cli import refusal
-from services.ingest.accepter import IngestCore
-from services.ingest.auth import TokenError, TokenVerifier, token_hashes
-from services.ingest.http_app import create_app
-from services.ingest.http_server import server_config
+from services.ingest.accepter import PublishingAccepter
+from services.ingest.fhir.app import create_app
+from services.ingest.fhir.auth import TokenError, TokenVerifier, token_hashes
+from services.ingest.fhir.oauth import AccessTokenVerifier
+from services.ingest.fhir.server import server_config
 from services.ingest.metrics import IngestMetrics
-from services.ingest.oauth import AccessTokenVerifier
 from services.ingest.patient_history import load_patient_index
 from services.ingest.patients import PatientIndex
 from services.ingest.peers import UnusableAllowList
@@ -112,7 +112,7 @@ def build_app(
         ),
         limit_topic=settings.topics.clinical_events,
     )
-    core = IngestCore(
+    accepter = PublishingAccepter(
         publisher,
         topic=settings.topics.clinical_events,
         index=index,
@@ -125,11 +125,11 @@ def build_app(
     peers = settings.peers()
     companion = None
     if with_mllp:
-        from services.ingest.mllp import MllpMetrics, start_mllp_server
+        from services.ingest.hl7.mllp import MllpMetrics, start_mllp_server
 
         companion = functools.partial(
             start_mllp_server,
-            core,
+            accepter,
             settings.host,
             settings.mllp_port,
             max_frame_bytes=settings.mllp_max_frame_bytes,
@@ -144,7 +144,7 @@ def build_app(
         )
     return create_app(
         settings,
-        core=core,
+        accepter=accepter,
         publisher=publisher,
         verifier=verifier,
         metrics=metrics,

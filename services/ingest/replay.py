@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import httpx
 import orjson
 
-from services.ingest.hl7_message import normalise_line_endings
+from services.ingest.hl7.message import normalise_line_endings
 
 JSON_SUFFIXES = {".json"}
 NDJSON_SUFFIXES = {".ndjson", ".jsonl"}
@@ -27,7 +27,9 @@ START_BLOCK, END_BLOCK = b"\x0b", b"\x1c\r"
 
 
 @dataclass(frozen=True)
-class Item:
+class StoredMessage:
+    """One request body or HL7 message read from a file, to be sent again."""
+
     origin: str  # `path` or `path:line` or `path#n`, for the summary
     channel: str  # "http" or "mllp"
     body: bytes
@@ -52,21 +54,21 @@ class Summary:
         )
 
 
-def collect(paths: Iterable[Path], skipped: list[str]) -> Iterator[Item]:
+def collect(paths: Iterable[Path], skipped: list[str]) -> Iterator[StoredMessage]:
     for path in paths:
         if path.is_dir():
             yield from collect(sorted(p for p in path.rglob("*") if p.is_file()), skipped)
             continue
         suffix = path.suffix.lower()
         if suffix in JSON_SUFFIXES:
-            yield Item(str(path), "http", path.read_bytes())
+            yield StoredMessage(str(path), "http", path.read_bytes())
         elif suffix in NDJSON_SUFFIXES:
             for number, line in enumerate(path.read_bytes().splitlines(), start=1):
                 if line.strip():
-                    yield Item(f"{path}:{number}", "http", line)
+                    yield StoredMessage(f"{path}:{number}", "http", line)
         elif suffix in HL7_SUFFIXES:
             for number, message in enumerate(split_hl7(path.read_bytes()), start=1):
-                yield Item(f"{path}#{number}", "mllp", message)
+                yield StoredMessage(f"{path}#{number}", "mllp", message)
         else:
             skipped.append(str(path))
 
@@ -142,7 +144,7 @@ def ack_code(ack: str) -> tuple[str, str]:
 
 
 def replay(
-    items: Iterable[Item],
+    items: Iterable[StoredMessage],
     http: httpx.Client,
     mllp: MllpSender | None,
     progress: TextIO | None,
@@ -166,7 +168,9 @@ def replay(
     return summary
 
 
-def _send(item: Item, http: httpx.Client, mllp: MllpSender | None) -> tuple[str, bool, str]:
+def _send(
+    item: StoredMessage, http: httpx.Client, mllp: MllpSender | None
+) -> tuple[str, bool, str]:
     if item.channel == "mllp":
         if mllp is None:
             return "no-mllp", False, "no --mllp address"

@@ -6,12 +6,12 @@ from typing import Literal
 from pydantic import Field, FilePath, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.ingest.fhir_parsing import MAX_JSON_DEPTH
-from services.ingest.http_server import ConnectionLimits
-from services.ingest.mllp import (
+from services.ingest.limits import (
     DEFAULT_FRAME_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_FRAME_BYTES,
+    MAX_JSON_DEPTH,
+    ConnectionLimits,
 )
 from services.ingest.peers import PeerAllowList
 from shared.settings import KafkaSettings

@@ -1,7 +1,7 @@
 """A broker restart while the classifier works through a backlog: every event is classified and
 every offset committed. The worker's fetch loop is then always waiting to hand a record to a full
 stream, and records are handed over while faust seeks after the rebalance: the two moments at which
-faust-streaming lost records (services/classifier/worker_consumer.py). The broker is this module's
+faust-streaming lost records (services/classifier/stream/corrections/worker_consumer.py). The broker is this module's
 own: a restart of the session's broker would disturb every other test."""
 
 import asyncio

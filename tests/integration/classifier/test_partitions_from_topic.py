@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from services.classifier.topic_check import changelog_topic
+from services.classifier.stream.topic_check import changelog_topic
 from shared.codec import encode
 from shared.settings import KafkaSettings
 from shared.topics import TopicNames

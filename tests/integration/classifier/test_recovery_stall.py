@@ -1,5 +1,5 @@
 """A worker whose table recovery stops moving reads none of its partitions while /healthz answers:
-the watch (services/classifier/recovery_watch.py) reads the changelog again and then stops it for
+the watch (services/classifier/stream/corrections/recovery_watch.py) reads the changelog again and then stops it for
 a restart. The stall here is real and certain: a changelog partition that ends in a transaction
 marker, a record faust's recovery waits for and never receives (the same "No event received for
 active tp" wait as the stall seen in the scale-out runs, where reading again ends it)."""

@@ -1,7 +1,7 @@
 """Workers joining the classifier's group while the feed flows: every event is classified once the
 partitions have moved. Each join is a rebalance, during which workers fetch records they give up;
 the seek after it must read them again, also on partitions the group has not committed yet
-(services/classifier/worker_consumer.py: before that, every worker that held a partition across
+(services/classifier/stream/corrections/worker_consumer.py: before that, every worker that held a partition across
 a rebalance skipped the records it had fetched, with consumer lag 0)."""
 
 import asyncio

@@ -1,5 +1,5 @@
 """The seek that follows every rebalance, against the real broker: records fetched and given up are
-read again, also on a partition the group never committed (services/classifier/worker_consumer.py).
+read again, also on a partition the group never committed (services/classifier/stream/corrections/worker_consumer.py).
 aiokafka's own seek leaves such a partition past them: a worker joining a new group's first traffic
 skipped the first records of each partition it held across the rebalance."""
 
@@ -10,7 +10,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
-from services.classifier.worker_consumer import seek_to_committed
+from services.classifier.stream.corrections.worker_consumer import seek_to_committed
 from shared.settings import KafkaSettings
 from tests.support.kafka import create_topics, produce
 

@@ -16,8 +16,8 @@ import orjson
 import uvicorn
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from services.ingest.auth import TokenVerifier, token_hashes
-from services.ingest.http_server import server_config
+from services.ingest.fhir.auth import TokenVerifier, token_hashes
+from services.ingest.fhir.server import server_config
 from services.ingest.main import build_app
 from services.ingest.settings import IngestSettings
 from shared.codec import decode_as

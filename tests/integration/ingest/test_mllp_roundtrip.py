@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import hl7
 from hl7.mllp import open_hl7_connection
 
-from services.ingest.accepter import IngestCore
+from services.ingest.accepter import PublishingAccepter
+from services.ingest.hl7.mllp import MllpMetrics, start_mllp_server
 from services.ingest.metrics import IngestMetrics
-from services.ingest.mllp import MllpMetrics, start_mllp_server
 from services.ingest.patients import PatientIndex
 from services.ingest.publisher import KafkaPublisher
 from shared.codec import decode_as
@@ -30,7 +30,7 @@ async def ingest_mllp(
     await publisher.start()
     if connected:
         assert await publisher.wait_connected(20), "no connection to the test broker"
-    core = IngestCore(
+    core = PublishingAccepter(
         publisher,
         topic=topic,
         index=PatientIndex(1000),

@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from services.ingest.accepter import IngestCore
+from services.ingest.accepter import PublishingAccepter
 from services.ingest.metrics import IngestMetrics
 from services.ingest.patient_history import load_patient_index
 from services.ingest.patients import PatientIndex
@@ -38,7 +38,9 @@ def condition() -> dict[str, Any]:
     }
 
 
-async def started_core(settings: KafkaSettings, topic: str, index: PatientIndex) -> IngestCore:
+async def started_core(
+    settings: KafkaSettings, topic: str, index: PatientIndex
+) -> PublishingAccepter:
     publisher = KafkaPublisher(
         settings,
         timeout=5.0,
@@ -47,7 +49,7 @@ async def started_core(settings: KafkaSettings, topic: str, index: PatientIndex)
     )
     await publisher.start()
     assert await publisher.wait_connected(30), "no connection to the test broker"
-    return IngestCore(
+    return PublishingAccepter(
         publisher,
         topic=topic,
         index=index,

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -57,11 +58,19 @@ def test_the_cli_creates_the_topics_says_what_to_export_and_status_names_the_log
     assert after.returncode == 1 and "not running" in after.stdout
 
 
+def pinned_kafka_version() -> str:
+    pom = ElementTree.parse(Path(__file__).parents[3] / "deploy" / "kafka" / "pom.xml")
+    version = pom.find("{http://maven.apache.org/POM/4.0.0}properties/"
+                       "{http://maven.apache.org/POM/4.0.0}kafka.version")  # fmt: skip
+    assert version is not None and version.text
+    return version.text
+
+
 def test_cached_jars_are_reused_without_maven(monkeypatch: pytest.MonkeyPatch) -> None:
     first = kafka_libs()
     monkeypatch.setenv("PATH", "/nonexistent")  # no mvn reachable: must not be needed
     assert kafka_libs() == first
-    assert any(first.glob("kafka_2.13-3.9.1.jar"))
+    assert any(first.glob(f"kafka_2.13-{pinned_kafka_version()}.jar"))
 
 
 def test_missing_java_or_maven_is_a_clear_error_saying_what_to_install(

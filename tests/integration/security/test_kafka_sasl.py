@@ -14,8 +14,8 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
 from services.broker import ExtraListener, LocalBroker, free_port
-from services.ingest.auth import TokenVerifier, token_hashes
 from services.ingest.errors import BrokerUnavailable
+from services.ingest.fhir.auth import TokenVerifier, token_hashes
 from services.ingest.main import build_app
 from services.ingest.publisher import KafkaPublisher
 from services.ingest.settings import IngestSettings

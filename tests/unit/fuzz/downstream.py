@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from email.policy import default
 from html.parser import HTMLParser
 
-from services.classifier.app import RECORD_OVERHEAD
 from services.classifier.bounds import fitted, refusal
 from services.classifier.core import Change, apply, current, handle
 from services.classifier.flags import FlagContext
 from services.classifier.settings import ClassifierSettings
 from services.classifier.state import PatientState
+from services.classifier.stream.agent import RECORD_OVERHEAD
 from services.classifier.terminology import load_terminology
 from services.notifier.cns_email import cns_email, plain_text
 from services.notifier.decisions import EarlierAlert, plan_for

@@ -1,6 +1,6 @@
 """The real ingest edges for the fuzz tier: the FHIR app in-process, the MLLP listener on loopback.
 
-Both sit on the real `IngestCore` (validation, patient resolution, event building) with a
+Both sit on the real `PublishingAccepter` (validation, patient resolution, event building) with a
 recording publisher in place of Kafka, so a case that survives validation is published, not
 dropped.
 """
@@ -16,11 +16,11 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from services.ingest.accepter import IngestCore
-from services.ingest.auth import TokenVerifier, token_hashes
-from services.ingest.http_app import create_app
+from services.ingest.accepter import PublishingAccepter
+from services.ingest.fhir.app import create_app
+from services.ingest.fhir.auth import TokenVerifier, token_hashes
+from services.ingest.hl7.mllp import MllpHandler, MllpMetrics, start_mllp_server
 from services.ingest.metrics import IngestMetrics
-from services.ingest.mllp import MllpHandler, MllpMetrics, start_mllp_server
 from services.ingest.patients import PatientIndex
 from services.ingest.settings import IngestSettings
 from tests.unit.fuzz.corpus import MAX_BODY_BYTES, MAX_BUNDLE_ENTRIES, MAX_FRAME_BYTES
@@ -31,9 +31,9 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-def ingest_core(publisher: RecordingPublisher, metrics: IngestMetrics) -> IngestCore:
+def ingest_core(publisher: RecordingPublisher, metrics: IngestMetrics) -> PublishingAccepter:
     ids = itertools.count()
-    return IngestCore(
+    return PublishingAccepter(
         publisher,
         topic="clinical-events",
         index=PatientIndex(10_000),
@@ -53,7 +53,7 @@ def fhir_app(publisher: RecordingPublisher, **settings: Any) -> Any:
     ids = itertools.count()
     return create_app(
         config,
-        core=ingest_core(publisher, metrics),
+        accepter=ingest_core(publisher, metrics),
         publisher=publisher,
         verifier=TokenVerifier(token_hashes(TOKEN), clock=lambda: NOW),
         metrics=metrics,

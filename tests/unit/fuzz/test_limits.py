@@ -7,7 +7,8 @@ from typing import Any
 
 import orjson
 
-from services.ingest.fhir_parsing import MAX_JSON_DEPTH, json_depth
+from services.ingest.fhir.request_body import json_depth
+from services.ingest.limits import MAX_JSON_DEPTH
 from tests.unit.fuzz.corpus import END, MAX_BODY_BYTES, MAX_BUNDLE_ENTRIES, START
 from tests.unit.fuzz.harness import AUTH, fhir_client
 from tests.unit.ingest import hl7_samples

@@ -12,9 +12,10 @@ from fhir.resources.R4B.bundle import Bundle as R4BBundle
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.ingest.auth import Refusal, TokenVerifier, token_hashes
-from services.ingest.fhir_parsing import holds_null, is_plain_entry, json_depth
-from services.ingest.hl7_intake import interpret
+from services.ingest.fhir.auth import Refusal, TokenVerifier, token_hashes
+from services.ingest.fhir.request_body import is_plain_entry, json_depth
+from services.ingest.hl7.decoding import interpret
+from services.ingest.validation import holds_null
 from shared.events import stable_id
 from tests.unit.ingest import hl7_samples
 from tests.unit.ingest.fakes import RecordingPublisher

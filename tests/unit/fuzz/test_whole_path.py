@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from services.classifier.core import handle
 from services.classifier.facts import extract
 from services.classifier.flags import FlagContext
-from services.ingest.mllp import Frame
+from services.ingest.hl7.mllp import Frame
 from tests.unit.fuzz.downstream import NOW, TERMS, Downstream, with_primary
 from tests.unit.fuzz.harness import AUTH, fhir_test_client, mllp_handler
 from tests.unit.fuzz.strategies import (

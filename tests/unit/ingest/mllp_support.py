@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from services.ingest.errors import BrokerUnavailable
-from services.ingest.mllp import MllpMetrics, start_mllp_server
+from services.ingest.hl7.mllp import MllpMetrics, start_mllp_server
 from shared.events import ClinicalEvent, Sender
 
 START, END = b"\x0b", b"\x1c\r"

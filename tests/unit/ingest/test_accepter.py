@@ -3,10 +3,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.ingest.accepter import IngestCore, PartlyAccepted
+from services.ingest.accepter import PublishingAccepter
 from services.ingest.errors import BrokerUnavailable, InvalidInput
 from services.ingest.metrics import IngestMetrics
 from services.ingest.patients import PatientIndex
+from services.ingest.ports import PartlyAccepted
 from shared.codec import decode_as
 from shared.events import ClinicalEvent, Sender
 from tests.unit.ingest.fakes import RecordingPublisher
@@ -15,9 +16,9 @@ from tests.unit.ingest.samples import GP_ODS, NHS_NUMBER, condition, observation
 SENDER = Sender(channel="mllp", client="TRUST-TIE", message_id="MSG0001")
 
 
-def core_with(publisher: RecordingPublisher) -> IngestCore:
+def core_with(publisher: RecordingPublisher) -> PublishingAccepter:
     counter = itertools.count()
-    return IngestCore(
+    return PublishingAccepter(
         publisher,
         topic="events",
         index=PatientIndex(),

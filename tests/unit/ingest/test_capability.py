@@ -1,6 +1,6 @@
 """The CapabilityStatement claims only what ingest does."""
 
-from services.ingest.capability import capability_statement
+from services.ingest.fhir.capability import capability_statement
 
 
 def test_the_capability_statement_does_not_claim_oauth_for_static_bearer_tokens() -> None:

@@ -18,7 +18,7 @@ import httpx
 import orjson
 import uvicorn
 
-from services.ingest.http_server import server_config
+from services.ingest.fhir.server import server_config
 from services.ingest.settings import IngestSettings
 from shared.events import Sender
 from tests.unit.ingest import hl7_samples as s

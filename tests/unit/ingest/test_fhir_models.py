@@ -126,7 +126,7 @@ CHECK_IN_A_FRESH_INGEST = """
 import services.ingest.main
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from services.ingest import fhir_models
-from services.ingest.fhir_parsing import resource_issues
+from services.ingest.validation import resource_issues
 from tests.unit.ingest.samples import condition, observation, patient
 for resource in (condition(), observation(), patient()):
     assert resource_issues(resource, resource["resourceType"]) == []

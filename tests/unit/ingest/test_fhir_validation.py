@@ -1,4 +1,5 @@
-from services.ingest.fhir_parsing import bundle_shell_issues, fhir_path, resource_issues
+from services.ingest.fhir.request_body import bundle_shell_issues
+from services.ingest.validation import fhir_path, resource_issues
 from tests.unit.ingest.samples import (
     BAD_NHS_NUMBER,
     NHS_SYSTEM,

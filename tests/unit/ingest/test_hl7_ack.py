@@ -2,8 +2,9 @@
 
 import pytest
 
-from services.ingest.hl7_ack import ack_code, build_ack, should_send
-from services.ingest.hl7_mapping import Header, Hl7Issue
+from services.ingest.hl7.ack import ack_code, build_ack, should_send
+from services.ingest.hl7.header import Header
+from services.ingest.hl7.issues import Hl7Issue
 
 ORIGINAL = Header(control_id="C1", trigger_event="R01", version="2.5.1")
 

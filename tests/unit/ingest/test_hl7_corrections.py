@@ -10,7 +10,7 @@ import pytest
 
 from services.classifier.batch import classify_resources
 from services.classifier.terminology import load_terminology
-from services.ingest.hl7_mapping import map_message
+from services.ingest.hl7.mapping import map_message
 from tests.unit.ingest import hl7_samples as s
 
 NOW = datetime(2025, 4, 1, tzinfo=UTC)

@@ -8,7 +8,7 @@ import pytest
 
 from services.classifier.batch import classify_resources
 from services.classifier.terminology import load_terminology
-from services.ingest.hl7_intake import interpret
+from services.ingest.hl7.decoding import interpret
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "hl7v2"
 PROFILE = Path(__file__).resolve().parents[3] / "docs" / "hl7v2-profile.md"

@@ -6,7 +6,8 @@ import hl7
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
-from services.ingest.hl7_mapping import MessageRejected, map_message
+from services.ingest.hl7.issues import MessageRejected
+from services.ingest.hl7.mapping import map_message
 from tests.unit.ingest import hl7_samples as s
 
 NHS_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"

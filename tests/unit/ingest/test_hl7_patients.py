@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from services.ingest.hl7_intake import interpret
+from services.ingest.hl7.decoding import interpret
 from shared.events import Sender
 from tests.unit.ingest import hl7_samples as s
 from tests.unit.ingest.fakes import RecordingPublisher

@@ -3,7 +3,8 @@ Z-segments and segments rmbc does not read, and an ACK addressed as the engine a
 
 import pytest
 
-from services.ingest.hl7_mapping import MessageRejected, map_message
+from services.ingest.hl7.issues import MessageRejected
+from services.ingest.hl7.mapping import map_message
 from tests.unit.ingest import hl7_samples as s
 from tests.unit.ingest.mllp_support import FakeAccepter, listener, msa, raw_client, segments
 

@@ -7,7 +7,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from services.ingest.fhir_parsing import MAX_CODE_CHARS, MAX_STRING_CHARS
+from services.ingest.validation import MAX_CODE_CHARS, MAX_STRING_CHARS
 from tests.unit.ingest.fakes import RecordingPublisher
 from tests.unit.ingest.samples import bundle, condition, observation, outcome_of, patient
 from tests.unit.ingest.test_http_api import FHIR, make_client

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from services.ingest.errors import InvalidInput, Issue
-from services.ingest.hl7_dates import BadDate, to_fhir_datetime, to_fhir_instant
-from services.ingest.hl7_message import escape
+from services.ingest.hl7.dates import BadDate, to_fhir_datetime, to_fhir_instant
+from services.ingest.hl7.message import escape
 from tests.unit.ingest import hl7_samples as s
 from tests.unit.ingest.fakes import RecordingPublisher
 from tests.unit.ingest.mllp_support import (
@@ -82,7 +82,7 @@ async def test_escaped_frame_bytes_in_sender_fields_cannot_break_the_ack_frame(
 
 
 class SizeRefusingAccepter(FakeAccepter):
-    """Refuses as IngestCore does an event over the topic's max.message.bytes."""
+    """Refuses as PublishingAccepter does an event over the topic's max.message.bytes."""
 
     async def accept(
         self, resources: list[dict[str, Any]], sender: Any, *, atomic: bool = True

@@ -10,9 +10,9 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from services.ingest.accepter import IngestCore
-from services.ingest.auth import TokenVerifier, token_hashes
-from services.ingest.http_app import create_app
+from services.ingest.accepter import PublishingAccepter
+from services.ingest.fhir.app import create_app
+from services.ingest.fhir.auth import TokenVerifier, token_hashes
 from services.ingest.metrics import IngestMetrics
 from services.ingest.patients import PatientIndex
 from services.ingest.settings import IngestSettings
@@ -40,7 +40,7 @@ def make_client(
     config = IngestSettings(**{"max_body_bytes": 20_000, "max_bundle_entries": 5, **settings})
     metrics = IngestMetrics()
     ids = itertools.count()
-    core = IngestCore(
+    accepter = PublishingAccepter(
         publisher,
         topic="events",
         index=PatientIndex(),
@@ -53,7 +53,7 @@ def make_client(
     hashed = "sha256:" + hashlib.sha256(HASHED_TOKEN.encode()).hexdigest()
     app = create_app(
         config,
-        core=core,
+        accepter=accepter,
         publisher=publisher,
         verifier=TokenVerifier(token_hashes(f"{TOKEN},{hashed}")),
         metrics=metrics,

@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.ingest.fhir_parsing import resource_issues
-from services.ingest.hl7_mapping import MessageRejected, map_message
-from services.ingest.intake import Accepted, Item, Refused, plan
+from services.ingest.acceptance import Accepted, Refused, ResourceInRequest, plan
+from services.ingest.hl7.issues import MessageRejected
+from services.ingest.hl7.mapping import map_message
 from services.ingest.patients import PatientIndex
+from services.ingest.validation import resource_issues
 from shared.events import Sender
 from shared.nhs_number import (
     CHI_NUMBER_SYSTEM,
@@ -48,7 +49,7 @@ def test_each_number_is_placed_in_its_published_range(number: str, expected: str
 def run(number: str, *, test_environment: bool) -> list[Accepted | Refused]:
     return list(
         plan(
-            [Item(patient(nhs_number=number), "Patient")],
+            [ResourceInRequest(patient(nhs_number=number), "Patient")],
             index=PatientIndex(),
             sender=Sender(channel="http", client="c"),
             correlation_id="corr",
@@ -97,7 +98,7 @@ def test_a_chi_number_under_its_own_system_is_accepted_and_keys_the_patient() ->
     resource["identifier"].insert(0, {"system": CHI_NUMBER_SYSTEM, "value": CHI})
     assert resource_issues(resource, "Patient") == []
     [outcome] = plan(
-        [Item(resource, "Patient")],
+        [ResourceInRequest(resource, "Patient")],
         index=PatientIndex(),
         sender=Sender(channel="http", client="c"),
         correlation_id="corr",

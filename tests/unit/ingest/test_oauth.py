@@ -14,8 +14,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from services.ingest.auth import Refusal
-from services.ingest.oauth import AccessTokenVerifier, Principal
+from services.ingest.fhir.auth import Refusal
+from services.ingest.fhir.oauth import AccessTokenVerifier, Principal
 
 ISSUER = "https://auth.example.nhs.uk"
 AUDIENCE = "https://rmbc.example.nhs.uk/fhir"

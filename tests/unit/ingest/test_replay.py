@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from services.ingest.replay import Item, Summary, collect, main, replay, split_hl7
+from services.ingest.replay import StoredMessage, Summary, collect, main, replay, split_hl7
 from tests.unit.ingest import hl7_samples as s
 from tests.unit.ingest.mllp_support import FakeAccepter, listener
 
@@ -86,7 +86,7 @@ def test_an_unreachable_ingest_counts_as_refused() -> None:
         raise httpx.ConnectError("connection refused", request=request)
 
     http = httpx.Client(base_url="http://ingest", transport=httpx.MockTransport(down))
-    summary = replay([Item("x.json", "http", b"{}")], http, None, None, Summary())
+    summary = replay([StoredMessage("x.json", "http", b"{}")], http, None, None, Summary())
     assert summary.refused[0][1] == "unreachable"
 
 

@@ -1,0 +1,1 @@
+"""The FHIR wing: the HTTP API, its server limits, Bundles, OperationOutcomes, authentication."""
