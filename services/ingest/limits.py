@@ -23,7 +23,7 @@ DEFAULT_MAX_RESOURCES = 1000
 # reconnections (one socket per broker, and the bootstrap and admin connections), a module
 # imported late, a log file (see `admission.py`).
 SPARE_DESCRIPTORS = 16
-# What the process holds besides connections (about 15: standard streams, the event loop's
+# What the process holds besides connections (about 10: standard streams, the event loop's
 # selector and self-pipe, two listening sockets, Kafka's), with SPARE_DESCRIPTORS on top:
 # caps + this must fit under the open-file limit (`rmbc ingest` warns at start when they do not).
 DESCRIPTOR_RESERVE = 64
