@@ -19,6 +19,15 @@ DEFAULT_IDLE_TIMEOUT = 600.0
 DEFAULT_MAX_CONNECTIONS = 100
 DEFAULT_MAX_RESOURCES = 1000
 
+# Descriptors a listener leaves free below the open-file limit, whatever its cap: for Kafka's
+# reconnections (one socket per broker, and the bootstrap and admin connections), a module
+# imported late, a log file (see `admission.py`).
+SPARE_DESCRIPTORS = 16
+# What the process holds besides connections (about 10: standard streams, the event loop's
+# selector and self-pipe, two listening sockets, Kafka's), with SPARE_DESCRIPTORS on top:
+# caps + this must fit under the open-file limit (`rmbc ingest` warns at start when they do not).
+DESCRIPTOR_RESERVE = 64
+
 
 @dataclass(frozen=True)
 class ConnectionLimits:

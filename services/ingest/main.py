@@ -15,16 +15,17 @@ import sys
 import uuid
 from datetime import UTC, datetime
 
-import uvicorn
 from fastapi import FastAPI
 from pydantic import ValidationError
 
 from services.cli import refusal
 from services.ingest.accepter import PublishingAccepter
+from services.ingest.admission import open_file_limit
 from services.ingest.fhir.app import create_app
 from services.ingest.fhir.auth import TokenError, TokenVerifier, token_hashes
 from services.ingest.fhir.oauth import AccessTokenVerifier
-from services.ingest.fhir.server import server_config
+from services.ingest.fhir.server import GuardedServer, server_config
+from services.ingest.limits import DESCRIPTOR_RESERVE
 from services.ingest.metrics import IngestMetrics
 from services.ingest.patient_history import load_patient_index
 from services.ingest.patients import PatientIndex
@@ -185,19 +186,17 @@ async def run(settings: IngestSettings, verifier: TokenVerifier | AccessTokenVer
             "access tokens (RMBC_INGEST_OAUTH_ISSUER, _AUDIENCE, _JWKS_URL)",
             extra={"token_expiries": {c: e.isoformat() for c, e in verifier.expiries().items()}},
         )
-    await uvicorn.Server(config).serve()
+    await GuardedServer(config, settings.connection_limits()).serve()
 
 
-def warn_if_descriptors_are_short(settings: IngestSettings, reserve: int = 64) -> None:
-    """The connection caps only keep ingest answering if the process may open that many files
-    (and some for Kafka and logs); say so at start when it may not."""
-    import resource
-
-    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = settings.http_max_connections + settings.mllp_max_connections + reserve
-    if soft != resource.RLIM_INFINITY and soft < wanted:
+def warn_if_descriptors_are_short(settings: IngestSettings) -> None:
+    """The caps are what ingest serves; if the open-file limit is lower, the listeners refuse
+    connections below the caps to keep `SPARE_DESCRIPTORS` free. Say so at start."""
+    limit = open_file_limit()
+    wanted = settings.http_max_connections + settings.mllp_max_connections + DESCRIPTOR_RESERVE
+    if limit is not None and limit < wanted:
         log.warning(
             "the open-file limit is below the connection caps: lower "
             "RMBC_INGEST_HTTP_MAX_CONNECTIONS / RMBC_INGEST_MLLP_MAX_CONNECTIONS or raise the limit",
-            extra={"open_file_limit": soft, "needed": wanted},
+            extra={"open_file_limit": limit, "needed": wanted},
         )

@@ -7,9 +7,10 @@ file-descriptor limit (answering neither HTTP nor MLLP). Here, per connection:
 - the request line and headers must arrive within `header_timeout` of the connection opening or
   of the previous answer;
 - while a body arrives, a gap longer than `idle_timeout` closes the connection;
-- beyond `max_connections` open connections a new one gets `503` and is closed at once.
-uvicorn's own protocol (httptools) does the parsing; this subclass only adds timers and the cap,
-on the protocol callbacks uvicorn documents (`uvicorn/protocols/http/httptools_impl.py`).
+- beyond `max_connections` open connections a new one gets `503` and is closed at once, where it
+  is accepted (`GuardedServer`, `services/ingest/admission.py`), so it never holds a descriptor.
+uvicorn's own protocol (httptools) does the parsing; this subclass only adds the timers, on the
+protocol callbacks uvicorn documents (`uvicorn/protocols/http/httptools_impl.py`).
 
 And per request (`DrainUnreadBody`): an answer given before the body was read (413 for a body over
 the limit, 401, 415) is completed only after the rest of the body was read and discarded, within
@@ -19,6 +20,7 @@ with `Connection: close`, otherwise meets a connection reset instead of the 413.
 
 import asyncio
 import logging
+import socket
 import ssl
 from typing import Any
 
@@ -26,6 +28,7 @@ import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from services.ingest.admission import Admission, listen_admitting
 from services.ingest.limits import ConnectionLimits
 from services.ingest.peers import subject_name
 
@@ -46,14 +49,6 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            if len(self.connections) > limits.max_connections:
-                log.warning(
-                    "HTTP connection refused: too many open",
-                    extra={"open": len(self.connections)},
-                )
-                transport.write(BUSY)
-                transport.close()
-                return
             self._arm(limits.header_timeout, "headers")
 
         def data_received(self, data: bytes) -> None:
@@ -102,6 +97,21 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
                 self.transport.close()
 
     return GuardedHttpToolsProtocol
+
+
+class GuardedServer(uvicorn.Server):
+    """uvicorn listening on a socket that admits at most `limits.max_connections` open
+    connections and answers one more 503 as it accepts it (see `services/ingest/admission.py`)."""
+
+    def __init__(self, config: uvicorn.Config, limits: ConnectionLimits) -> None:
+        super().__init__(config)
+        self.admission = Admission("HTTP", limits.max_connections, refusal=BUSY)
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        if sockets is None:
+            sockets = [listen_admitting(self.config.host, self.config.port, self.admission)]
+            log.info("HTTP listening", extra={"port": sockets[0].getsockname()[1]})
+        await super().serve(sockets=sockets)
 
 
 def server_config(

@@ -11,7 +11,8 @@ garbage input each get a definite answer instead of an exception that ends the c
 - bytes outside any frame are discarded and logged; more than `max_frame_bytes` of them in a
   row means the peer does not speak MLLP, and the connection is closed with a log line;
 - a connection silent for `idle_timeout` between frames is closed, and beyond `max_connections`
-  open connections a new one is closed at once (each may hold a frame of `max_frame_bytes`);
+  open connections a new one is closed where it is accepted, so it never holds a descriptor
+  (`services/ingest/admission.py`; each admitted one may hold a frame of `max_frame_bytes`);
 - a message mapping to more than `max_resources` resources gets AR (as a Bundle over its entry
   limit gets 413), and a large frame is interpreted off the event loop: one sender's big message
   does not hold up the others or /healthz.
@@ -31,6 +32,7 @@ from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from services.ingest.admission import Admission, listen_admitting
 from services.ingest.errors import BrokerUnavailable, InvalidInput, Issue, refusal_status
 from services.ingest.hl7.ack import AckOutcome, ack_code, build_ack, should_send
 from services.ingest.hl7.decoding import Interpretation, RecentAcks, header_of_fragment, interpret
@@ -198,7 +200,6 @@ class MllpHandler:
         accept_timeout: float,
         metrics: MllpMetrics,
         idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
-        max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_resources: int = DEFAULT_MAX_RESOURCES,
         processing_ids: frozenset[str] = DEFAULT_PROCESSING_IDS,
         peers: PeerAllowList | None = None,
@@ -208,9 +209,7 @@ class MllpHandler:
         self.peers = peers
         self.max_frame_bytes = max_frame_bytes
         self.idle_timeout = idle_timeout
-        self.max_connections = max_connections
         self.max_resources = max_resources
-        self.open = 0
         self.enhanced = enhanced
         self.frame_timeout = frame_timeout
         self.accept_timeout = accept_timeout
@@ -222,12 +221,6 @@ class MllpHandler:
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
-        if self.open >= self.max_connections:
-            log.warning("MLLP connection refused: too many open", extra={"open": self.open})
-            self.metrics.refused_connections.inc()
-            writer.close()
-            return
-        self.open += 1
         self.metrics.connections.inc()
         frames = FrameReader(reader, self.max_frame_bytes, self.frame_timeout, self.idle_timeout)
         certificate = subject_name(writer.get_extra_info("peercert"))
@@ -248,7 +241,6 @@ class MllpHandler:
         except Exception:
             log.exception("MLLP connection failed", extra={"peer": str(peer)})
         finally:
-            self.open -= 1
             self.metrics.connections.dec()
             writer.close()
             try:
@@ -451,12 +443,16 @@ async def start_mllp_server(
         accept_timeout=accept_timeout,
         metrics=metrics or MllpMetrics(),
         idle_timeout=idle_timeout,
-        max_connections=max_connections,
         max_resources=max_resources,
         processing_ids=processing_ids,
         peers=peers,
     )
-    return await asyncio.start_server(handler.serve, host, port, ssl=ssl)
+    admission = Admission(
+        "MLLP", max_connections, on_refused=handler.metrics.refused_connections.inc
+    )
+    return await asyncio.start_server(
+        handler.serve, sock=listen_admitting(host, port, admission), ssl=ssl
+    )
 
 
 def _message_type_label(header: Header) -> str:

@@ -13,11 +13,10 @@ from typing import Any
 
 import httpx
 import orjson
-import uvicorn
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from services.ingest.fhir.auth import TokenVerifier, token_hashes
-from services.ingest.fhir.server import server_config
+from services.ingest.fhir.server import GuardedServer, server_config
 from services.ingest.main import build_app
 from services.ingest.settings import IngestSettings
 from shared.codec import decode_as
@@ -49,7 +48,7 @@ async def running_ingest(
     config = server_config(
         app, host="127.0.0.1", port=free_port(), limits=settings.connection_limits()
     )
-    server = uvicorn.Server(config)
+    server = GuardedServer(config, settings.connection_limits())
     task = asyncio.create_task(server.serve())
     url = f"http://127.0.0.1:{config.port}"
     try:

@@ -18,7 +18,7 @@ import httpx
 import orjson
 import uvicorn
 
-from services.ingest.fhir.server import server_config
+from services.ingest.fhir.server import GuardedServer, server_config
 from services.ingest.settings import IngestSettings
 from shared.events import Sender
 from tests.unit.ingest import hl7_samples as s
@@ -49,7 +49,7 @@ async def serving(**settings: Any) -> AsyncIterator[Served]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
-    server = uvicorn.Server(server_config(app, host="127.0.0.1", port=port, limits=limits))
+    server = GuardedServer(server_config(app, host="127.0.0.1", port=port, limits=limits), limits)
     task = asyncio.create_task(server.serve())
     try:
         async with asyncio.timeout(DEADLINE):
