@@ -181,7 +181,21 @@ class RegistryRecord(Envelope):
 
 
 AlertOutcome = Literal[
-    "attempting", "sent", "already_sent", "failed", "dead_lettered", "unroutable"
+    "attempting",
+    "sent",
+    "already_sent",
+    "failed",
+    "dead_lettered",
+    "unroutable",
+    # a GP document's first MESH chunk is in: MESH's message id is known, nothing delivered yet
+    "uploading",
+    # what became of a GP document after MESH accepted it ("sent"): the practice's ITK3
+    # acknowledgements and MESH's reports, read from the notifier's MESH inbox
+    "delivered",
+    "filed",
+    "patient_not_registered",
+    "rejected",
+    "not_collected",
 ]
 
 

@@ -8,11 +8,14 @@ plans the same alerts and the send ledger turns the repeat into nothing.
   for this flag (it was a review flag before, or the raise never reached us): then alert now.
 - `retracted`: one correction to every recipient that was alerted; the registry gets `withdraw`.
 - `review` flags go to the CNS team only, marked for review; no GP letter, no registry record.
+- The GP practice's mailbox: the directory's entry for its ODS code when there is one (an
+  override), else what MESH endpoint lookup (ODS code + workflow id) found, which the shell looks
+  up before planning and passes in `looked_up`.
 - No route to the GP: the CNS alert carries a "GP not reachable" note and the GP alert is recorded
   as unroutable. No route to any CNS team: recorded as unroutable and the flag is dead-lettered.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -22,7 +25,7 @@ from services.notifier.registry_record import Action, record_id, registry_record
 from shared.events import AlertOutcome, CancerFlag, RegistryRecord, stable_id
 
 Channel = Literal["mesh", "smtp"]
-Purpose = Literal["alert", "review", "correction"]
+Purpose = Literal["alert", "review", "correction", "gp_not_told"]
 
 
 def alert_id(flag_id: str, recipient: str, purpose: Purpose) -> str:
@@ -66,13 +69,19 @@ class Plan:
 
 
 def plan_for(
-    flag: CancerFlag, directory: Directory, earlier: Sequence[EarlierAlert], now: datetime
+    flag: CancerFlag,
+    directory: Directory,
+    earlier: Sequence[EarlierAlert],
+    now: datetime,
+    looked_up: Mapping[str, str | None] | None = None,
 ) -> Plan:
+    """`looked_up`: GP ODS code -> MESH mailbox found by endpoint lookup (None: none found)."""
     if flag.state == "retracted":
         return _retraction(flag, earlier, now)
     purposes = {_purpose_of(flag.flag_id, e) for e in earlier}
     already_alerted = "alert" in purposes or (flag.kind == "review" and "review" in purposes)
-    plan = _alerts(flag, directory) if flag.state == "raised" or not already_alerted else Plan()
+    alerting = flag.state == "raised" or not already_alerted
+    plan = _alerts(flag, directory, looked_up or {}) if alerting else Plan()
     record = _record(flag, purposes, now)
     return Plan(plan.deliveries, plan.unroutable, record, plan.dead_letter_reasons)
 
@@ -90,7 +99,15 @@ def _record(
     return registry_record(flag, action, supersedes, now)
 
 
-def _alerts(flag: CancerFlag, directory: Directory) -> Plan:
+def needs_lookup(flag: CancerFlag, directory: Directory) -> str | None:
+    """The GP ODS code to look up in MESH before planning, if the directory has no override."""
+    ods = flag.patient.gp_practice_ods
+    if flag.state == "retracted" or flag.kind == "review" or not ods:
+        return None
+    return None if directory.gp_practice(ods) is not None else ods.strip().upper()
+
+
+def _alerts(flag: CancerFlag, directory: Directory, looked_up: Mapping[str, str | None]) -> Plan:
     deliveries: list[Delivery] = []
     unroutable: list[Unroutable] = []
     dead_letter_reasons: list[str] = []
@@ -99,18 +116,14 @@ def _alerts(flag: CancerFlag, directory: Directory) -> Plan:
     if purpose == "alert":
         ods = flag.patient.gp_practice_ods
         practice = directory.gp_practice(ods)
-        if practice is not None:
+        mailbox = practice.mesh_mailbox if practice else looked_up.get((ods or "").strip().upper())
+        if mailbox:
             deliveries.append(
-                Delivery(
-                    alert_id(flag.flag_id, practice.mesh_mailbox, purpose),
-                    "mesh",
-                    practice.mesh_mailbox,
-                    purpose,
-                )
+                Delivery(alert_id(flag.flag_id, mailbox, purpose), "mesh", mailbox, purpose)
             )
         else:
             gp_not_reachable = (
-                f"GP practice {ods} has no MESH mailbox in the directory"
+                f"GP practice {ods} has no MESH mailbox for GP documents (endpoint lookup)"
                 if ods
                 else "the patient has no registered GP practice on record"
             )

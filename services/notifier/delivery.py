@@ -7,6 +7,7 @@ only during the call, never during a backoff.
 """
 
 import asyncio
+import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -120,17 +121,21 @@ class Deliverer:
             attempt = (entry.attempt if entry else 0) + 1
             unsure = entry is not None and entry.outcome in (
                 "attempting",
+                "uploading",
                 "failed",
                 "dead_lettered",
             )
-            if unsure and (went := await channel.already_sent(d.alert_id)) is not None:
+            recorded_id = entry.transport_id if entry is not None else None
+            if unsure and (went := await channel.already_sent(d.alert_id, recorded_id)) is not None:
                 await self._record(job, attempt - 1, "already_sent", transport_id=went)
                 return
             await self._record(job, attempt, "attempting")
             failure: Exception | None = None
             async with self._limits[d.channel]:
                 try:
-                    transport_id = await channel.send(job.payload)
+                    transport_id = await channel.send(
+                        job.payload, functools.partial(self._started, job, attempt)
+                    )
                 except Exception as error:  # recorded, retried, dead-lettered
                     failure = error
                 else:
@@ -158,6 +163,9 @@ class Deliverer:
                 "alert sent",
                 extra={"alert_id": d.alert_id, "channel": d.channel, "purpose": d.purpose},
             )
+
+    async def _started(self, job: Job, attempt: int, transport_id: str) -> None:
+        await self._record(job, attempt, "uploading", transport_id=transport_id)
 
     async def _give_up(self, job: Job, attempt: int, detail: str) -> None:
         d = job.delivery

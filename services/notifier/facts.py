@@ -34,6 +34,8 @@ class Facts:
     corrects: str | None
     headline: str
     patient_name: str
+    family_name: str | None
+    given_names: str | None
     nhs_number: str | None
     birth_date: date | None
     gp_practice_ods: str | None
@@ -102,6 +104,8 @@ def _facts(
         corrects=delivery.corrects,
         headline=_headline(flag, delivery),
         patient_name=name or "name not recorded",
+        family_name=patient.family_name,
+        given_names=patient.given_names,
         nhs_number=patient.nhs_number,
         birth_date=patient.birth_date,
         gp_practice_ods=patient.gp_practice_ods,
@@ -142,30 +146,25 @@ def _primary(flag: CancerFlag) -> str | None:
     primary = flag.primary
     if primary is None:
         return None
-    parts = ["Breast primary"]
-    if primary.icd10:
-        parts.append(f"ICD-10 {primary.icd10}")
+    parts = ["Breast cancer"]
     if primary.laterality:
         parts.append(f"{primary.laterality} side")
     if primary.diagnosis_date:
-        parts.append(f"diagnosed {primary.diagnosis_date.isoformat()}")
+        parts.append(f"diagnosed {readable_date(primary.diagnosis_date)}")
     return ", ".join(parts)
 
 
-_SYSTEM_NAMES = {
-    "http://snomed.info/sct": "SNOMED CT",
-    "http://hl7.org/fhir/sid/icd-10": "ICD-10",
-    "http://loinc.org": "LOINC",
-}
+def readable_date(day: date | None, missing: str = "not known") -> str:
+    """A date as people read it, e.g. 3 Dec 2026 (the form every letter and e-mail uses)."""
+    return f"{day.day} {day:%b %Y}" if day else missing
 
 
 def _evidence_line(evidence: Evidence) -> str:
-    """In plain words: what the record shows (the rule that used it), its code, when, where."""
-    finding = evidence.rule.split(": ", 1)[-1]
+    """In plain words: what the record shows and when. The display text is the one form of the
+    fact; a code or a system id never reaches the reader (the rule's words stand in when the
+    record had no display text)."""
+    rule = evidence.rule.split(": ", 1)[-1]
+    finding = evidence.display or rule
     finding = finding[:1].upper() + finding[1:]
-    if evidence.code:
-        system = _SYSTEM_NAMES.get(evidence.system or "", evidence.system or "code")
-        coded = f"{evidence.display}, " if evidence.display else ""
-        finding += f" ({coded}{system} {evidence.code})"
-    when = f", recorded for {evidence.date.isoformat()}" if evidence.date else ""
-    return f"{finding}{when} - hospital record {evidence.reference}"
+    when = f", recorded for {readable_date(evidence.date)}" if evidence.date else ""
+    return f"{finding}{when}"

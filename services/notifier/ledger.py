@@ -4,7 +4,7 @@ Applying is monotonic - an entry only moves forward by (attempt, rank) - so the 
 twice, or read back after being recorded locally, never move an alert backwards.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
@@ -13,16 +13,26 @@ from shared.events import AlertEvent, AlertOutcome, CancerFlag, stable_id
 
 SERVICE = "notifier"
 State = AlertOutcome | Literal["queued"]
-FINAL: frozenset[State] = frozenset({"sent", "already_sent", "unroutable", "dead_lettered"})
+# after MESH accepted a GP document: what the practice's acknowledgements or MESH's reports said
+ANSWERED: frozenset[State] = frozenset(
+    {"delivered", "filed", "patient_not_registered", "rejected", "not_collected"}
+)
+FINAL: frozenset[State] = ANSWERED | {"sent", "already_sent", "unroutable", "dead_lettered"}
 DELIVERED: frozenset[State] = frozenset({"sent", "already_sent"})
 _RANK: dict[State, int] = {
     "queued": 0,
     "attempting": 1,
-    "failed": 2,
-    "dead_lettered": 3,
-    "unroutable": 4,
-    "sent": 4,
-    "already_sent": 4,
+    "uploading": 2,
+    "failed": 3,
+    "dead_lettered": 4,
+    "unroutable": 5,
+    "sent": 5,
+    "already_sent": 5,
+    "delivered": 6,  # the practice's system took it in (infrastructure acknowledgement)
+    "filed": 7,  # the last word: filed, or why not
+    "patient_not_registered": 7,
+    "rejected": 7,
+    "not_collected": 7,
 }
 
 
@@ -34,6 +44,8 @@ class Entry:
     recipient: str
     outcome: State
     attempt: int
+    event: AlertEvent | None = None  # the latest event recorded (None while only queued)
+    transport_id: str | None = None  # the latest transport id any of its events recorded
 
 
 class Ledger:
@@ -60,8 +72,15 @@ class Ledger:
                 event.recipient,
                 event.outcome,
                 event.attempt,
+                event,
+                event.transport_id,
             )
         )
+
+    def advances(self, alert_id: str, outcome: State) -> bool:
+        """Whether recording `outcome` (at the entry's attempt) would move the alert forward."""
+        entry = self._entries.get(alert_id)
+        return entry is None or _RANK[outcome] > _RANK[entry.outcome]
 
     def queue(self, alert_id: str, flag_id: str, channel: Channel, recipient: str) -> None:
         """Known in this process before its first attempt is recorded."""
@@ -80,6 +99,8 @@ class Ledger:
             _RANK[entry.outcome],
         ):
             return
+        if entry.transport_id is None and current is not None and current.transport_id:
+            entry = replace(entry, transport_id=current.transport_id)
         self._entries[entry.alert_id] = entry
         self._by_flag.setdefault(entry.flag_id, {})[entry.alert_id] = None
 

@@ -15,15 +15,16 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
+from services.notifier.acknowledgements import AcknowledgementReader
 from services.notifier.channels import DeliveryChannel, MeshDocument
 from services.notifier.cns_email import cns_email
-from services.notifier.decisions import Delivery, plan_for
+from services.notifier.decisions import Delivery, needs_lookup, plan_for
 from services.notifier.decisions import alert_id as planned_alert_id
 from services.notifier.delivery import UNDELIVERABLE, Deliverer, Job, Recorder, RetryPolicy
 from services.notifier.directory import Directory
 from services.notifier.facts import facts_for
-from services.notifier.gp_message import mesh_document, subject
-from services.notifier.ledger import Ledger, alert_event
+from services.notifier.gp_message import CONTENT_TYPE, send_document
+from services.notifier.ledger import ANSWERED, DELIVERED, Ledger, alert_event
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.offsets import OffsetTracker, commit_done
 from services.notifier.registry_record import registry_record_v2
@@ -42,6 +43,7 @@ FINAL_COMMIT_SECONDS = 5.0
 # redrive) records is wanted within seconds, so the follower takes what a second brought at once.
 LEDGER_FOLLOW_SECONDS = 1.0
 FAILED_ATTEMPTS_FILE = "failed-attempts.json"
+LOOKUP_ATTEMPTS = 3
 
 
 def utc_now() -> datetime:
@@ -65,6 +67,7 @@ class Notifier:
         self.ledger = Ledger()
         self.ready = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
+        self._mailboxes: dict[str, str | None] = {}  # endpoint lookups: GP ODS -> mailbox
 
     # --- wiring -------------------------------------------------------------------------------
     async def _publish(self, topic: str, key: bytes | None, event: Envelope) -> None:
@@ -82,11 +85,30 @@ class Notifier:
         if not acked.cancelled() and acked.exception() is None:
             self.metrics.registry_records.labels(action).inc()
 
-    def _deliverer(self) -> Deliverer:
+    def _recorder(self) -> Recorder:
         s = self.settings
-        recorder = Recorder(
+        return Recorder(
             self._publish, self.ledger, s.topics.alerts, s.topics.dead_letter, self.metrics
         )
+
+    def acknowledgement_reader(self) -> AcknowledgementReader | None:
+        mesh = self.channels.get("mesh")
+        if not hasattr(mesh, "collect"):
+            return None
+        return AcknowledgementReader(
+            mesh,  # type: ignore[arg-type]
+            self.channels["smtp"],
+            self.ledger,
+            self._recorder(),
+            ack_workflow_id=self.settings.ack_workflow_id,
+            smtp_from=self.settings.smtp_from,
+            clock=self.clock,
+            metrics=self.metrics,
+        )
+
+    def _deliverer(self) -> Deliverer:
+        s = self.settings
+        recorder = self._recorder()
         return Deliverer(
             self.channels,  # type: ignore[arg-type]
             self.ledger,
@@ -149,10 +171,15 @@ class Notifier:
         s = self.settings
         await self._start_producer()
         reader = consumer = None
-        follower = None
+        follower = acknowledgements = None
         try:
             reader = await self._load_ledger()
             follower = asyncio.create_task(self._follow_ledger(reader))
+            acks = self.acknowledgement_reader()
+            if acks is not None:
+                acknowledgements = asyncio.create_task(
+                    acks.run(stop, s.notifier_inbox_poll_seconds)
+                )
             consumer = AIOKafkaConsumer(
                 **s.kafka.aiokafka_options(),
                 group_id=s.notifier_group_id,
@@ -199,8 +226,9 @@ class Notifier:
                 log.warning("last commit not answered; records since are read again on restart")
         finally:
             self.ready.clear()
-            if follower is not None:
-                follower.cancel()
+            for task in (follower, acknowledgements):
+                if task is not None:
+                    task.cancel()
             for client in (consumer, reader):
                 if client is not None:
                     await client.stop()
@@ -254,9 +282,14 @@ class Notifier:
             )
             return []
         self.metrics.flags.labels(flag.state).inc()
+        looked_up = await self._looked_up(flag)
         try:
-            plan = plan_for(flag, self.directory, self.ledger.for_flag(flag.flag_id), now)
-            payloads = {d.alert_id: self._render(flag, d, now) for d in plan.deliveries}
+            plan = plan_for(
+                flag, self.directory, self.ledger.for_flag(flag.flag_id), now, looked_up
+            )
+            # rendering (the PDFs) is CPU work of tens of ms: in a worker thread, so the loop keeps
+            # recording the outcomes of sends in flight meanwhile (their crash window stays short)
+            payloads = await asyncio.to_thread(self._render_all, flag, plan.deliveries, now)
         except Exception as error:  # planning and rendering are pure: the flag's content is why
             await self._dead_letter(
                 dead_letter_for_record(
@@ -333,16 +366,63 @@ class Notifier:
         )
         return tasks
 
-    def _render(self, flag: CancerFlag, delivery: Delivery, now: datetime) -> Any:
-        facts = facts_for(flag, delivery, self.directory)
-        if delivery.channel == "mesh":
-            body, content_type = mesh_document(facts, now, flag.patient.gp_practice_ods)
-            return MeshDocument(
-                delivery.recipient, delivery.alert_id, subject(facts), body, content_type
-            )
-        return cns_email(
-            facts, sender=self.settings.smtp_from, recipient=delivery.recipient, sent_at=now
-        )
+    async def _looked_up(self, flag: CancerFlag) -> dict[str, str | None]:
+        """The GP practice's mailbox by MESH endpoint lookup, when the directory has none; kept
+        for the process's life (a practice's mailbox rarely changes; a restart looks again).
+        A lookup MESH does not answer is tried LOOKUP_ATTEMPTS times; then the GP alert is
+        planned as unroutable, so the CNS team is told the GP was not reached (never silence)."""
+        ods = needs_lookup(flag, self.directory)
+        mesh: Any = self.channels.get("mesh")
+        if ods is None or not hasattr(mesh, "lookup_mailbox"):
+            return {}
+        if ods not in self._mailboxes:
+            for attempt in range(1, LOOKUP_ATTEMPTS + 1):
+                try:
+                    self._mailboxes[ods] = await mesh.lookup_mailbox(ods)
+                    break
+                except Exception as error:  # MESH unreachable: retried, then a told failure
+                    log.warning(
+                        "MESH endpoint lookup failed",
+                        extra={"attempt": attempt, "error": type(error).__name__},
+                    )
+                    await asyncio.sleep(self.settings.notifier_retry_base_seconds * attempt)
+            else:
+                return {ods: None}
+        return {ods: self._mailboxes[ods]}
+
+    def _render_all(
+        self, flag: CancerFlag, deliveries: tuple[Delivery, ...], now: datetime
+    ) -> dict[str, Any]:
+        """Each delivery's payload; the GP document first, so that the CNS e-mail of the same
+        purpose attaches the very PDF the practice is sent (rendered once)."""
+        payloads: dict[str, Any] = {}
+        letters: dict[str, bytes] = {}
+        for delivery in sorted(deliveries, key=lambda d: d.channel != "mesh"):
+            facts = facts_for(flag, delivery, self.directory)
+            if delivery.channel == "mesh":
+                sent = send_document(
+                    facts,
+                    now,
+                    sender_mailbox=self.settings.mesh_mailbox,
+                    recipient_ods=flag.patient.gp_practice_ods,
+                )
+                letters[delivery.purpose] = sent.pdf
+                payloads[delivery.alert_id] = MeshDocument(
+                    delivery.recipient,
+                    sent.message_header_id,
+                    sent.subject,
+                    sent.body,
+                    CONTENT_TYPE,
+                )
+            else:
+                payloads[delivery.alert_id] = cns_email(
+                    facts,
+                    sender=self.settings.smtp_from,
+                    recipient=delivery.recipient,
+                    sent_at=now,
+                    letter=letters.get(delivery.purpose),
+                )
+        return payloads
 
     async def _close_channels(self) -> None:
         for channel in self.channels.values():
@@ -367,7 +447,7 @@ class Notifier:
             tasks = []
             dead_letters = await self._partitions(s.topics.dead_letter)
             for record in await _read_to_end(s, dead_letters):
-                job = self._redrive_job(record)
+                job = await self._redrive_job(record)
                 if job is None:
                     continue
                 if not isinstance(job, Job):
@@ -379,9 +459,7 @@ class Notifier:
                 await task
                 entry = self.ledger.get(alert_id)
                 counts[
-                    "sent"
-                    if entry and entry.outcome in ("sent", "already_sent")
-                    else "still_failing"
+                    "sent" if entry and entry.outcome in DELIVERED | ANSWERED else "still_failing"
                 ] += 1
         finally:
             if reader is not None:
@@ -391,7 +469,7 @@ class Notifier:
                 await self._producer.stop()
         return counts
 
-    def _redrive_job(self, record: Any) -> Job | bool | None:
+    async def _redrive_job(self, record: Any) -> Job | bool | None:
         try:
             letter = decode_as(record.value, DeadLetter)
         except UndecodableEvent:
@@ -409,11 +487,12 @@ class Notifier:
         if correction != alert_id and self.ledger.get(correction) is not None:
             return False  # withdrawn since: sending the original now would mislead
         earlier = [e for e in self.ledger.for_flag(flag.flag_id) if e.alert_id != alert_id]
-        plan = plan_for(flag, self.directory, earlier, self.clock())
+        plan = plan_for(flag, self.directory, earlier, self.clock(), await self._looked_up(flag))
         for delivery in plan.deliveries:
             if delivery.alert_id == alert_id:
                 source = _Source(letter, value)
-                return Job(flag, delivery, self._render(flag, delivery, self.clock()), source, True)
+                payload = self._render_all(flag, (delivery,), self.clock())[alert_id]
+                return Job(flag, delivery, payload, source, True)
         return False
 
 
