@@ -1,8 +1,10 @@
 """The two delivery channels behind one small Protocol, and their real adapters.
 
-MESH: mesh-client is synchronous (requests), so every call runs in a worker thread, each thread
-with its own client kept open: one connection (one TLS handshake) per thread rather than per
-message, and about a fifth less CPU per send against mesh-sandbox. A call that fails drops its
+MESH: mesh-client is synchronous (requests), so every call runs in a worker thread of the
+channel's own pool (RMBC_NOTIFIER_CONCURRENCY sends, plus room for the inbox and lookups), never in
+the loop's default pool where it could queue behind other work; each thread keeps its own client
+open: one connection (one TLS handshake) per thread rather than per message, and about a fifth
+less CPU per send against mesh-sandbox. A call that fails drops its
 thread's client, so the next one starts on a fresh connection. SMTP: aiosmtplib, with connections
 kept open between e-mails in the same way (below). Each adapter returns the transport id (MESH
 message id, e-mail Message-ID).
@@ -10,13 +12,15 @@ message id, e-mail Message-ID).
 
 import asyncio
 import contextlib
+import functools
 import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import aiosmtplib
 from mesh_client import MeshClient
@@ -48,6 +52,10 @@ class InboxMessage:
 
 
 Started = Callable[[str], Awaitable[None]]
+P = ParamSpec("P")
+T = TypeVar("T")
+# besides the sends: the inbox poll, an endpoint lookup and a tracking question at the same time
+MESH_SPARE_THREADS = 3
 
 
 class DeliveryChannel(Protocol):
@@ -70,6 +78,14 @@ class MeshChannel:
     def __init__(self, settings: NotifierSettings) -> None:
         self._settings = settings
         self._local = threading.local()
+        self._threads = ThreadPoolExecutor(
+            max_workers=settings.notifier_concurrency + MESH_SPARE_THREADS,
+            thread_name_prefix="rmbc-mesh",
+        )
+
+    async def _in_thread(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, functools.partial(call, *args, **kwargs))
 
     @contextmanager
     def _thread_client(self) -> Iterator[MeshClient]:
@@ -100,7 +116,7 @@ class MeshChannel:
         )
 
     async def handshake(self) -> None:
-        await asyncio.to_thread(self._handshake)
+        await self._in_thread(self._handshake)
 
     def _handshake(self) -> None:
         with self._client() as client:
@@ -111,10 +127,10 @@ class MeshChannel:
         first chunk and delivers nothing until the last, so `started(message id)` records the id
         while the GP has received nothing; a crash before the last chunk leaves an incomplete
         message that MESH never delivers (and lets expire)."""
-        message_id = await asyncio.to_thread(self._send_chunk, payload, 1, None)
+        message_id = await self._in_thread(self._send_chunk, payload, 1, None)
         if started is not None:
             await started(message_id)
-        await asyncio.to_thread(self._send_chunk, payload, 2, message_id)
+        await self._in_thread(self._send_chunk, payload, 2, message_id)
         return message_id
 
     def _send_chunk(self, doc: MeshDocument, number: int, message_id: str | None) -> str:
@@ -139,7 +155,7 @@ class MeshChannel:
 
     async def lookup_mailbox(self, ods: str) -> str | None:
         """MESH endpoint lookup: the mailbox that receives our workflow for this ODS code."""
-        return await asyncio.to_thread(self._lookup_mailbox, ods)
+        return await self._in_thread(self._lookup_mailbox, ods)
 
     def _lookup_mailbox(self, ods: str) -> str | None:
         with self._thread_client() as client:
@@ -149,7 +165,7 @@ class MeshChannel:
 
     async def collect(self, limit: int) -> list[InboxMessage]:
         """Download up to `limit` messages from our inbox (acknowledge each once handled)."""
-        return await asyncio.to_thread(self._collect, limit)
+        return await self._in_thread(self._collect, limit)
 
     def _collect(self, limit: int) -> list[InboxMessage]:
         collected = []
@@ -170,7 +186,7 @@ class MeshChannel:
         return collected
 
     async def acknowledge(self, message_id: str) -> None:
-        await asyncio.to_thread(self._acknowledge, message_id)
+        await self._in_thread(self._acknowledge, message_id)
 
     def _acknowledge(self, message_id: str) -> None:
         with self._thread_client() as client:
@@ -181,7 +197,7 @@ class MeshChannel:
         it whole. Without a recorded id no chunk was recorded, so nothing reached the GP."""
         if transport_id is None:
             return None
-        return await asyncio.to_thread(self._track, transport_id)
+        return await self._in_thread(self._track, transport_id)
 
     def _track(self, message_id: str) -> str | None:
         with self._thread_client() as client:
@@ -189,7 +205,8 @@ class MeshChannel:
         return None if status in ("uploading", "") else message_id
 
     async def close(self) -> None:
-        """Nothing to do: each client belongs to its worker thread and ends with the process."""
+        """Let the pool's threads end; each client belongs to its thread and ends with it."""
+        self._threads.shutdown(wait=False)
 
 
 # Well inside the 5 minutes RFC 5321 asks servers to wait for the next command.

@@ -1,9 +1,10 @@
 """Delivering planned alerts exactly once: attempt recorded before the send, outcome after.
 
 Every alert runs as its own task, so a failing channel (or one slow recipient) never holds up
-the other channel or other patients. Alerts of the same flag on the same channel run in order
-(an alert before its correction). Sends are bounded per channel by a semaphore that is held
-only during the call, never during a backoff.
+the other channel or other patients. A task first awaits its flag's rendering (done off the event
+loop, once per flag revision), then sends. Alerts of the same patient on the same channel run in
+order (an alert before its correction, one revision after another). Sends are bounded per channel
+by a semaphore that is held from the send until its outcome is recorded, never during a backoff.
 """
 
 import asyncio
@@ -19,6 +20,7 @@ from services.notifier.channels import DeliveryChannel
 from services.notifier.decisions import Channel, Delivery
 from services.notifier.ledger import Ledger, alert_event
 from services.notifier.metrics import NotifierMetrics
+from services.notifier.rendering import Payloads
 from shared.dead_letter import dead_letter_for
 from shared.events import AlertEvent, AlertOutcome, CancerFlag, DeadLetter
 
@@ -31,7 +33,7 @@ UNDELIVERABLE = re.compile(r"^undeliverable alert (?P<alert_id>[0-9a-f-]{36}) ")
 class Job:
     flag: CancerFlag
     delivery: Delivery
-    payload: Any
+    rendered: "asyncio.Future[Payloads]"  # the flag's payloads, shared by its jobs
     source: Any  # the consumed record (topic/partition/offset/key/value), for dead letters
     redrive: bool = False  # re-open an alert that was dead-lettered
 
@@ -99,7 +101,7 @@ class Deliverer:
         d = job.delivery
         if not self._ledger.get(d.alert_id):
             self._ledger.queue(d.alert_id, job.flag.flag_id, d.channel, d.recipient)
-        chain = (d.channel, job.flag.flag_id)
+        chain = (d.channel, job.flag.patient_key)
         task = asyncio.create_task(self._run(job, self._tails.get(chain)), name=d.alert_id)
         self._tails[chain] = task
         task.add_done_callback(lambda t: self._forget(chain, t))
@@ -114,6 +116,13 @@ class Deliverer:
             await asyncio.wait([previous])
         d = job.delivery
         channel = self._channels[d.channel]
+        try:
+            payload = (await job.rendered)[d.alert_id]
+        except Exception as error:  # the flag's content cannot be rendered: no retry would help
+            entry = self._ledger.get(d.alert_id)
+            detail = f"not rendered: {type(error).__name__}: {error}"[:500]
+            await self._give_up(job, (entry.attempt if entry else 0) + 1, detail)
+            return
         reopen = job.redrive
         while reopen or not self._ledger.is_final(d.alert_id):
             reopen = False
@@ -134,7 +143,7 @@ class Deliverer:
             async with self._limits[d.channel]:
                 try:
                     transport_id = await channel.send(
-                        job.payload, functools.partial(self._started, job, attempt)
+                        payload, functools.partial(self._started, job, attempt)
                     )
                 except Exception as error:  # recorded, retried, dead-lettered
                     failure = error

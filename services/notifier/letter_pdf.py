@@ -12,6 +12,7 @@ The core Helvetica font covers Latin-1; a character outside it (a name in anothe
 U+FFFD that `facts.one_line` leaves for a control character) is printed as "?", never dropped.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 
 from fpdf import FPDF
@@ -172,21 +173,22 @@ def _wrapped(pdf: FPDF, text: str, width: float) -> list[str]:
     """Greedy word wrap measured with the current font: fpdf2's multi_cell measures every
     character again for every line it tries (about 10 ms a letter); this measures each word once.
     A word wider than the line is cut where it fills it."""
-    space = pdf.get_string_width(" ")
+    measure = _measure(pdf)
+    space = measure(" ")
     lines: list[str] = []
     line, used = "", 0.0
     for word in text.split(" "):
-        size = pdf.get_string_width(word)
+        size = measure(word)
         while size > width:  # a word longer than the line: cut it
             if line:
                 lines.append(line)
                 line, used = "", 0.0
             cut = len(word)
-            while cut > 1 and pdf.get_string_width(word[:cut]) > width:
+            while cut > 1 and measure(word[:cut]) > width:
                 cut -= 1
             lines.append(word[:cut])
             word = word[cut:]
-            size = pdf.get_string_width(word)
+            size = measure(word)
         if line and used + space + size > width:
             lines.append(line)
             line, used = word, size
@@ -194,6 +196,20 @@ def _wrapped(pdf: FPDF, text: str, width: float) -> list[str]:
             line, used = (f"{line} {word}", used + space + size) if line else (word, size)
     lines.append(line)
     return lines
+
+
+def _measure(pdf: FPDF) -> Callable[[str], float]:
+    """The width of a text in the current core font, from its character widths (what
+    `get_string_width` returns with no character spacing or stretching, which the letter never
+    sets), without the text shaping pass `get_string_width` makes on every call (half a letter's
+    rendering time)."""
+    font, size_pt, k = pdf.current_font, pdf.font_size_pt, pdf.k
+    assert font is not None
+
+    def width(text: str) -> float:
+        return float(font.get_text_width(text, size_pt, None)[1]) / k
+
+    return width
 
 
 def _latin1(text: str) -> str:

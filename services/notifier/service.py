@@ -1,7 +1,10 @@
 """The notifier's Kafka shell: load the ledger, consume flags, plan, deliver, commit.
 
-Loop: decode -> plan (pure) -> record unroutable alerts, publish the registry record, start one
-delivery task per alert -> commit each offset once every output it caused is recorded.
+Loop: decode -> plan (pure) -> record unroutable alerts, publish the registry record, schedule
+the flag's rendering, start one delivery task per alert -> commit each offset once every output it
+caused is recorded. The loop awaits no render, no send and no acknowledgement of its own records:
+those are the record's tasks, and its offset waits for them (the lowest offset with work still
+in flight bounds the commit, so a crash loses nothing and the ledger turns the replay into nothing).
 """
 
 import asyncio
@@ -16,18 +19,16 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
 from services.notifier.acknowledgements import AcknowledgementReader
-from services.notifier.channels import DeliveryChannel, MeshDocument
-from services.notifier.cns_email import cns_email
-from services.notifier.decisions import Delivery, needs_lookup, plan_for
+from services.notifier.channels import DeliveryChannel
 from services.notifier.decisions import alert_id as planned_alert_id
+from services.notifier.decisions import needs_lookup, plan_for
 from services.notifier.delivery import UNDELIVERABLE, Deliverer, Job, Recorder, RetryPolicy
 from services.notifier.directory import Directory
-from services.notifier.facts import facts_for
-from services.notifier.gp_message import CONTENT_TYPE, send_document
 from services.notifier.ledger import ANSWERED, DELIVERED, Ledger, alert_event
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.offsets import OffsetTracker, commit_done
 from services.notifier.registry_record import registry_record_v2
+from services.notifier.rendering import Renderer
 from services.notifier.settings import NotifierSettings
 from shared.admin import read_to_end
 from shared.attempts import Attempts, position
@@ -65,6 +66,9 @@ class Notifier:
         self.clock = clock
         self.metrics = metrics or NotifierMetrics()
         self.ledger = Ledger()
+        self.renderer = Renderer(
+            directory, mesh_mailbox=settings.mesh_mailbox, smtp_from=settings.smtp_from
+        )
         self.ready = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
         self._mailboxes: dict[str, str | None] = {}  # endpoint lookups: GP ODS -> mailbox
@@ -287,20 +291,18 @@ class Notifier:
             plan = plan_for(
                 flag, self.directory, self.ledger.for_flag(flag.flag_id), now, looked_up
             )
-            # rendering (the PDFs) is CPU work of tens of ms: in a worker thread, so the loop keeps
-            # recording the outcomes of sends in flight meanwhile (their crash window stays short)
-            payloads = await asyncio.to_thread(self._render_all, flag, plan.deliveries, now)
-        except Exception as error:  # planning and rendering are pure: the flag's content is why
+        except Exception as error:  # planning is pure: the flag's content is why
             await self._dead_letter(
                 dead_letter_for_record(
                     record,
                     service=SERVICE,
-                    reason=f"flag not planned or rendered: {type(error).__name__}: {error}",
+                    reason=f"flag not planned: {type(error).__name__}: {error}",
                     now=now,
                 )
             )
             return []
         key = flag.patient_key.encode()
+        tasks: list[asyncio.Future[Any]] = []
         recorder_events = []
         for unroutable in plan.unroutable:
             if self.ledger.get(unroutable.alert_id) is None:
@@ -317,7 +319,8 @@ class Notifier:
                     )
                 )
         for event in recorder_events:
-            await self._publish(self.settings.topics.alerts, key, event)
+            # acknowledged in the background like the registry record below
+            tasks.append(await self._producer_send(self.settings.topics.alerts, key, event))
             self.ledger.apply(event)
             self.metrics.alerts.labels(event.channel, event.outcome).inc()
             log.warning(
@@ -334,7 +337,6 @@ class Notifier:
                     record, service=SERVICE, reason="; ".join(plan.dead_letter_reasons), now=now
                 )
             )
-        tasks: list[asyncio.Future[Any]] = []
         if plan.record is not None:
             # handed to the producer in order, acknowledged in the background: the next flag does
             # not wait for this record's round trip; the offset waits for the acknowledgement
@@ -350,10 +352,12 @@ class Notifier:
             )
             for item in record_v2.incomplete_items:
                 self.metrics.registry_records_incomplete.labels(item).inc()
-        for delivery in plan.deliveries:
-            if self.ledger.is_final(delivery.alert_id):
-                continue
-            tasks.append(deliverer.submit(Job(flag, delivery, payloads[delivery.alert_id], record)))
+        due = [d for d in plan.deliveries if not self.ledger.is_final(d.alert_id)]
+        if due:
+            # every planned payload is rendered (the CNS e-mail attaches the GP document's PDF,
+            # even when only the e-mail is still due); the jobs await the one rendering
+            rendered = self.renderer.render(flag, plan.deliveries, now)
+            tasks += [deliverer.submit(Job(flag, d, rendered, record)) for d in due]
         log.info(
             "flag handled",
             extra={
@@ -390,41 +394,8 @@ class Notifier:
                 return {ods: None}
         return {ods: self._mailboxes[ods]}
 
-    def _render_all(
-        self, flag: CancerFlag, deliveries: tuple[Delivery, ...], now: datetime
-    ) -> dict[str, Any]:
-        """Each delivery's payload; the GP document first, so that the CNS e-mail of the same
-        purpose attaches the very PDF the practice is sent (rendered once)."""
-        payloads: dict[str, Any] = {}
-        letters: dict[str, bytes] = {}
-        for delivery in sorted(deliveries, key=lambda d: d.channel != "mesh"):
-            facts = facts_for(flag, delivery, self.directory)
-            if delivery.channel == "mesh":
-                sent = send_document(
-                    facts,
-                    now,
-                    sender_mailbox=self.settings.mesh_mailbox,
-                    recipient_ods=flag.patient.gp_practice_ods,
-                )
-                letters[delivery.purpose] = sent.pdf
-                payloads[delivery.alert_id] = MeshDocument(
-                    delivery.recipient,
-                    sent.message_header_id,
-                    sent.subject,
-                    sent.body,
-                    CONTENT_TYPE,
-                )
-            else:
-                payloads[delivery.alert_id] = cns_email(
-                    facts,
-                    sender=self.settings.smtp_from,
-                    recipient=delivery.recipient,
-                    sent_at=now,
-                    letter=letters.get(delivery.purpose),
-                )
-        return payloads
-
     async def _close_channels(self) -> None:
+        self.renderer.close()
         for channel in self.channels.values():
             await channel.close()
 
@@ -491,8 +462,8 @@ class Notifier:
         for delivery in plan.deliveries:
             if delivery.alert_id == alert_id:
                 source = _Source(letter, value)
-                payload = self._render_all(flag, (delivery,), self.clock())[alert_id]
-                return Job(flag, delivery, payload, source, True)
+                rendered = self.renderer.render(flag, (delivery,), self.clock())
+                return Job(flag, delivery, rendered, source, True)
         return False
 
 
