@@ -213,6 +213,16 @@ class AlertEvent(Envelope):
     outcome: AlertOutcome
     transport_id: str | None = Field(default=None, description="MESH message id or Message-ID.")
     detail: str | None = None
+    # what the alert's document states, so that a later revision can tell what was withdrawn
+    # from what the recipient was told (a replacement) or added to it (added in December 2026)
+    told_sites: list[MetastaticSite] | None = Field(
+        default=None, description="The metastatic sites the alert's document states."
+    )
+    told_evidence: list[str] | None = Field(
+        default=None,
+        description="The evidence the alert's document states: FHIR references without their "
+        "`/_history/n` version (a new version of the same record is the same evidence).",
+    )
 
 
 ReviewAction = Literal[

@@ -23,7 +23,13 @@ class Email:
 
 
 def subject(facts: Facts) -> str:
-    tag = {"alert": "Action", "review": "Review", "correction": "Correction"}[facts.purpose]
+    tag = {
+        "alert": "Action",
+        "review": "Review",
+        "correction": "Correction",
+        "replacement": "Replacement",
+        "update": "Update",
+    }[facts.purpose]
     return f"[rmbc {tag}] {facts.headline} - ref {facts.alert_id[:8]}"
 
 
@@ -76,6 +82,10 @@ def plain_text(facts: Facts) -> str:
         if facts.retraction_reason:
             lines += [f"Reason: {facts.retraction_reason}"]
         lines += [""]
+    if facts.withdrawn:
+        lines += [f"Withdrawn (entered in error): {', '.join(facts.withdrawn)}", ""]
+    if facts.added:
+        lines += [f"Added since the alert: {', '.join(facts.added)}", ""]
     lines += [
         f"Patient: {facts.patient_name}",
         f"NHS number: {facts.nhs_number or 'not known'}",

@@ -100,7 +100,7 @@ class Deliverer:
     def submit(self, job: Job) -> "asyncio.Task[None]":
         d = job.delivery
         if not self._ledger.get(d.alert_id):
-            self._ledger.queue(d.alert_id, job.flag.flag_id, d.channel, d.recipient)
+            self._ledger.queue(d.alert_id, job.flag, d.channel, d.recipient)
         chain = (d.channel, job.flag.patient_key)
         task = asyncio.create_task(self._run(job, self._tails.get(chain)), name=d.alert_id)
         self._tails[chain] = task

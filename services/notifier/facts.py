@@ -9,7 +9,7 @@ e-mail, spoof a label, or carry a NUL or an escape sequence into a letter or the
 from dataclasses import dataclass, fields, replace
 from datetime import date
 
-from services.notifier.decisions import Delivery
+from services.notifier.decisions import Change, Delivery
 from services.notifier.directory import CnsTeam, Directory, Provider
 from shared.events import CancerFlag, Evidence, PatientContext
 
@@ -32,6 +32,9 @@ class Facts:
     alert_id: str
     purpose: str
     corrects: str | None
+    version: int  # the recipient's how-manyth document about this finding
+    withdrawn: tuple[str, ...]  # what an earlier document stated and this one withdraws
+    added: tuple[str, ...]  # what this one states that the earlier did not
     headline: str
     patient_name: str
     family_name: str | None
@@ -102,6 +105,9 @@ def _facts(
         alert_id=delivery.alert_id,
         purpose=delivery.purpose,
         corrects=delivery.corrects,
+        version=delivery.version,
+        withdrawn=_withdrawn(delivery.change),
+        added=_added(delivery.change),
         headline=_headline(flag, delivery),
         patient_name=name or "name not recorded",
         family_name=patient.family_name,
@@ -134,9 +140,35 @@ def finding(flag: CancerFlag) -> str:
     return "Possible recurrent or metastatic breast cancer, not yet confirmed (needs review)"
 
 
+def _withdrawn(change: Change | None) -> tuple[str, ...]:
+    if change is None:
+        return ()
+    return _sites(change.withdrawn_sites) + _pieces(change.withdrawn_evidence)
+
+
+def _added(change: Change | None) -> tuple[str, ...]:
+    if change is None:
+        return ()
+    return _sites(change.added_sites) + _pieces(change.added_evidence)
+
+
+def _sites(sites: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f"the site {SITE_WORDS[s]}" for s in sites)
+
+
+def _pieces(count: int) -> tuple[str, ...]:
+    if not count:
+        return ()
+    return ("one piece of evidence",) if count == 1 else (f"{count} pieces of evidence",)
+
+
 def _headline(flag: CancerFlag, delivery: Delivery) -> str:
     if delivery.purpose == "correction":
         return "Correction: an earlier breast cancer alert is withdrawn"
+    if delivery.purpose == "replacement":
+        return "Replacement: part of an earlier breast cancer alert is withdrawn"
+    if delivery.purpose == "update":
+        return "Update: a breast cancer alert has new findings"
     if delivery.purpose == "review":
         return "For review: possible recurrent or metastatic breast cancer"
     return "Alert: recurrent or metastatic breast cancer"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
-from services.notifier.decisions import Channel, EarlierAlert
+from services.notifier.decisions import Channel, EarlierAlert, Told, told_by
 from shared.events import AlertEvent, AlertOutcome, CancerFlag, stable_id
 
 SERVICE = "notifier"
@@ -46,6 +46,8 @@ class Entry:
     attempt: int
     event: AlertEvent | None = None  # the latest event recorded (None while only queued)
     transport_id: str | None = None  # the latest transport id any of its events recorded
+    revision: int = 1  # the flag revision the alert was planned for
+    told: Told | None = None  # what its document states (None: not recorded)
 
 
 class Ledger:
@@ -74,6 +76,8 @@ class Ledger:
                 event.attempt,
                 event,
                 event.transport_id,
+                event.flag_revision,
+                _told(event),
             )
         )
 
@@ -82,13 +86,14 @@ class Ledger:
         entry = self._entries.get(alert_id)
         return entry is None or _RANK[outcome] > _RANK[entry.outcome]
 
-    def queue(self, alert_id: str, flag_id: str, channel: Channel, recipient: str) -> None:
+    def queue(self, alert_id: str, flag: CancerFlag, channel: Channel, recipient: str) -> None:
         """Known in this process before its first attempt is recorded."""
-        self._put(Entry(alert_id, flag_id, channel, recipient, "queued", 0))
+        entry = Entry(alert_id, flag.flag_id, channel, recipient, "queued", 0)
+        self._put(replace(entry, revision=flag.revision, told=told_by(flag)))
 
     def for_flag(self, flag_id: str) -> list[EarlierAlert]:
         return [
-            EarlierAlert(e.alert_id, e.channel, e.recipient, e.outcome)
+            EarlierAlert(e.alert_id, e.channel, e.recipient, e.outcome, e.revision, e.told)
             for e in (self._entries[a] for a in self._by_flag.get(flag_id, {}))
         ]
 
@@ -101,6 +106,8 @@ class Ledger:
             return
         if entry.transport_id is None and current is not None and current.transport_id:
             entry = replace(entry, transport_id=current.transport_id)
+        if entry.told is None and current is not None and current.told is not None:
+            entry = replace(entry, told=current.told)
         self._entries[entry.alert_id] = entry
         self._by_flag.setdefault(entry.flag_id, {})[entry.alert_id] = None
 
@@ -117,6 +124,7 @@ def alert_event(
     transport_id: str | None = None,
     detail: str | None = None,
 ) -> AlertEvent:
+    told = told_by(flag)
     return AlertEvent(
         event_id=stable_id("alert-event", alert_id, str(attempt), outcome),
         occurred_at=now,
@@ -133,4 +141,12 @@ def alert_event(
         outcome=outcome,
         transport_id=transport_id,
         detail=detail,
+        told_sites=sorted(told.sites),
+        told_evidence=sorted(told.evidence),
     )
+
+
+def _told(event: AlertEvent) -> Told | None:
+    if event.told_sites is None or event.told_evidence is None:
+        return None
+    return Told(frozenset(event.told_sites), frozenset(event.told_evidence))

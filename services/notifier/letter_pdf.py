@@ -38,6 +38,15 @@ NEXT_STEPS = {
         "Please file this document in place of the earlier one and disregard what the earlier "
         "document reported. No other action is needed because of this correction."
     ),
+    "replacement": (
+        "Please file this document in place of the earlier one: what is withdrawn above was "
+        "recorded in error and should not stay in the patient's GP record. The rest of the "
+        "finding stands as stated here."
+    ),
+    "update": (
+        "For the breast team: the finding has more to it than the alert stated. The GP practice "
+        "is not sent a new letter for an addition; the registry record is amended."
+    ),
 }
 PATIENT_TOLD = (
     "The hospital's breast team tells the patient of this finding. rmbc does not know whether "
@@ -51,12 +60,14 @@ def document_title(facts: Facts) -> str:
         "alert": "Breast cancer alert",
         "review": "Breast cancer finding for review",
         "correction": "Correction of a breast cancer alert",
+        "replacement": "Replacement of a breast cancer alert",
+        "update": "Update to a breast cancer alert",
     }[facts.purpose]
 
 
 def document_version(facts: Facts) -> int:
-    """Version 1 is the first document about a finding; a replacement is the next version."""
-    return 2 if facts.corrects else 1
+    """Version 1 is the first document about a finding; each replacement the next version."""
+    return facts.version
 
 
 def patient_heading(facts: Facts) -> str:
@@ -81,10 +92,16 @@ def letter_sections(facts: Facts, sent_at: datetime) -> list[tuple[str, list[tup
         ("GP practice", facts.gp_practice_ods or "not recorded"),
     ]
     found: list[tuple[str, str]] = []
-    if facts.corrects:
+    if facts.corrects and facts.purpose == "correction":
         reason = f" ({facts.retraction_reason})" if facts.retraction_reason else ""
         found.append(("", f"The finding the earlier document reported has been withdrawn{reason}."))
+    if facts.withdrawn:
+        found.append(("", "Part of what the earlier document reported has been withdrawn."))
+        found.append(("Withdrawn", ", ".join(facts.withdrawn)))
+    if facts.corrects:
         found.append(("Replaces document", facts.corrects))
+    if facts.added:
+        found.append(("Added since the alert", ", ".join(facts.added)))
     if facts.gp_not_reachable:
         found.append(("GP not reachable", facts.gp_not_reachable))
     found += [
