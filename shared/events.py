@@ -196,6 +196,9 @@ AlertOutcome = Literal[
     "patient_not_registered",
     "rejected",
     "not_collected",
+    # the practice's system took the document in but no business acknowledgement came in time
+    # (added in December 2026)
+    "not_filed",
 ]
 
 

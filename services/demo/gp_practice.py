@@ -76,6 +76,7 @@ class GpPractice:
     password: str = "password"
     shared_key: str = "TestKey"
     not_registered: frozenset[str] = frozenset()
+    business_acks: bool = True  # False: a practice that takes documents in but never files them
     pdf_folder: Path | None = None
     filed: dict[str, Filed] = field(default_factory=dict)  # by document id, replaced ones gone
     seen_headers: set[str] = field(default_factory=set)
@@ -118,6 +119,8 @@ class GpPractice:
         nhs_number = document.patient.identifier[0].value
         if nhs_number in self.not_registered:
             return [INFRASTRUCTURE_OK, PATIENT_NOT_KNOWN]
+        if not self.business_acks:
+            return [INFRASTRUCTURE_OK]
         self._keep(document, header_id, nhs_number)
         return [INFRASTRUCTURE_OK, PATIENT_KNOWN]
 

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from services.notifier.channels import DeliveryChannel, InboxMessage
@@ -29,6 +29,7 @@ from services.notifier.itk3_response import (
 )
 from services.notifier.ledger import Entry, Ledger
 from services.notifier.metrics import NotifierMetrics
+from services.notifier.overdue import overdue
 from shared.events import AlertEvent, AlertOutcome, stable_id
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class AcknowledgementReader:
         smtp_from: str,
         clock: Callable[[], datetime],
         metrics: NotifierMetrics,
+        answer_within: timedelta = timedelta(days=5),
     ) -> None:
         self._inbox = inbox
         self._smtp = smtp
@@ -66,6 +68,7 @@ class AcknowledgementReader:
         self._smtp_from = smtp_from
         self._clock = clock
         self._metrics = metrics
+        self._answer_within = answer_within
 
     async def run(self, stop: asyncio.Event, every_seconds: float) -> None:
         while not stop.is_set():
@@ -83,7 +86,20 @@ class AcknowledgementReader:
         for message in messages:
             await self._handle(message)
             await self._inbox.acknowledge(message.message_id)
+        await self._overdue()  # after the inbox: an answer that came in time counts
         return len(messages)
+
+    async def _overdue(self) -> None:
+        for entry, meaning in overdue(
+            self._ledger.awaiting_answer(), self._clock(), self._answer_within
+        ):
+            assert entry.event is not None  # `overdue` passes only entries with an event
+            await self._record(entry, entry.event, meaning.outcome, meaning.detail, None)
+            log.warning(
+                "GP document not answered in time",
+                extra={"alert_id": entry.alert_id, "outcome": meaning.outcome},
+            )
+            await self._tell_cns_team(entry, entry.event, meaning)
 
     async def _handle(self, message: InboxMessage) -> None:
         if message.message_type == "REPORT":

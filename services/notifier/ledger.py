@@ -15,8 +15,10 @@ SERVICE = "notifier"
 State = AlertOutcome | Literal["queued"]
 # after MESH accepted a GP document: what the practice's acknowledgements or MESH's reports said
 ANSWERED: frozenset[State] = frozenset(
-    {"delivered", "filed", "patient_not_registered", "rejected", "not_collected"}
+    {"delivered", "filed", "patient_not_registered", "rejected", "not_collected", "not_filed"}
 )
+# a GP document in one of these states still waits for the practice's (next) answer
+AWAITING_ANSWER: frozenset[State] = frozenset({"sent", "already_sent", "delivered"})
 FINAL: frozenset[State] = ANSWERED | {"sent", "already_sent", "unroutable", "dead_lettered"}
 DELIVERED: frozenset[State] = frozenset({"sent", "already_sent"})
 _RANK: dict[State, int] = {
@@ -33,6 +35,7 @@ _RANK: dict[State, int] = {
     "patient_not_registered": 7,
     "rejected": 7,
     "not_collected": 7,
+    "not_filed": 7,
 }
 
 
@@ -54,6 +57,7 @@ class Ledger:
     def __init__(self) -> None:
         self._entries: dict[str, Entry] = {}
         self._by_flag: dict[str, dict[str, None]] = {}
+        self._awaiting: dict[str, None] = {}  # GP documents waiting for the practice's answer
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -91,6 +95,10 @@ class Ledger:
         entry = Entry(alert_id, flag.flag_id, channel, recipient, "queued", 0)
         self._put(replace(entry, revision=flag.revision, told=told_by(flag)))
 
+    def awaiting_answer(self) -> list[Entry]:
+        """GP documents MESH accepted that the practice has not yet filed (or refused)."""
+        return [self._entries[a] for a in self._awaiting]
+
     def for_flag(self, flag_id: str) -> list[EarlierAlert]:
         return [
             EarlierAlert(e.alert_id, e.channel, e.recipient, e.outcome, e.revision, e.told)
@@ -110,6 +118,10 @@ class Ledger:
             entry = replace(entry, told=current.told)
         self._entries[entry.alert_id] = entry
         self._by_flag.setdefault(entry.flag_id, {})[entry.alert_id] = None
+        if entry.channel == "mesh" and entry.outcome in AWAITING_ANSWER:
+            self._awaiting[entry.alert_id] = None
+        else:
+            self._awaiting.pop(entry.alert_id, None)
 
 
 def alert_event(

@@ -13,7 +13,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -108,6 +108,7 @@ class Notifier:
             smtp_from=self.settings.smtp_from,
             clock=self.clock,
             metrics=self.metrics,
+            answer_within=timedelta(days=self.settings.notifier_answer_days),
         )
 
     def _deliverer(self) -> Deliverer:

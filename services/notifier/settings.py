@@ -59,6 +59,13 @@ class NotifierSettings(BaseSettings):
         description="How often the MESH inbox is read for the practices' acknowledgements and "
         "MESH's reports.",
     )
+    notifier_answer_days: float = Field(
+        default=5.0,
+        gt=0,
+        description="Days a GP document may wait for the practice's acknowledgement (after MESH "
+        "accepted it) or business acknowledgement (after it was delivered) before it is recorded "
+        "not_collected / not_filed and the CNS team is told.",
+    )
     notifier_test_pause_after_send_seconds: float = Field(
         default=0.0,
         ge=0,

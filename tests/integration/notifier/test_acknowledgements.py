@@ -139,3 +139,30 @@ async def test_a_mesh_report_that_the_practice_never_collected_is_recorded_and_t
         kafka_settings, topics.alerts, lambda e: e.alert_id == notice_id and e.outcome == "sent"
     )
     assert 'outcome="not_collected"} 1.0' in notifier.metrics()
+
+
+async def test_a_document_delivered_but_never_filed_in_time_is_recorded_and_told_once(
+    kafka_settings, topics, mesh, smtp_server, start, practice
+):
+    practice.business_acks = False  # infrastructure acknowledgement only, never a business one
+    start(**FAST_POLL, RMBC_NOTIFIER_ANSWER_DAYS=str(3 / 86400))  # three seconds
+    raised = flag()
+    await send_flag(kafka_settings, topics, raised)
+    await collected(practice)
+    assert practice.answers == {"20013": 1}
+    gp_alert = alert_id(raised.flag_id, mesh.gp_mailbox, "alert")
+    notice = gp_not_told_id(raised.flag_id, CNS_EMAIL)
+    await wait_events(
+        kafka_settings,
+        topics.alerts,
+        lambda e: e.alert_id == notice and e.outcome == "sent",
+        timeout=30,
+    )
+    events = await wait_events(kafka_settings, topics.alerts, lambda e: e.alert_id == gp_alert)
+    outcomes = [e.outcome for e in events]
+    assert "delivered" in outcomes and outcomes.count("not_filed") == 1
+    [late] = [e for e in events if e.outcome == "not_filed"]
+    assert "did not file it within" in late.detail
+    alert_mail, notice_mail = smtp_server.wait_for(2)
+    assert notice_mail["In-Reply-To"] == alert_mail["Message-ID"]
+    assert "did not file it within" in notice_mail.get_body(("plain",)).get_content()
