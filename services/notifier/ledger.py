@@ -31,11 +31,11 @@ _RANK: dict[State, int] = {
     "sent": 5,
     "already_sent": 5,
     "delivered": 6,  # the practice's system took it in (infrastructure acknowledgement)
-    "filed": 7,  # the last word: filed, or why not
-    "patient_not_registered": 7,
-    "rejected": 7,
-    "not_collected": 7,
+    "not_collected": 7,  # no answer in time (or MESH's expiry report): a late answer still counts
     "not_filed": 7,
+    "filed": 8,  # the last word: filed, or why not
+    "patient_not_registered": 8,
+    "rejected": 8,
 }
 
 

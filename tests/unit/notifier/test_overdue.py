@@ -115,3 +115,20 @@ async def test_documents_recorded_before_they_were_timed_raise_no_alarm_at_upgra
     clock.now = NOW + 10 * WAIT
     await reader.poll_once()
     assert published == [] and outbox.sent == []
+
+
+def test_a_practice_that_files_after_the_timer_still_moves_the_alert_to_filed():
+    ledger = Ledger()
+    for outcome in ("sent", "not_filed", "filed"):
+        ledger.apply(
+            alert_event(
+                flag(),
+                alert_id="gp",
+                channel="mesh",
+                recipient="X26ABC2",
+                attempt=1,
+                outcome=outcome,
+                now=NOW,
+            )
+        )
+    assert ledger.get("gp").outcome == "filed" and ledger.awaiting_answer() == []
