@@ -4,21 +4,9 @@ and the CNS team a replacement document."""
 
 from services.notifier.decisions import alert_id
 from services.notifier.gp_message import document_id
-from shared.events import Evidence
 from tests.integration.notifier.harness import mesh_inbox, send_flag, wait_events
 from tests.integration.notifier.test_notifier_delivery import read_mesh_message
-from tests.unit.notifier.factory import CNS_EMAIL, flag, patient
-
-BONE = Evidence(
-    reference="Condition/sec-1/_history/1",
-    rule="secondary",
-    display="Secondary malignant neoplasm of bone",
-)
-LIVER = Evidence(
-    reference="Condition/sec-2/_history/1",
-    rule="secondary",
-    display="Secondary malignant neoplasm of liver",
-)
+from tests.unit.notifier.factory import BONE, CNS_EMAIL, LIVER, flag, patient
 
 
 def revision(number, state="updated", sites=("bone",), evidence=(BONE,), **overrides):

@@ -7,19 +7,16 @@ from services.notifier.decisions import alert_id, plan_for
 from services.notifier.facts import facts_for
 from services.notifier.gp_message import document_id, send_document
 from services.notifier.ledger import Ledger, alert_event
-from shared.events import Evidence
 from tests.support.send_document import read_send_document
-from tests.unit.notifier.factory import CNS_EMAIL, GP_MAILBOX, NOW, directory, flag, patient
-
-BONE = Evidence(
-    reference="Condition/sec-1/_history/1",
-    rule="secondary",
-    display="Secondary malignant neoplasm of bone",
-)
-LIVER = Evidence(
-    reference="Condition/sec-2/_history/1",
-    rule="secondary",
-    display="Secondary malignant neoplasm of liver",
+from tests.unit.notifier.factory import (
+    BONE,
+    CNS_EMAIL,
+    GP_MAILBOX,
+    LIVER,
+    NOW,
+    directory,
+    flag,
+    patient,
 )
 
 
@@ -32,27 +29,16 @@ def revision(number, sites, evidence, state="updated", **overrides):
 def sent(ledger, f, looked_up=None):
     """Plan `f`, record every planned alert as sent (and unroutable ones as such); the plan."""
     plan = plan_for(f, directory(), ledger.for_flag(f.flag_id), NOW, looked_up)
-    for d in plan.deliveries:
+    outcomes = [(d, "sent") for d in plan.deliveries] + [(u, "unroutable") for u in plan.unroutable]
+    for alert, outcome in outcomes:
         ledger.apply(
             alert_event(
                 f,
-                alert_id=d.alert_id,
-                channel=d.channel,
-                recipient=d.recipient,
+                alert_id=alert.alert_id,
+                channel=alert.channel,
+                recipient=alert.recipient,
                 attempt=1,
-                outcome="sent",
-                now=NOW,
-            )
-        )
-    for u in plan.unroutable:
-        ledger.apply(
-            alert_event(
-                f,
-                alert_id=u.alert_id,
-                channel=u.channel,
-                recipient=u.recipient,
-                attempt=1,
-                outcome="unroutable",
+                outcome=outcome,
                 now=NOW,
             )
         )
