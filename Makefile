@@ -7,24 +7,39 @@ AUDIT_VENV := .rmbc/venv-audit
 BIN := $(VENV)/bin
 KAFKA_LIBS_STAMP := deploy/kafka/target/kafka-libs/.pom-sha256
 OIDC_STAMP := tests/support/oidc/node_modules/.installed
+NHSUK_STAMP := services/worklist/frontend/node_modules/.installed
+BROWSER_STAMP := tests/support/browser/node_modules/.installed
 
 .DEFAULT_GOAL := help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.installed $(MESH_VENV)/.installed $(KAFKA_LIBS_STAMP) $(OIDC_STAMP) ## venvs with pinned deps + Kafka jars + the test authorisation server
+setup: $(VENV)/.installed $(MESH_VENV)/.installed $(KAFKA_LIBS_STAMP) $(OIDC_STAMP) $(NHSUK_STAMP) $(BROWSER_STAMP) ## venvs with pinned deps + Kafka jars + the test authorisation server + the worklist's NHS styles + browser test support
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) (Python 3.11)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -c requirements.lock -e '.[dev]'
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pip install -q -c requirements.lock -e '.[dev]'
 	@touch $@
 
 # the OAuth tests run a real authorisation server (npm oidc-provider) with the machine's Node
 $(OIDC_STAMP): tests/support/oidc/package.json tests/support/oidc/package-lock.json
 	@command -v npm >/dev/null || { echo "needs Node.js 20+ and npm (apt-get install nodejs npm)"; exit 1; }
 	cd tests/support/oidc && npm ci --no-audit --no-fund
+	@touch $@
+
+# the worklist serves the NHS design system's compiled CSS and images from this npm package
+$(NHSUK_STAMP): services/worklist/frontend/package.json services/worklist/frontend/package-lock.json
+	@command -v npm >/dev/null || { echo "needs Node.js 20+ and npm (apt-get install nodejs npm)"; exit 1; }
+	cd services/worklist/frontend && npm ci --no-audit --no-fund
+	@touch $@
+
+# the worklist's browser tests: Debian's chromium (never a downloaded browser) and axe-core
+$(BROWSER_STAMP): tests/support/browser/package.json tests/support/browser/package-lock.json
+	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
+	@command -v npm >/dev/null || { echo "needs Node.js 20+ and npm (apt-get install nodejs npm)"; exit 1; }
+	cd tests/support/browser && npm ci --no-audit --no-fund
 	@touch $@
 
 # mesh-sandbox pins an older FastAPI, so it gets a tools venv of its own

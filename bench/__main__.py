@@ -1,6 +1,6 @@
 """`make bench`: rmbc against its limits on this machine, side by side with the baselines.
 
-    .venv/bin/python -m bench            # full run, about 15 minutes
+    .venv/bin/python -m bench            # full run, about 6 minutes on 2 cores
     BENCH_QUICK=1 .venv/bin/python -m bench   # smoke run, 2-3 minutes
 
 Starts its own Kafka broker (services.broker.LocalBroker in a temporary folder) unless

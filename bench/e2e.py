@@ -301,9 +301,9 @@ async def settled(pipeline: Pipeline, timeout: float = SETTLE_SECONDS) -> None:
 
 async def emptied_mesh(pipeline: Pipeline) -> None:
     """mesh-sandbox's in-memory store counts the recipient's whole inbox on every request, so its
-    CPU per message grows with what it holds (about 2.1 -> 2.8 ms over 3,000 messages). A GP
-    practice collects its messages and MESH is not on the trust's machine, so each load starts
-    on an empty sandbox (its testing-only reset) rather than on the earlier loads' messages."""
+    CPU per message grows with what it holds (measured in docs/performance.md). A GP practice
+    collects its messages and MESH is not on the trust's machine, so each load starts on an
+    empty sandbox (its testing-only reset) rather than on the earlier loads' messages."""
     async with httpx.AsyncClient(base_url=pipeline.mesh_url, timeout=10) as client:
         reply = await client.delete("/messageexchange/admin/reset")
         reply.raise_for_status()

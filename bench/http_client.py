@@ -1,7 +1,7 @@
 """A lean HTTP/1.1 keep-alive client for load generation.
 
-httpx spends about 2 ms of CPU per request, which on a 2-core machine is more than the server under
-test spends: the load generator would be the bottleneck. This client writes the request bytes and
+httpx spends more CPU per request than the server under test (docs/performance.md): on a 2-core
+machine the load generator would be the bottleneck. This client writes the request bytes and
 reads the status line, headers and a Content-Length body; nothing else (no chunked bodies, no TLS).
 """
 

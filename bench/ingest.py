@@ -107,8 +107,8 @@ async def ingest_rate(
 ) -> tuple[float, int]:
     """Resources/s posting `payloads` over `concurrency` keep-alive connections, and the failures.
 
-    The lean client of `bench.http_client`: httpx's 2 ms of CPU per request, on the same two
-    cores, would measure the load generator rather than ingest."""
+    The lean client of `bench.http_client`: httpx, on the same two cores, would measure the load
+    generator rather than ingest."""
     headers = {"Content-Type": "application/fhir+json", "Authorization": f"Bearer {TOKEN}"}
     host, _, port = url.removeprefix("http://").partition(":")
     queue = list(reversed(payloads))

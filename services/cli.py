@@ -21,8 +21,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ingest": ("services.ingest.main", "run the ingest service (HTTP FHIR + MLLP)"),
     "classifier": ("services.classifier.main", "run the classifier worker"),
     "notifier": ("services.notifier.main", "run the notifier"),
+    "worklist": ("services.worklist.main", "run the CNS and MDT worklist (web pages, sign-in)"),
     "cosd": ("services.registry.cosd_cli", "export one month's COSD v10 XML"),
-    "registry": ("services.registry.report_cli", "report: the registry analyst's report"),
+    "registry": (
+        "services.registry.report_cli",
+        "report | agree: the analyst's report; MDT decisions into agreed records",
+    ),
 }
 
 

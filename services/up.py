@@ -2,7 +2,8 @@
 
 A Kafka broker with every topic (the running `rmbc broker`, KAFKA_BOOTSTRAP_SERVERS, or one
 started here), mesh-sandbox (MESH), an SMTP sink with a read-only web page of the e-mails it
-received, and ingest, classifier and notifier. It prints every address, token and credential a
+received, ingest, classifier and notifier, and the CNS and MDT worklist with a local OpenID
+Connect provider and demo users. It prints every address, token and credential a
 user needs, and stops everything it started on Ctrl-C or SIGTERM (also when started from a job
 that ignores SIGINT: the handlers are installed here, not inherited)."""
 
@@ -26,7 +27,9 @@ from services.demo.pipeline import (
     Pipeline,
     directory_document,
 )
+from services.demo.sign_in import demo_users
 from services.demo.stack import MESH_PASSWORD, MESH_SHARED_KEY, StackError
+from services.demo.worklist import running_worklist
 from shared.settings import KafkaSettings
 from shared.state_dir import PROJECT_ROOT, service_state_dir
 from shared.topics import LOCAL, TopicNames
@@ -83,12 +86,19 @@ def serve(kafka: KafkaSettings, work_dir: Path, timeout: float, stop: threading.
     pipeline = Pipeline(work_dir, kafka, topics, directory, app_id, partitions=LOCAL.partitions)
     mail = MailPage(pipeline.smtp_spool)
     _say(
-        f"starting mesh-sandbox, SMTP sink, notifier, classifier, ingest (logs in {pipeline.logs})"
+        "starting mesh-sandbox, SMTP sink, notifier, classifier, ingest, the worklist and its "
+        f"sign-in provider (logs in {pipeline.logs})"
     )
-    with pipeline, _running(mail):
-        print(addresses(pipeline, mail, kafka), flush=True)
+    users = demo_users(tuple(TRUSTS))
+    with (
+        pipeline,
+        _running(mail),
+        running_worklist(pipeline.logs, kafka, topics, users) as worklist,
+    ):
+        print(addresses(pipeline, mail, kafka, worklist.describe()), flush=True)
         while not stop.wait(1.0):
-            stopped = [name for name, piece in pipeline.services.items() if not piece.running]
+            pieces = {**pipeline.services, "worklist": worklist.process}
+            stopped = [name for name, piece in pieces.items() if not piece.running]
             if stopped:
                 _say(f"{', '.join(stopped)} stopped unexpectedly; see {pipeline.logs}")
                 return 1
@@ -97,7 +107,7 @@ def serve(kafka: KafkaSettings, work_dir: Path, timeout: float, stop: threading.
     return 0
 
 
-def addresses(pipeline: Pipeline, mail: MailPage, kafka: KafkaSettings) -> str:
+def addresses(pipeline: Pipeline, mail: MailPage, kafka: KafkaSettings, worklist: list[str]) -> str:
     """Everything a user needs to send data in and see what came out."""
     fhir = f"{pipeline.ingest_url}/fhir"
     examples = PROJECT_ROOT / "examples"
@@ -117,6 +127,7 @@ def addresses(pipeline: Pipeline, mail: MailPage, kafka: KafkaSettings) -> str:
             f"{MESH_SHARED_KEY!r}, workflow {MESH_WORKFLOW}",
             f"  classifier          http://127.0.0.1:{pipeline.classifier_port}/metrics",
             f"  notifier            http://127.0.0.1:{pipeline.notifier_port}/metrics",
+            *worklist,
             f"  Kafka               {kafka.bootstrap_servers}",
             f"  logs                {pipeline.logs}",
             "",

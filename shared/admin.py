@@ -118,6 +118,17 @@ async def topic_partitions(settings: KafkaSettings, topic: str) -> list[TopicPar
     return sorted(TopicPartition(topic, p["partition"]) for p in description["partitions"])
 
 
+async def existing_partitions(settings: KafkaSettings, *topics: str) -> list[TopicPartition]:
+    """Every partition of `topics`; refuses when one of them does not exist."""
+    partitions = []
+    for topic in topics:
+        found = await topic_partitions(settings, topic)
+        if not found:
+            raise RuntimeError(f"topic {topic} does not exist: run `rmbc topics create`")
+        partitions += found
+    return partitions
+
+
 async def records_to_end(
     settings: KafkaSettings, topic: str
 ) -> AsyncIterator[ConsumerRecord[Any, Any]]:
@@ -155,6 +166,38 @@ async def read_to_end(
             for record in batch:
                 if record.offset < ends[tp]:
                     yield record
+
+
+@dataclass(frozen=True)
+class Followed:
+    """One poll's records, each with whether it came after the ends the read started from, and
+    whether every partition has been read up to those ends."""
+
+    records: list[tuple[ConsumerRecord[Any, Any], bool]]
+    caught_up: bool
+
+
+async def read_and_follow(
+    consumer: AIOKafkaConsumer,
+    partitions: list[TopicPartition],
+    stop: asyncio.Event,
+    poll_ms: int = 500,
+) -> AsyncIterator[Followed]:
+    """Every record on `partitions` (assigned to this started consumer) from the beginning, then
+    each new one as it comes, poll by poll, until `stop` is set. A process that rebuilds its state
+    from topics acts only once `caught_up`."""
+    consumer.assign(partitions)
+    await consumer.seek_to_beginning(*partitions)
+    ends = await consumer.end_offsets(partitions)
+    caught_up = False
+    while not stop.is_set():
+        fetched = await consumer.getmany(timeout_ms=poll_ms, max_records=1000)
+        records = [
+            (record, record.offset >= ends[tp]) for tp, batch in fetched.items() for record in batch
+        ]
+        if not caught_up:
+            caught_up = all([await consumer.position(tp) >= end for tp, end in ends.items()])
+        yield Followed(records, caught_up)
 
 
 async def group_lag(settings: KafkaSettings, group_id: str, topic: str) -> int | None:

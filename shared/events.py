@@ -199,6 +199,7 @@ AlertOutcome = Literal[
     # the practice's system took the document in but no business acknowledgement came in time
     # (added in December 2026)
     "not_filed",
+    "escalated",  # an alert no one acknowledged in time, e-mailed to the team's MDT lead
 ]
 
 
@@ -423,3 +424,12 @@ class RegistryRecordV2(Envelope):
         description="Items the evidence gave in a form COSD does not take: left out, named here."
     )
     evidence: list[str] = Field(description="FHIR references behind the record.")
+    agreed_by: Reviewer | None = Field(
+        default=None, description="With `agreed`: the MDT coordinator who recorded the decision."
+    )
+    agreed_at: datetime | None = Field(
+        default=None, description="With `agreed`: when the MDT decision was recorded."
+    )
+    agreed_review_id: str | None = Field(
+        default=None, description="With `agreed`: the rmbc.reviews.v1 event of the decision."
+    )

@@ -8,8 +8,8 @@ every line is made safe here, whatever the caller passed:
 - each string is capped (`MAX_FIELD_CHARS`, the message `MAX_MESSAGE_CHARS`, a traceback
   `MAX_EXC_CHARS`), lists and mappings at `MAX_ITEMS`, and the whole line at `MAX_LINE_CHARS`;
 - warnings and errors repeating one message are rate-limited per logger and message: at most
-  `burst` in each `window` seconds, the next one after a pause says how many were left out (an
-  accept-error storm at the file-descriptor limit once wrote 270,000 lines a minute).
+  `burst` in each `window` seconds, the next one after a pause says how many were left out (so an
+  accept-error storm at the file-descriptor limit cannot flood the log; docs/history.md, H10).
 """
 
 import logging

@@ -27,8 +27,10 @@ from services.demo.gp_practice import GpPractice
 from services.demo.pipeline import GP_MAILBOXES, MESH_WORKFLOW, Pipeline, directory_document
 from services.demo.readback import read_all
 from services.demo.report import agreement, percentiles, render_text
+from services.demo.sign_in import demo_users
 from services.demo.stack import MESH_PASSWORD, MESH_SHARED_KEY, StackError
 from services.notifier.itk3_response import PATIENT_KNOWN, PATIENT_NOT_KNOWN
+from services.demo.worklist import running_worklist
 from shared.codec import UndecodableEvent, decode, decode_as
 from shared.events import AlertEvent, CancerFlag, ClinicalEvent, RegistryRecord, RegistryRecordV2
 from shared.settings import KafkaSettings
@@ -45,6 +47,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     parser.add_argument("--output", type=Path, default=PROJECT_ROOT / "demo-output")
     parser.add_argument("--drain-timeout", type=float, default=180.0)
+    parser.add_argument(
+        "--keep-worklist",
+        action=argparse.BooleanOptionalAction,
+        default=sys.stdin.isatty(),
+        help="keep the worklist (and the pipeline) up after the run until Enter is pressed "
+        "(default: when run from a terminal)",
+    )
     args = parser.parse_args(argv)
     # installed, not inherited: a job started with SIGINT ignored (`cmd &` in a script) still
     # stops on Ctrl-C / kill -INT
@@ -105,12 +114,32 @@ def run(
         _keep_examples(pipeline, args.output / "cns-emails")
         outputs = asyncio.run(_read_outputs(kafka, topics))
         registry_v2 = asyncio.run(read_all(kafka, topics.registry_records_v2))
+        _show_worklist(pipeline, kafka, topics, list(TRUSTS), args.keep_worklist, say)
     summary = summarise(cohort, answers, outputs, letters, len(mails), args.output)
     from services.registry.report import write_registry_outputs  # matplotlib only here
 
     records = [RegistryRecordV2.model_validate_json(r.value) for r in registry_v2]
     summary["registry_report"] = str(write_registry_outputs(records, args.output / "registry"))
     return summary
+
+
+def _show_worklist(
+    pipeline: Pipeline,
+    kafka: KafkaSettings,
+    topics: TopicNames,
+    trusts: list[str],
+    keep: bool,
+    say: Any,
+) -> None:
+    """Start the worklist on the run's topics; print its address and demo users to stderr."""
+    users = demo_users(tuple(trusts))
+    unassigned = {"RMBC_WORKLIST_DEFAULT_TRUST": trusts[0]}
+    with running_worklist(
+        pipeline.logs / "worklist", kafka, topics, users, env=unassigned
+    ) as worklist:
+        say("the CNS and MDT worklist is up:\n" + "\n".join(worklist.describe()))
+        if keep:
+            input("rmbc demo: press Enter to stop the worklist and the pipeline ")
 
 
 def summarise(

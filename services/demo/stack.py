@@ -115,7 +115,7 @@ def rmbc_process(
 
 def mesh_sandbox(log_dir: Path, port: int | None = None) -> ManagedProcess:
     """The real mesh-sandbox from its own venv, in-memory store, full HMAC auth; HTTP parsed by
-    httptools (C) rather than h11, about 5% less of the sandbox's CPU per message."""
+    httptools (C) rather than h11, for less of the sandbox's CPU per message (docs/performance.md)."""
     uvicorn = MESH_VENV / "bin" / "uvicorn"
     if not uvicorn.exists():
         raise StackError(f"mesh-sandbox is not installed in {MESH_VENV}: run `make setup`")

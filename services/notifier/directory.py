@@ -15,10 +15,20 @@ class GpPractice(_Entry):
     mesh_mailbox: str = Field(min_length=1, description="MESH mailbox id of the practice.")
 
 
+class MdtLead(_Entry):
+    name: str = Field(description="e.g. 'Breast MDT lead, Example Hospitals'.")
+    email: str = Field(min_length=3, description="NHSmail address of the MDT lead.")
+
+
 class CnsTeam(_Entry):
     name: str = Field(description="e.g. 'Breast CNS team, Example Hospitals NHS FT'.")
     email: str = Field(min_length=3, description="Team mailbox (NHSmail).")
     phone: str | None = None
+    mdt_lead: MdtLead | None = Field(
+        default=None,
+        description="Who is told when an alert to the team is not acknowledged in time "
+        "(services/worklist/escalation.py).",
+    )
 
 
 class Provider(_Entry):

@@ -19,7 +19,14 @@ ANSWERED: frozenset[State] = frozenset(
 )
 # a GP document in one of these states still waits for the practice's (next) answer
 AWAITING_ANSWER: frozenset[State] = frozenset({"sent", "already_sent", "delivered"})
-FINAL: frozenset[State] = ANSWERED | {"sent", "already_sent", "unroutable", "dead_lettered"}
+# `escalated` is the worklist's escalation of an unacknowledged alert (its own alert id)
+FINAL: frozenset[State] = ANSWERED | {
+    "sent",
+    "already_sent",
+    "unroutable",
+    "dead_lettered",
+    "escalated",
+}
 DELIVERED: frozenset[State] = frozenset({"sent", "already_sent"})
 _RANK: dict[State, int] = {
     "queued": 0,
@@ -30,6 +37,7 @@ _RANK: dict[State, int] = {
     "unroutable": 5,
     "sent": 5,
     "already_sent": 5,
+    "escalated": 5,
     "delivered": 6,  # the practice's system took it in (infrastructure acknowledgement)
     "not_collected": 7,  # no answer in time (or MESH's expiry report): a late answer still counts
     "not_filed": 7,

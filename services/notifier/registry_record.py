@@ -1,6 +1,7 @@
 """The COSD-shaped registry record for a flag (pure)."""
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -10,11 +11,13 @@ from shared.events import (
     CancerFlag,
     Metastasis,
     MetastasisAtDiagnosis,
+    MetastaticSite,
     PatientContext,
     PrimaryPathwayItems,
     ProgressionItems,
     RecurrenceItems,
     RecurrenceMetastasis,
+    RecurrenceType,
     RegistryRecord,
     RegistryRecordV2,
     stable_id,
@@ -48,20 +51,31 @@ def record_id(flag_id: str, revision: int) -> str:
     return stable_id("registry-record", flag_id, str(revision))
 
 
-def metastases(flag: CancerFlag) -> list[Metastasis]:
-    """Repeating CR6520 type + CR1590 site pairs, one per site, plus the types no site explains."""
+def metastatic_pairs(
+    recurrence_types: Sequence[RecurrenceType], metastatic_sites: Sequence[MetastaticSite]
+) -> list[tuple[MetastaticType, str]]:
+    """Repeating COSD metastatic type + site pairs, one per site, plus the types no site explains
+    (rmbc's finding, or what the MDT agreed)."""
     pairs: list[tuple[MetastaticType, str]] = []
-    for site in flag.metastatic_sites:
+    for site in metastatic_sites:
         kind: MetastaticType = REGIONAL if site == "regional_lymph_nodes" else DISTANT
         pairs.append((kind, COSD_SITE[site]))
     types_with_site = {kind for kind, _ in pairs}
-    if "local" in flag.recurrence_types:
+    if "local" in recurrence_types:
         pairs.append((LOCAL, NOT_APPLICABLE_SITE))
-    if "regional" in flag.recurrence_types and REGIONAL not in types_with_site:
+    if "regional" in recurrence_types and REGIONAL not in types_with_site:
         pairs.append((REGIONAL, COSD_SITE["regional_lymph_nodes"]))
-    if "distant" in flag.recurrence_types and DISTANT not in types_with_site:
+    if "distant" in recurrence_types and DISTANT not in types_with_site:
         pairs.append((DISTANT, COSD_SITE["unknown"]))
-    return [Metastasis(cr6520_metastatic_type=t, cr1590_metastatic_site=s) for t, s in pairs]
+    return pairs
+
+
+def metastases(flag: CancerFlag) -> list[Metastasis]:
+    """CR6520 type + CR1590 site pairs of the flag."""
+    return [
+        Metastasis(cr6520_metastatic_type=t, cr1590_metastatic_site=s)
+        for t, s in metastatic_pairs(flag.recurrence_types, flag.metastatic_sites)
+    ]
 
 
 def registry_record(

@@ -18,6 +18,7 @@ from services.registry.cosd_xml import (
 )
 from services.registry.monthly import month_bounds, records_for_month
 from services.registry.sources import read_records
+from services.registry.standing import split_standing
 
 
 def parser() -> argparse.ArgumentParser:
@@ -59,4 +60,7 @@ def main(argv: list[str]) -> int:
     print(f"{args.out}: {len(complete)} COSD records for {args.month}")
     for record in held_back:
         print(f"held back {record.record_id}: missing {', '.join(record.incomplete_items)}")
+    for record in split_standing(records)[1]:
+        if period[0] <= record.recorded_at.date() <= period[1]:
+            print(f"held for the MDT {record.record_id}: rmbc's rules revised an agreed episode")
     return 0

@@ -1,6 +1,7 @@
 """The registry analyst's figures from v2 records (pure: records in, numbers out).
 
-Episodes counted once: the latest version of each episode (flag); withdrawn episodes are left out.
+Episodes counted once: the latest version of each episode (flag) that stands (a rules proposal made
+after the MDT agreed the episode does not); withdrawn episodes are left out.
 An episode's date is its CR6500 (non-primary) or, for de novo disease, the record's episode date."""
 
 from collections import Counter
@@ -8,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from services.registry.standing import standing_records
 from shared.events import RegistryRecordV2
 
 SITE_NAMES = {
@@ -41,7 +43,7 @@ class Episode:
 
 def current_episodes(records: Iterable[RegistryRecordV2]) -> list[RegistryRecordV2]:
     latest: dict[str, RegistryRecordV2] = {}
-    for record in records:
+    for record in standing_records(records):
         held = latest.get(record.flag_id)
         if held is None or record.recorded_at >= held.recorded_at:
             latest[record.flag_id] = record

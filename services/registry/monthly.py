@@ -2,11 +2,13 @@
 
 A record belongs to the month it was recorded in. An episode (flag) changed in a later month is
 resubmitted in that month's file as its latest version, under the same COSD record id (the flag id),
-so the registry replaces what it had; see services/registry/README.md."""
+so the registry replaces what it had; see services/registry/README.md. A rules proposal made after
+the MDT agreed the episode never goes (services/registry/standing.py)."""
 
 from collections.abc import Iterable
 from datetime import date
 
+from services.registry.standing import standing_records
 from shared.events import RegistryRecordV2
 
 
@@ -23,7 +25,7 @@ def records_for_month(
     """The latest version, within the month, of each episode recorded in it; ordered by record."""
     first, last = month_bounds(month)
     latest: dict[str, RegistryRecordV2] = {}
-    for record in records:
+    for record in standing_records(records):
         if not first <= record.recorded_at.date() <= last:
             continue
         if agreed_only and record.provenance != "agreed":

@@ -1,4 +1,5 @@
-"""`rmbc registry report [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--records FILE] --out DIR`."""
+"""`rmbc registry report [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--records FILE] --out DIR`, and
+`rmbc registry agree` (services/registry/agreement_loop.py)."""
 
 import argparse
 import importlib.util
@@ -20,10 +21,17 @@ def parser() -> argparse.ArgumentParser:
         "--records", type=Path, help="a JSONL file of v2 records instead of the registry topic"
     )
     report.add_argument("--out", type=Path, required=True, help="directory for the report")
+    commands.add_parser(
+        "agree", help="MDT decisions -> agreed registry records (runs until stopped)"
+    )
     return p
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["agree"]:
+        from services.registry.agreement_loop import main as agree
+
+        return agree(argv[1:])
     args = parser().parse_args(argv)
     try:
         records = read_records(args.records)

@@ -89,6 +89,18 @@ def test_rmbc_up_takes_the_examples_as_they_are_shows_the_mail_and_stops_on_ctrl
             time.sleep(0.5)
         assert "e-mails received (2)" in page, page  # one CNS alert per example patient
         assert "recurrent or metastatic breast cancer" in page
+        worklist = field(text, r"worklist \(web\)")
+        refused = httpx.get(worklist, timeout=10)
+        assert refused.status_code == 303 and refused.headers["location"] == "/auth/login"
+        password = re.search(r"cns\s+username 'cns'\s+password '(\S+)'", text)
+        assert password, text
+        with httpx.Client(base_url=worklist, follow_redirects=True, timeout=15) as nurse:
+            form = nurse.get("/auth/login")
+            action = re.search(r'action="([^"]+)"', form.text)
+            assert action, form.text
+            listed = nurse.post(str(form.url.join(action.group(1))),
+                                data={"username": "cns", "password": password.group(1)})  # fmt: skip
+        assert "2 items, overdue first, then newest" in listed.text, listed.text
         assert _processes_mentioning(str(tmp_path / "state")), "the services run until Ctrl-C"
         up.send_signal(signal.SIGINT)
         assert up.wait(60) == 0

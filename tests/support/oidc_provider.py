@@ -5,7 +5,6 @@ signed with its own RSA key, whose public half the server holds as the client's 
 """
 
 import json
-import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from services.broker import free_port
-from services.demo.stack import ManagedProcess
+from services.demo.sign_in import node_provider, signing_key
 
 SERVER = Path(__file__).parent / "oidc" / "server.js"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -37,12 +36,6 @@ class OAuthClient:
 
 def new_client(client_id: str) -> OAuthClient:
     return OAuthClient(client_id, rsa.generate_private_key(public_exponent=65537, key_size=2048))
-
-
-def signing_key(kid: str) -> dict[str, object]:
-    """A fresh RSA private key as a JWK, for the server to sign access tokens with."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return {**json.loads(RSAAlgorithm.to_jwk(key)), "kid": kid, "use": "sig", "alg": "RS256"}
 
 
 @dataclass(frozen=True)
@@ -85,11 +78,6 @@ class AuthorisationServer:
 def authorisation_server(
     directory: Path, clients: list[OAuthClient], scopes: list[str], audience: str
 ) -> Iterator[AuthorisationServer]:
-    node = shutil.which("node")
-    if node is None or not (SERVER.parent / "node_modules").exists():
-        raise RuntimeError(
-            "the OAuth tests need Node.js and `make setup` (npm ci in tests/support/oidc)"
-        )
     port = free_port()
     config = directory / f"oidc-{port}.json"
     config.write_text(
@@ -102,16 +90,8 @@ def authorisation_server(
             }
         )
     )
-    issuer = f"http://127.0.0.1:{port}"
-    process = ManagedProcess(
-        name="oidc-provider",
-        argv=[node, str(SERVER), str(port), str(config)],
-        env={"NODE_ENV": "test"},
-        log_file=directory / f"oidc-{port}.log",
-        ready_url=f"{issuer}/.well-known/openid-configuration",
-    )
-    process.start(timeout=30)
+    process = node_provider(SERVER, port, config, "oidc-provider", env={"NODE_ENV": "test"})
     try:
-        yield AuthorisationServer(issuer, audience)
+        yield AuthorisationServer(f"http://127.0.0.1:{port}", audience)
     finally:
         process.stop()

@@ -48,6 +48,14 @@ def test_the_ledger_lists_a_flags_alerts_including_queued_ones():
     ]
 
 
+def test_an_escalation_on_the_alerts_topic_is_a_final_entry_the_notifier_can_read():
+    ledger = Ledger()
+    ledger.apply(event("escalated", alert="escalation-1"))
+    ledger.apply(event("attempting", alert="escalation-1"))
+    assert ledger.get("escalation-1").outcome == "escalated"
+    assert ledger.is_final("escalation-1")
+
+
 def test_alert_event_ids_are_deterministic():
     assert event("sent").event_id == event("sent").event_id != event("attempting").event_id
 

@@ -1,5 +1,6 @@
 """`rmbc cosd export` and `rmbc registry report` through the rmbc command."""
 
+import pytest
 from lxml import etree
 
 from services.cli import main
@@ -30,3 +31,13 @@ def test_a_month_that_is_not_a_month_is_refused_with_exit_status_2(tmp_path, cap
     assert main(argv) == 2
     assert "rmbc cosd export:" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_rmbc_registry_agree_is_a_command_of_rmbc_registry(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["registry", "agree", "--help"])
+    assert stopped.value.code == 0
+    assert "rmbc.reviews.v1" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["registry", "--help"])
+    assert "agree" in capsys.readouterr().out
