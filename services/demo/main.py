@@ -29,8 +29,8 @@ from services.demo.readback import read_all
 from services.demo.report import agreement, percentiles, render_text
 from services.demo.sign_in import demo_users
 from services.demo.stack import MESH_PASSWORD, MESH_SHARED_KEY, StackError
-from services.notifier.itk3_response import PATIENT_KNOWN, PATIENT_NOT_KNOWN
 from services.demo.worklist import running_worklist
+from services.notifier.itk3_response import PATIENT_KNOWN, PATIENT_NOT_KNOWN
 from shared.codec import UndecodableEvent, decode, decode_as
 from shared.events import AlertEvent, CancerFlag, ClinicalEvent, RegistryRecord, RegistryRecordV2
 from shared.settings import KafkaSettings
