@@ -1,7 +1,7 @@
 """The two delivery channels behind one small Protocol, and their real adapters.
 
 MESH: mesh-client is synchronous (requests), so every call runs in a worker thread of the
-channel's own pool (RMBC_NOTIFIER_CONCURRENCY sends, plus room for the inbox and lookups), never in
+channel's own pool (RMBC_NOTIFIER_MESH_CONCURRENCY sends, plus room for the inbox and lookups), never in
 the loop's default pool where it could queue behind other work; each thread keeps its own client
 open: one connection (one TLS handshake) per thread rather than per message, and about a fifth
 less CPU per send against mesh-sandbox. A call that fails drops its
@@ -59,6 +59,11 @@ MESH_SPARE_THREADS = 3
 
 
 class DeliveryChannel(Protocol):
+    # True when a send that is done but not yet recorded `sent` is found again by `already_sent`
+    # after a crash (its transport id was recorded through `started` before the recipient could
+    # receive anything), so the send's slot may be let go before `sent` is recorded.
+    finds_unrecorded_sends: bool
+
     async def send(self, payload: Any, started: Started | None = None) -> str:
         """Deliver; return the transport id. Raises on failure. A channel that learns the
         transport id before the delivery is complete awaits `started(id)` at that point."""
@@ -75,11 +80,13 @@ class DeliveryChannel(Protocol):
 
 
 class MeshChannel:
+    finds_unrecorded_sends = True  # `uploading` (the MESH id) is recorded before the last chunk
+
     def __init__(self, settings: NotifierSettings) -> None:
         self._settings = settings
         self._local = threading.local()
         self._threads = ThreadPoolExecutor(
-            max_workers=settings.notifier_concurrency + MESH_SPARE_THREADS,
+            max_workers=settings.notifier_mesh_concurrency + MESH_SPARE_THREADS,
             thread_name_prefix="rmbc-mesh",
         )
 
@@ -226,6 +233,8 @@ class SmtpChannel:
     once per connection rather than once per e-mail (the relay sees fewer connections, and the
     notifier spends about half the commands per e-mail). A session is reused only after an e-mail
     it carried was accepted; any error closes it."""
+
+    finds_unrecorded_sends = False  # SMTP has no outbox to ask
 
     def __init__(self, settings: NotifierSettings) -> None:
         self._settings = settings

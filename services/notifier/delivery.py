@@ -4,7 +4,10 @@ Every alert runs as its own task, so a failing channel (or one slow recipient) n
 the other channel or other patients. A task first awaits its flag's rendering (done off the event
 loop, once per flag revision), then sends. Alerts of the same patient on the same channel run in
 order (an alert before its correction, one revision after another). Sends are bounded per channel
-by a semaphore that is held from the send until its outcome is recorded, never during a backoff.
+by a semaphore, never held during a backoff. An e-mail holds its slot until `sent` is recorded: SMTP
+cannot be asked afterwards, so the bound is also the most e-mails a crash can repeat. A GP document
+lets its slot go once MESH has it whole: its MESH id was recorded (`uploading`) before the message
+could be delivered, so a crash before `sent` is found by tracking, and nothing is repeated.
 """
 
 import asyncio
@@ -84,7 +87,7 @@ class Deliverer:
         policy: RetryPolicy,
         clock: Callable[[], datetime],
         metrics: NotifierMetrics,
-        concurrency: int = 4,
+        bounds: dict[Channel, int],
         pause_after_send: float = 0.0,
     ) -> None:
         self._channels = channels
@@ -93,7 +96,7 @@ class Deliverer:
         self._policy = policy
         self._clock = clock
         self._metrics = metrics
-        self._limits = {name: asyncio.Semaphore(concurrency) for name in channels}
+        self._limits = {name: asyncio.Semaphore(bounds[name]) for name in channels}
         self._pause_after_send = pause_after_send
         self._tails: dict[tuple[Channel, str], asyncio.Task[None]] = {}
 
@@ -140,6 +143,7 @@ class Deliverer:
                 return
             await self._record(job, attempt, "attempting")
             failure: Exception | None = None
+            transport_id = ""
             async with self._limits[d.channel]:
                 try:
                     transport_id = await channel.send(
@@ -148,11 +152,12 @@ class Deliverer:
                 except Exception as error:  # recorded, retried, dead-lettered
                     failure = error
                 else:
-                    # The slot is held until `sent` is recorded, so at most `concurrency` sends per
-                    # channel are ever done but unrecorded: the window a crash can repeat (SMTP).
-                    if self._pause_after_send:
-                        await asyncio.sleep(self._pause_after_send)
-                    await self._record(job, attempt, "sent", transport_id=transport_id)
+                    if not channel.finds_unrecorded_sends:
+                        # held until `sent` is recorded: at most the channel's bound of sends are
+                        # ever done but unrecorded, the window a crash can repeat (SMTP)
+                        await self._record_sent(job, attempt, transport_id)
+            if failure is None and channel.finds_unrecorded_sends:
+                await self._record_sent(job, attempt, transport_id)
             if failure is not None:
                 detail = f"{type(failure).__name__}: {failure}"[:500]
                 log.warning(
@@ -172,6 +177,11 @@ class Deliverer:
                 "alert sent",
                 extra={"alert_id": d.alert_id, "channel": d.channel, "purpose": d.purpose},
             )
+
+    async def _record_sent(self, job: Job, attempt: int, transport_id: str) -> None:
+        if self._pause_after_send:
+            await asyncio.sleep(self._pause_after_send)
+        await self._record(job, attempt, "sent", transport_id=transport_id)
 
     async def _started(self, job: Job, attempt: int, transport_id: str) -> None:
         await self._record(job, attempt, "uploading", transport_id=transport_id)

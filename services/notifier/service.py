@@ -123,7 +123,7 @@ class Notifier:
             ),
             self.clock,
             self.metrics,
-            concurrency=s.notifier_concurrency,
+            bounds={"mesh": s.notifier_mesh_concurrency, "smtp": s.notifier_concurrency},
             pause_after_send=s.notifier_test_pause_after_send_seconds,
         )
 

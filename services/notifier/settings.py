@@ -31,7 +31,18 @@ class NotifierSettings(BaseSettings):
     notifier_send_timeout_seconds: float = Field(
         default=30.0, gt=0, description="Deadline for one MESH or SMTP call."
     )
-    notifier_concurrency: int = Field(default=4, ge=1, description="Concurrent sends per channel.")
+    notifier_concurrency: int = Field(
+        default=4,
+        ge=1,
+        description="Concurrent CNS e-mail sends (SMTP). Each holds its slot until it is recorded "
+        "sent, so this is also the most e-mails a crash can send twice.",
+    )
+    notifier_mesh_concurrency: int = Field(
+        default=16,
+        ge=1,
+        description="Concurrent GP document sends (MESH). A crash repeats none of them, however "
+        "many are in flight: each is tracked by the MESH id recorded before its last chunk.",
+    )
     notifier_session_timeout_ms: int = Field(
         default=10000, ge=6000, description="Kafka consumer group session timeout."
     )
