@@ -55,7 +55,7 @@ FEED_DEADLINE = 300.0
 DRAIN_DEADLINE = 240.0
 # fields set from the clock at the moment of writing: the only ones two runs may differ in
 CLOCK_FIELDS = {"recorded_at"}
-NOTIFIER_CONCURRENCY = 4  # RMBC_NOTIFIER_CONCURRENCY's default: sends in flight per channel
+NOTIFIER_CONCURRENCY = 4  # RMBC_NOTIFIER_CONCURRENCY's default: e-mails sent but not yet recorded
 
 
 @dataclass
