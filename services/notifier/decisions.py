@@ -140,7 +140,13 @@ def plan_for(
     now: datetime,
     looked_up: Mapping[str, str | None] | None = None,
 ) -> Plan:
-    """`looked_up`: GP ODS code -> MESH mailbox found by endpoint lookup (None: none found)."""
+    """`looked_up`: GP ODS code -> MESH mailbox found by endpoint lookup (None: none found).
+
+    Only what earlier revisions caused counts: a revision read again (after a crash, a rebalance)
+    plans exactly what it planned the first time, the same alert ids, so an alert of this revision
+    that was cut short is sent, and one already sent is turned into nothing by the ledger. Seen as
+    "the latest document", an update still being sent would hide itself: nothing would differ."""
+    earlier = [e for e in earlier if e.revision < flag.revision]
     if flag.state == "retracted":
         return _retraction(flag, earlier, now)
     purposes = {_purpose_of(flag.flag_id, e) for e in earlier}

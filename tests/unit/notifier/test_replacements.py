@@ -115,14 +115,48 @@ def test_each_replacement_replaces_the_latest_document_and_a_retraction_corrects
     assert [d.version for d in retracted.deliveries] == [4, 4]
 
 
-def test_a_revision_read_again_after_its_replacement_was_sent_plans_nothing_more():
+def test_a_revision_read_again_plans_the_same_alerts_which_the_ledger_holds_as_sent():
     ledger = Ledger()
     sent(ledger, revision(1, ["bone", "liver"], [BONE, LIVER], state="raised"))
     later = revision(2, ["bone"], [BONE])
     first = sent(ledger, later)
     assert len(first.deliveries) == 2
     again = plan_for(later, directory(), ledger.for_flag(later.flag_id), NOW)
-    assert again.deliveries == () and again.unroutable == ()
+    assert again.deliveries == first.deliveries and again.unroutable == ()
+    assert all(ledger.is_final(d.alert_id) for d in again.deliveries)
+
+
+def test_an_update_cut_short_is_planned_again_when_its_revision_is_read_again():
+    # a crash between `attempting` and `sent`: the update must not hide itself as the CNS team's
+    # latest document (it states what the revision states, so nothing would seem to differ)
+    ledger = Ledger()
+    sent(ledger, revision(1, ["bone"], [BONE], state="raised"))
+    later = revision(2, ["bone", "liver"], [BONE, LIVER])
+    [update] = plan_for(later, directory(), ledger.for_flag(later.flag_id), NOW).deliveries
+    ledger.apply(
+        alert_event(
+            later,
+            alert_id=update.alert_id,
+            channel=update.channel,
+            recipient=update.recipient,
+            attempt=1,
+            outcome="attempting",
+            now=NOW,
+        )
+    )
+    again = plan_for(later, directory(), ledger.for_flag(later.flag_id), NOW)
+    assert again.deliveries == (update,) and not ledger.is_final(update.alert_id)
+    assert again.record is not None and again.record.action == "amend"
+
+
+def test_a_retraction_read_again_corrects_the_same_documents_it_corrected_the_first_time():
+    ledger = Ledger()
+    sent(ledger, revision(1, ["bone"], [BONE], state="raised"))
+    retracted = revision(2, [], [], state="retracted", reason="entered in error")
+    first = sent(ledger, retracted)
+    again = plan_for(retracted, directory(), ledger.for_flag(retracted.flag_id), NOW)
+    assert again.deliveries == first.deliveries
+    assert [(d.purpose, d.version) for d in again.deliveries] == [("correction", 2)] * 2
 
 
 def test_a_gp_registration_that_arrives_after_the_alert_gets_the_gp_letter_once():
