@@ -31,18 +31,22 @@ def sent(ledger, f, looked_up=None):
     plan = plan_for(f, directory(), ledger.for_flag(f.flag_id), NOW, looked_up)
     outcomes = [(d, "sent") for d in plan.deliveries] + [(u, "unroutable") for u in plan.unroutable]
     for alert, outcome in outcomes:
-        ledger.apply(
-            alert_event(
-                f,
-                alert_id=alert.alert_id,
-                channel=alert.channel,
-                recipient=alert.recipient,
-                attempt=1,
-                outcome=outcome,
-                now=NOW,
-            )
-        )
+        record(ledger, f, alert, outcome)
     return plan
+
+
+def record(ledger, f, alert, outcome):
+    ledger.apply(
+        alert_event(
+            f,
+            alert_id=alert.alert_id,
+            channel=alert.channel,
+            recipient=alert.recipient,
+            attempt=1,
+            outcome=outcome,
+            now=NOW,
+        )
+    )
 
 
 def planned(plan):
@@ -133,17 +137,7 @@ def test_an_update_cut_short_is_planned_again_when_its_revision_is_read_again():
     sent(ledger, revision(1, ["bone"], [BONE], state="raised"))
     later = revision(2, ["bone", "liver"], [BONE, LIVER])
     [update] = plan_for(later, directory(), ledger.for_flag(later.flag_id), NOW).deliveries
-    ledger.apply(
-        alert_event(
-            later,
-            alert_id=update.alert_id,
-            channel=update.channel,
-            recipient=update.recipient,
-            attempt=1,
-            outcome="attempting",
-            now=NOW,
-        )
-    )
+    record(ledger, later, update, "attempting")
     again = plan_for(later, directory(), ledger.for_flag(later.flag_id), NOW)
     assert again.deliveries == (update,) and not ledger.is_final(update.alert_id)
     assert again.record is not None and again.record.action == "amend"
