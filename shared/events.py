@@ -187,18 +187,6 @@ AlertOutcome = Literal[
     "failed",
     "dead_lettered",
     "unroutable",
-    # a GP document's first MESH chunk is in: MESH's message id is known, nothing delivered yet
-    "uploading",
-    # what became of a GP document after MESH accepted it ("sent"): the practice's ITK3
-    # acknowledgements and MESH's reports, read from the notifier's MESH inbox
-    "delivered",
-    "filed",
-    "patient_not_registered",
-    "rejected",
-    "not_collected",
-    # the practice's system took the document in but no business acknowledgement came in time
-    # (added in December 2026)
-    "not_filed",
     "escalated",  # an alert no one acknowledged in time, e-mailed to the team's MDT lead
 ]
 
@@ -217,16 +205,6 @@ class AlertEvent(Envelope):
     outcome: AlertOutcome
     transport_id: str | None = Field(default=None, description="MESH message id or Message-ID.")
     detail: str | None = None
-    # what the alert's document states, so that a later revision can tell what was withdrawn
-    # from what the recipient was told (a replacement) or added to it (added in December 2026)
-    told_sites: list[MetastaticSite] | None = Field(
-        default=None, description="The metastatic sites the alert's document states."
-    )
-    told_evidence: list[str] | None = Field(
-        default=None,
-        description="The evidence the alert's document states: FHIR references without their "
-        "`/_history/n` version (a new version of the same record is the same evidence).",
-    )
 
 
 ReviewAction = Literal[

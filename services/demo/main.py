@@ -21,16 +21,16 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from mesh_client import MeshClient
+
 from services.broker import DEFAULT_STATE_DIR, BrokerError, LocalBroker
 from services.demo.feeder import Answer, feed
-from services.demo.gp_practice import GpPractice
-from services.demo.pipeline import GP_MAILBOXES, MESH_WORKFLOW, Pipeline, directory_document
+from services.demo.pipeline import GP_MAILBOXES, Pipeline, directory_document
 from services.demo.readback import read_all
 from services.demo.report import agreement, percentiles, render_text
 from services.demo.sign_in import demo_users
 from services.demo.stack import MESH_PASSWORD, MESH_SHARED_KEY, StackError
 from services.demo.worklist import running_registry_agreement, running_worklist
-from services.notifier.itk3_response import PATIENT_KNOWN, PATIENT_NOT_KNOWN
 from shared.codec import UndecodableEvent, decode, decode_as
 from shared.events import AlertEvent, CancerFlag, ClinicalEvent, RegistryRecord, RegistryRecordV2
 from shared.settings import KafkaSettings
@@ -107,11 +107,7 @@ def run(
         )
         say("waiting for the pipeline to drain")
         asyncio.run(_drain(pipeline, args.drain_timeout))
-        not_registered = frozenset(sorted(cohort.truth)[::NOT_REGISTERED_EVERY])
-        say(f"GP practices collect their documents ({len(not_registered)} patients not registered)")
-        practices = _answer_as_practices(pipeline, args.output / "gp-documents", not_registered)
-        letters = sum(p.received for p in practices)
-        asyncio.run(_wait_answers_recorded(kafka, topics, practices, args.drain_timeout))
+        letters = _collect_gp_letters(pipeline, args.output / "gp-letters")
         mails = pipeline.smtp.mails
         _keep_examples(pipeline, args.output / "cns-emails")
         outputs = asyncio.run(_read_outputs(kafka, topics))
@@ -197,7 +193,6 @@ def summarise(
         "flags_retracted": sum(1 for f in current.values() if f.state == "retracted"),
         "flag_events": len(outputs["flags"]),
         "gp_letters": gp_letters,
-        "gp_documents_by_outcome": _gp_outcomes(outputs["alerts"]),
         "cns_emails": cns_emails,
         "registry_records": len(records),
         "alerts_by_outcome": dict(Counter(f"{a.channel} {a.outcome}" for a in outputs["alerts"])),
@@ -273,65 +268,23 @@ async def _read_outputs(kafka: KafkaSettings, topics: TopicNames) -> dict[str, l
     }
 
 
-def _answer_as_practices(
-    pipeline: Pipeline, folder: Path, not_registered: frozenset[str]
-) -> list[GpPractice]:
-    """Each GP mailbox's practice collects, files (PDFs into `folder`) and answers, until empty."""
-    practices = [
-        GpPractice(
-            pipeline.mesh_url,
-            mailbox,
-            f"GP{index}",
-            MESH_WORKFLOW,
-            f"{MESH_WORKFLOW}_ACK",
-            password=MESH_PASSWORD,
-            shared_key=MESH_SHARED_KEY,
-            not_registered=not_registered,
-            pdf_folder=folder / mailbox,
-        )
-        for index, mailbox in enumerate(GP_MAILBOXES, start=1)
-    ]
-    for practice in practices:
-        while practice.poll_once():
-            pass
-    return practices
-
-
-async def _wait_answers_recorded(
-    kafka: KafkaSettings, topics: TopicNames, practices: list[GpPractice], timeout: float
-) -> None:
-    """Until the notifier has recorded a final answer for every document the practices answered."""
-    expected = sum(
-        p.answers[PATIENT_KNOWN] + p.answers[PATIENT_NOT_KNOWN] + p.answers["20009"]
-        for p in practices
-    )
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        alerts = [_decoded_or_none(r.value) for r in await read_all(kafka, topics.alerts)]
-        alerts = [a for a in alerts if isinstance(a, AlertEvent)]
-        answered = _gp_outcomes(alerts)
-        done = sum(n for outcome, n in answered.items() if outcome not in ("sent", "delivered"))
-        if done >= expected or asyncio.get_running_loop().time() > deadline:
-            return
-        await asyncio.sleep(0.5)
-
-
-def _gp_outcomes(alerts: list[Any]) -> dict[str, int]:
-    """Each GP document's latest state, counted: how many were filed, how many bounced and why."""
-    latest: dict[str, str] = {}
-    for alert in alerts:
-        rank = _ANSWER_RANK.get(alert.outcome)
-        if alert.channel != "mesh" or rank is None:
-            continue
-        if rank >= _ANSWER_RANK.get(latest.get(alert.alert_id, ""), 0):
-            latest[alert.alert_id] = alert.outcome
-    return dict(sorted(Counter(latest.values()).items()))
-
-
-_ANSWER_RANK = {"sent": 1, "already_sent": 1, "delivered": 2, "filed": 3, "unroutable": 3,
-                "dead_lettered": 3, "patient_not_registered": 3, "rejected": 3,
-                "not_collected": 3}  # fmt: skip
-NOT_REGISTERED_EVERY = 7  # the practices say every 7th patient of the cohort is not theirs
+def _collect_gp_letters(pipeline: Pipeline, folder: Path, keep: int = 5) -> int:
+    """Read every GP mailbox with mesh-client (and acknowledge); keep a few letters to look at."""
+    folder.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for mailbox in GP_MAILBOXES:
+        with MeshClient(
+            pipeline.mesh_url, mailbox, MESH_PASSWORD, shared_key=MESH_SHARED_KEY.encode(),
+            max_retries=0,
+        ) as client:  # fmt: skip
+            for message_id in client.list_messages():
+                message = client.retrieve_message(message_id)
+                body = message.read()
+                if count < keep:
+                    _save_parts(body, folder / f"{mailbox}-{count + 1}")
+                message.acknowledge()
+                count += 1
+    return count
 
 
 def _keep_examples(pipeline: Pipeline, folder: Path, keep: int = 5) -> None:
@@ -342,18 +295,15 @@ def _keep_examples(pipeline: Pipeline, folder: Path, keep: int = 5) -> None:
 
 
 def _save_parts(mime: bytes, stem: Path) -> None:
-    """An e-mail as files a person can open: .eml, and the PDF letter it carries."""
+    """A MIME document as files a person can open: .eml, and its HTML and JSON parts."""
     stem.with_suffix(".eml").write_bytes(mime)
-    for part in message_from_bytes(mime, policy=policy.default).iter_attachments():
-        if part.get_content_type() == "application/pdf":
-            stem.with_suffix(".pdf").write_bytes(part.get_content())
-
-
-def _decoded_or_none(value: bytes) -> Any:
-    try:
-        return decode(value)
-    except UndecodableEvent:
-        return None
+    extensions = {"text/html": ".html", "application/fhir+json": ".json"}
+    for part in message_from_bytes(mime, policy=policy.default).walk():
+        extension = extensions.get(part.get_content_type())
+        if extension:
+            content = part.get_content()
+            text = content.decode() if isinstance(content, bytes) else content
+            stem.with_suffix(extension).write_text(text)
 
 
 @contextlib.contextmanager

@@ -139,7 +139,6 @@ class Pipeline:
                 "RMBC_MESH_PASSWORD": MESH_PASSWORD,
                 "RMBC_MESH_SHARED_KEY": MESH_SHARED_KEY,
                 "RMBC_MESH_WORKFLOW_ID": MESH_WORKFLOW,
-                "RMBC_NOTIFIER_INBOX_POLL_SECONDS": "0.5",
                 **self.mail_env(),
             }
         return env

@@ -53,13 +53,7 @@ def render_text(summary: Mapping[str, Any]) -> str:
     lines += [f"  {kind:<22} {count}" for kind, count in summary["flags"].items()]
     lines += [
         f"flag changes emitted     {summary['flag_events']}",
-        f"GP documents collected   {summary['gp_letters']}",
-    ]
-    lines += [
-        f"  {outcome:<22} {count}"
-        for outcome, count in summary.get("gp_documents_by_outcome", {}).items()
-    ]
-    lines += [
+        f"GP letters in MESH       {summary['gp_letters']}",
         f"CNS e-mails captured     {summary['cns_emails']}",
         f"registry records         {summary['registry_records']}",
         f"lost                     {summary['lost']}",

@@ -1,17 +1,12 @@
 """Delivering planned alerts exactly once: attempt recorded before the send, outcome after.
 
 Every alert runs as its own task, so a failing channel (or one slow recipient) never holds up
-the other channel or other patients. A task first awaits its flag's rendering (done off the event
-loop, once per flag revision), then sends. Alerts of the same patient on the same channel run in
-order (an alert before its correction, one revision after another). Sends are bounded per channel
-by a semaphore, never held during a backoff. An e-mail holds its slot until `sent` is recorded: SMTP
-cannot be asked afterwards, so the bound is also the most e-mails a crash can repeat. A GP document
-lets its slot go once MESH has it whole: its MESH id was recorded (`uploading`) before the message
-could be delivered, so a crash before `sent` is found by tracking, and nothing is repeated.
+the other channel or other patients. Alerts of the same flag on the same channel run in order
+(an alert before its correction). Sends are bounded per channel by a semaphore that is held
+only during the call, never during a backoff.
 """
 
 import asyncio
-import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -23,7 +18,6 @@ from services.notifier.channels import DeliveryChannel
 from services.notifier.decisions import Channel, Delivery
 from services.notifier.ledger import Ledger, alert_event
 from services.notifier.metrics import NotifierMetrics
-from services.notifier.rendering import Payloads
 from shared.dead_letter import dead_letter_for
 from shared.events import AlertEvent, AlertOutcome, CancerFlag, DeadLetter
 
@@ -36,7 +30,7 @@ UNDELIVERABLE = re.compile(r"^undeliverable alert (?P<alert_id>[0-9a-f-]{36}) ")
 class Job:
     flag: CancerFlag
     delivery: Delivery
-    rendered: "asyncio.Future[Payloads]"  # the flag's payloads, shared by its jobs
+    payload: Any
     source: Any  # the consumed record (topic/partition/offset/key/value), for dead letters
     redrive: bool = False  # re-open an alert that was dead-lettered
 
@@ -87,7 +81,7 @@ class Deliverer:
         policy: RetryPolicy,
         clock: Callable[[], datetime],
         metrics: NotifierMetrics,
-        bounds: dict[Channel, int],
+        concurrency: int = 4,
         pause_after_send: float = 0.0,
     ) -> None:
         self._channels = channels
@@ -96,15 +90,15 @@ class Deliverer:
         self._policy = policy
         self._clock = clock
         self._metrics = metrics
-        self._limits = {name: asyncio.Semaphore(bounds[name]) for name in channels}
+        self._limits = {name: asyncio.Semaphore(concurrency) for name in channels}
         self._pause_after_send = pause_after_send
         self._tails: dict[tuple[Channel, str], asyncio.Task[None]] = {}
 
     def submit(self, job: Job) -> "asyncio.Task[None]":
         d = job.delivery
         if not self._ledger.get(d.alert_id):
-            self._ledger.queue(d.alert_id, job.flag, d.channel, d.recipient)
-        chain = (d.channel, job.flag.patient_key)
+            self._ledger.queue(d.alert_id, job.flag.flag_id, d.channel, d.recipient)
+        chain = (d.channel, job.flag.flag_id)
         task = asyncio.create_task(self._run(job, self._tails.get(chain)), name=d.alert_id)
         self._tails[chain] = task
         task.add_done_callback(lambda t: self._forget(chain, t))
@@ -119,13 +113,6 @@ class Deliverer:
             await asyncio.wait([previous])
         d = job.delivery
         channel = self._channels[d.channel]
-        try:
-            payload = (await job.rendered)[d.alert_id]
-        except Exception as error:  # the flag's content cannot be rendered: no retry would help
-            entry = self._ledger.get(d.alert_id)
-            detail = f"not rendered: {type(error).__name__}: {error}"[:500]
-            await self._give_up(job, (entry.attempt if entry else 0) + 1, detail)
-            return
         reopen = job.redrive
         while reopen or not self._ledger.is_final(d.alert_id):
             reopen = False
@@ -133,31 +120,25 @@ class Deliverer:
             attempt = (entry.attempt if entry else 0) + 1
             unsure = entry is not None and entry.outcome in (
                 "attempting",
-                "uploading",
                 "failed",
                 "dead_lettered",
             )
-            recorded_id = entry.transport_id if entry is not None else None
-            if unsure and (went := await channel.already_sent(d.alert_id, recorded_id)) is not None:
+            if unsure and (went := await channel.already_sent(d.alert_id)) is not None:
                 await self._record(job, attempt - 1, "already_sent", transport_id=went)
                 return
             await self._record(job, attempt, "attempting")
             failure: Exception | None = None
-            transport_id = ""
             async with self._limits[d.channel]:
                 try:
-                    transport_id = await channel.send(
-                        payload, functools.partial(self._started, job, attempt)
-                    )
+                    transport_id = await channel.send(job.payload)
                 except Exception as error:  # recorded, retried, dead-lettered
                     failure = error
                 else:
-                    if not channel.finds_unrecorded_sends:
-                        # held until `sent` is recorded: at most the channel's bound of sends are
-                        # ever done but unrecorded, the window a crash can repeat (SMTP)
-                        await self._record_sent(job, attempt, transport_id)
-            if failure is None and channel.finds_unrecorded_sends:
-                await self._record_sent(job, attempt, transport_id)
+                    # The slot is held until `sent` is recorded, so at most `concurrency` sends per
+                    # channel are ever done but unrecorded: the window a crash can repeat (SMTP).
+                    if self._pause_after_send:
+                        await asyncio.sleep(self._pause_after_send)
+                    await self._record(job, attempt, "sent", transport_id=transport_id)
             if failure is not None:
                 detail = f"{type(failure).__name__}: {failure}"[:500]
                 log.warning(
@@ -177,14 +158,6 @@ class Deliverer:
                 "alert sent",
                 extra={"alert_id": d.alert_id, "channel": d.channel, "purpose": d.purpose},
             )
-
-    async def _record_sent(self, job: Job, attempt: int, transport_id: str) -> None:
-        if self._pause_after_send:
-            await asyncio.sleep(self._pause_after_send)
-        await self._record(job, attempt, "sent", transport_id=transport_id)
-
-    async def _started(self, job: Job, attempt: int, transport_id: str) -> None:
-        await self._record(job, attempt, "uploading", transport_id=transport_id)
 
     async def _give_up(self, job: Job, attempt: int, detail: str) -> None:
         d = job.delivery

@@ -9,7 +9,7 @@ e-mail, spoof a label, or carry a NUL or an escape sequence into a letter or the
 from dataclasses import dataclass, fields, replace
 from datetime import date
 
-from services.notifier.decisions import Change, Delivery
+from services.notifier.decisions import Delivery
 from services.notifier.directory import CnsTeam, Directory, Provider
 from shared.events import CancerFlag, Evidence, PatientContext
 
@@ -32,13 +32,8 @@ class Facts:
     alert_id: str
     purpose: str
     corrects: str | None
-    version: int  # the recipient's how-manyth document about this finding
-    withdrawn: tuple[str, ...]  # what an earlier document stated and this one withdraws
-    added: tuple[str, ...]  # what this one states that the earlier did not
     headline: str
     patient_name: str
-    family_name: str | None
-    given_names: str | None
     nhs_number: str | None
     birth_date: date | None
     gp_practice_ods: str | None
@@ -105,13 +100,8 @@ def _facts(
         alert_id=delivery.alert_id,
         purpose=delivery.purpose,
         corrects=delivery.corrects,
-        version=delivery.version,
-        withdrawn=_withdrawn(delivery.change),
-        added=_added(delivery.change),
         headline=_headline(flag, delivery),
         patient_name=name or "name not recorded",
-        family_name=patient.family_name,
-        given_names=patient.given_names,
         nhs_number=patient.nhs_number,
         birth_date=patient.birth_date,
         gp_practice_ods=patient.gp_practice_ods,
@@ -140,35 +130,9 @@ def finding(flag: CancerFlag) -> str:
     return "Possible recurrent or metastatic breast cancer, not yet confirmed (needs review)"
 
 
-def _withdrawn(change: Change | None) -> tuple[str, ...]:
-    if change is None:
-        return ()
-    return _sites(change.withdrawn_sites) + _pieces(change.withdrawn_evidence)
-
-
-def _added(change: Change | None) -> tuple[str, ...]:
-    if change is None:
-        return ()
-    return _sites(change.added_sites) + _pieces(change.added_evidence)
-
-
-def _sites(sites: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(f"the site {SITE_WORDS[s]}" for s in sites)
-
-
-def _pieces(count: int) -> tuple[str, ...]:
-    if not count:
-        return ()
-    return ("one piece of evidence",) if count == 1 else (f"{count} pieces of evidence",)
-
-
 def _headline(flag: CancerFlag, delivery: Delivery) -> str:
     if delivery.purpose == "correction":
         return "Correction: an earlier breast cancer alert is withdrawn"
-    if delivery.purpose == "replacement":
-        return "Replacement: part of an earlier breast cancer alert is withdrawn"
-    if delivery.purpose == "update":
-        return "Update: a breast cancer alert has new findings"
     if delivery.purpose == "review":
         return "For review: possible recurrent or metastatic breast cancer"
     return "Alert: recurrent or metastatic breast cancer"
@@ -178,25 +142,30 @@ def _primary(flag: CancerFlag) -> str | None:
     primary = flag.primary
     if primary is None:
         return None
-    parts = ["Breast cancer"]
+    parts = ["Breast primary"]
+    if primary.icd10:
+        parts.append(f"ICD-10 {primary.icd10}")
     if primary.laterality:
         parts.append(f"{primary.laterality} side")
     if primary.diagnosis_date:
-        parts.append(f"diagnosed {readable_date(primary.diagnosis_date)}")
+        parts.append(f"diagnosed {primary.diagnosis_date.isoformat()}")
     return ", ".join(parts)
 
 
-def readable_date(day: date | None, missing: str = "not known") -> str:
-    """A date as people read it, e.g. 3 Dec 2026 (the form every letter and e-mail uses)."""
-    return f"{day.day} {day:%b %Y}" if day else missing
+_SYSTEM_NAMES = {
+    "http://snomed.info/sct": "SNOMED CT",
+    "http://hl7.org/fhir/sid/icd-10": "ICD-10",
+    "http://loinc.org": "LOINC",
+}
 
 
 def _evidence_line(evidence: Evidence) -> str:
-    """In plain words: what the record shows and when. The display text is the one form of the
-    fact; a code or a system id never reaches the reader (the rule's words stand in when the
-    record had no display text)."""
-    rule = evidence.rule.split(": ", 1)[-1]
-    finding = evidence.display or rule
+    """In plain words: what the record shows (the rule that used it), its code, when, where."""
+    finding = evidence.rule.split(": ", 1)[-1]
     finding = finding[:1].upper() + finding[1:]
-    when = f", recorded for {readable_date(evidence.date)}" if evidence.date else ""
-    return f"{finding}{when}"
+    if evidence.code:
+        system = _SYSTEM_NAMES.get(evidence.system or "", evidence.system or "code")
+        coded = f"{evidence.display}, " if evidence.display else ""
+        finding += f" ({coded}{system} {evidence.code})"
+    when = f", recorded for {evidence.date.isoformat()}" if evidence.date else ""
+    return f"{finding}{when} - hospital record {evidence.reference}"

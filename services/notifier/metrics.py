@@ -45,16 +45,6 @@ class NotifierMetrics:
             ["partition"],
             registry=r,
         )
-        self.inbox_poll_failures = Counter(
-            "rmbc_notifier_inbox_poll_failures",
-            "Polls of the MESH inbox that failed (MESH or SMTP unreachable).",
-            registry=r,
-        )
-        self.inbox_unmatched = Counter(
-            "rmbc_notifier_inbox_unmatched",
-            "Inbox messages that answer no GP document rmbc knows, or cannot be read.",
-            registry=r,
-        )
         self.in_flight = Gauge(
             "rmbc_notifier_alerts_in_flight", "Alerts queued or being retried.", registry=r
         )

@@ -1,10 +1,7 @@
 """The notifier's Kafka shell: load the ledger, consume flags, plan, deliver, commit.
 
-Loop: decode -> plan (pure) -> record unroutable alerts, publish the registry record, schedule
-the flag's rendering, start one delivery task per alert -> commit each offset once every output it
-caused is recorded. The loop awaits no render, no send and no acknowledgement of its own records:
-those are the record's tasks, and its offset waits for them (the lowest offset with work still
-in flight bounds the commit, so a crash loses nothing and the ledger turns the replay into nothing).
+Loop: decode -> plan (pure) -> record unroutable alerts, publish the registry record, start one
+delivery task per alert -> commit each offset once every output it caused is recorded.
 """
 
 import asyncio
@@ -13,22 +10,23 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
-from services.notifier.acknowledgements import AcknowledgementReader
-from services.notifier.channels import DeliveryChannel
+from services.notifier.channels import DeliveryChannel, MeshDocument
+from services.notifier.cns_email import cns_email
+from services.notifier.decisions import Delivery, plan_for
 from services.notifier.decisions import alert_id as planned_alert_id
-from services.notifier.decisions import needs_lookup, plan_for
 from services.notifier.delivery import UNDELIVERABLE, Deliverer, Job, Recorder, RetryPolicy
 from services.notifier.directory import Directory
-from services.notifier.ledger import ANSWERED, DELIVERED, Ledger, alert_event
+from services.notifier.facts import facts_for
+from services.notifier.gp_message import mesh_document, subject
+from services.notifier.ledger import Ledger, alert_event
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.offsets import OffsetTracker, commit_done
 from services.notifier.registry_record import registry_record_v2
-from services.notifier.rendering import Renderer
 from services.notifier.settings import NotifierSettings
 from shared.admin import read_to_end
 from shared.attempts import Attempts, position
@@ -44,7 +42,6 @@ FINAL_COMMIT_SECONDS = 5.0
 # redrive) records is wanted within seconds, so the follower takes what a second brought at once.
 LEDGER_FOLLOW_SECONDS = 1.0
 FAILED_ATTEMPTS_FILE = "failed-attempts.json"
-LOOKUP_ATTEMPTS = 3
 
 
 def utc_now() -> datetime:
@@ -66,12 +63,8 @@ class Notifier:
         self.clock = clock
         self.metrics = metrics or NotifierMetrics()
         self.ledger = Ledger()
-        self.renderer = Renderer(
-            directory, mesh_mailbox=settings.mesh_mailbox, smtp_from=settings.smtp_from
-        )
         self.ready = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
-        self._mailboxes: dict[str, str | None] = {}  # endpoint lookups: GP ODS -> mailbox
 
     # --- wiring -------------------------------------------------------------------------------
     async def _publish(self, topic: str, key: bytes | None, event: Envelope) -> None:
@@ -89,31 +82,11 @@ class Notifier:
         if not acked.cancelled() and acked.exception() is None:
             self.metrics.registry_records.labels(action).inc()
 
-    def _recorder(self) -> Recorder:
-        s = self.settings
-        return Recorder(
-            self._publish, self.ledger, s.topics.alerts, s.topics.dead_letter, self.metrics
-        )
-
-    def acknowledgement_reader(self) -> AcknowledgementReader | None:
-        mesh = self.channels.get("mesh")
-        if not hasattr(mesh, "collect"):
-            return None
-        return AcknowledgementReader(
-            mesh,  # type: ignore[arg-type]
-            self.channels["smtp"],
-            self.ledger,
-            self._recorder(),
-            ack_workflow_id=self.settings.ack_workflow_id,
-            smtp_from=self.settings.smtp_from,
-            clock=self.clock,
-            metrics=self.metrics,
-            answer_within=timedelta(days=self.settings.notifier_answer_days),
-        )
-
     def _deliverer(self) -> Deliverer:
         s = self.settings
-        recorder = self._recorder()
+        recorder = Recorder(
+            self._publish, self.ledger, s.topics.alerts, s.topics.dead_letter, self.metrics
+        )
         return Deliverer(
             self.channels,  # type: ignore[arg-type]
             self.ledger,
@@ -123,7 +96,7 @@ class Notifier:
             ),
             self.clock,
             self.metrics,
-            bounds={"mesh": s.notifier_mesh_concurrency, "smtp": s.notifier_concurrency},
+            concurrency=s.notifier_concurrency,
             pause_after_send=s.notifier_test_pause_after_send_seconds,
         )
 
@@ -176,15 +149,10 @@ class Notifier:
         s = self.settings
         await self._start_producer()
         reader = consumer = None
-        follower = acknowledgements = None
+        follower = None
         try:
             reader = await self._load_ledger()
             follower = asyncio.create_task(self._follow_ledger(reader))
-            acks = self.acknowledgement_reader()
-            if acks is not None:
-                acknowledgements = asyncio.create_task(
-                    acks.run(stop, s.notifier_inbox_poll_seconds)
-                )
             consumer = AIOKafkaConsumer(
                 **s.kafka.aiokafka_options(),
                 group_id=s.notifier_group_id,
@@ -231,9 +199,8 @@ class Notifier:
                 log.warning("last commit not answered; records since are read again on restart")
         finally:
             self.ready.clear()
-            for task in (follower, acknowledgements):
-                if task is not None:
-                    task.cancel()
+            if follower is not None:
+                follower.cancel()
             for client in (consumer, reader):
                 if client is not None:
                     await client.stop()
@@ -287,23 +254,20 @@ class Notifier:
             )
             return []
         self.metrics.flags.labels(flag.state).inc()
-        looked_up = await self._looked_up(flag)
         try:
-            plan = plan_for(
-                flag, self.directory, self.ledger.for_flag(flag.flag_id), now, looked_up
-            )
-        except Exception as error:  # planning is pure: the flag's content is why
+            plan = plan_for(flag, self.directory, self.ledger.for_flag(flag.flag_id), now)
+            payloads = {d.alert_id: self._render(flag, d, now) for d in plan.deliveries}
+        except Exception as error:  # planning and rendering are pure: the flag's content is why
             await self._dead_letter(
                 dead_letter_for_record(
                     record,
                     service=SERVICE,
-                    reason=f"flag not planned: {type(error).__name__}: {error}",
+                    reason=f"flag not planned or rendered: {type(error).__name__}: {error}",
                     now=now,
                 )
             )
             return []
         key = flag.patient_key.encode()
-        tasks: list[asyncio.Future[Any]] = []
         recorder_events = []
         for unroutable in plan.unroutable:
             if self.ledger.get(unroutable.alert_id) is None:
@@ -320,8 +284,7 @@ class Notifier:
                     )
                 )
         for event in recorder_events:
-            # acknowledged in the background like the registry record below
-            tasks.append(await self._producer_send(self.settings.topics.alerts, key, event))
+            await self._publish(self.settings.topics.alerts, key, event)
             self.ledger.apply(event)
             self.metrics.alerts.labels(event.channel, event.outcome).inc()
             log.warning(
@@ -338,6 +301,7 @@ class Notifier:
                     record, service=SERVICE, reason="; ".join(plan.dead_letter_reasons), now=now
                 )
             )
+        tasks: list[asyncio.Future[Any]] = []
         if plan.record is not None:
             # handed to the producer in order, acknowledged in the background: the next flag does
             # not wait for this record's round trip; the offset waits for the acknowledgement
@@ -353,12 +317,10 @@ class Notifier:
             )
             for item in record_v2.incomplete_items:
                 self.metrics.registry_records_incomplete.labels(item).inc()
-        due = [d for d in plan.deliveries if not self.ledger.is_final(d.alert_id)]
-        if due:
-            # every planned payload is rendered (the CNS e-mail attaches the GP document's PDF,
-            # even when only the e-mail is still due); the jobs await the one rendering
-            rendered = self.renderer.render(flag, plan.deliveries, now)
-            tasks += [deliverer.submit(Job(flag, d, rendered, record)) for d in due]
+        for delivery in plan.deliveries:
+            if self.ledger.is_final(delivery.alert_id):
+                continue
+            tasks.append(deliverer.submit(Job(flag, delivery, payloads[delivery.alert_id], record)))
         log.info(
             "flag handled",
             extra={
@@ -371,32 +333,18 @@ class Notifier:
         )
         return tasks
 
-    async def _looked_up(self, flag: CancerFlag) -> dict[str, str | None]:
-        """The GP practice's mailbox by MESH endpoint lookup, when the directory has none; kept
-        for the process's life (a practice's mailbox rarely changes; a restart looks again).
-        A lookup MESH does not answer is tried LOOKUP_ATTEMPTS times; then the GP alert is
-        planned as unroutable, so the CNS team is told the GP was not reached (never silence)."""
-        ods = needs_lookup(flag, self.directory)
-        mesh: Any = self.channels.get("mesh")
-        if ods is None or not hasattr(mesh, "lookup_mailbox"):
-            return {}
-        if ods not in self._mailboxes:
-            for attempt in range(1, LOOKUP_ATTEMPTS + 1):
-                try:
-                    self._mailboxes[ods] = await mesh.lookup_mailbox(ods)
-                    break
-                except Exception as error:  # MESH unreachable: retried, then a told failure
-                    log.warning(
-                        "MESH endpoint lookup failed",
-                        extra={"attempt": attempt, "error": type(error).__name__},
-                    )
-                    await asyncio.sleep(self.settings.notifier_retry_base_seconds * attempt)
-            else:
-                return {ods: None}
-        return {ods: self._mailboxes[ods]}
+    def _render(self, flag: CancerFlag, delivery: Delivery, now: datetime) -> Any:
+        facts = facts_for(flag, delivery, self.directory)
+        if delivery.channel == "mesh":
+            body, content_type = mesh_document(facts, now, flag.patient.gp_practice_ods)
+            return MeshDocument(
+                delivery.recipient, delivery.alert_id, subject(facts), body, content_type
+            )
+        return cns_email(
+            facts, sender=self.settings.smtp_from, recipient=delivery.recipient, sent_at=now
+        )
 
     async def _close_channels(self) -> None:
-        self.renderer.close()
         for channel in self.channels.values():
             await channel.close()
 
@@ -419,7 +367,7 @@ class Notifier:
             tasks = []
             dead_letters = await self._partitions(s.topics.dead_letter)
             for record in await _read_to_end(s, dead_letters):
-                job = await self._redrive_job(record)
+                job = self._redrive_job(record)
                 if job is None:
                     continue
                 if not isinstance(job, Job):
@@ -431,7 +379,9 @@ class Notifier:
                 await task
                 entry = self.ledger.get(alert_id)
                 counts[
-                    "sent" if entry and entry.outcome in DELIVERED | ANSWERED else "still_failing"
+                    "sent"
+                    if entry and entry.outcome in ("sent", "already_sent")
+                    else "still_failing"
                 ] += 1
         finally:
             if reader is not None:
@@ -441,7 +391,7 @@ class Notifier:
                 await self._producer.stop()
         return counts
 
-    async def _redrive_job(self, record: Any) -> Job | bool | None:
+    def _redrive_job(self, record: Any) -> Job | bool | None:
         try:
             letter = decode_as(record.value, DeadLetter)
         except UndecodableEvent:
@@ -459,12 +409,11 @@ class Notifier:
         if correction != alert_id and self.ledger.get(correction) is not None:
             return False  # withdrawn since: sending the original now would mislead
         earlier = [e for e in self.ledger.for_flag(flag.flag_id) if e.alert_id != alert_id]
-        plan = plan_for(flag, self.directory, earlier, self.clock(), await self._looked_up(flag))
+        plan = plan_for(flag, self.directory, earlier, self.clock())
         for delivery in plan.deliveries:
             if delivery.alert_id == alert_id:
                 source = _Source(letter, value)
-                rendered = self.renderer.render(flag, (delivery,), self.clock())
-                return Job(flag, delivery, rendered, source, True)
+                return Job(flag, delivery, self._render(flag, delivery, self.clock()), source, True)
         return False
 
 

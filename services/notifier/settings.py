@@ -31,18 +31,7 @@ class NotifierSettings(BaseSettings):
     notifier_send_timeout_seconds: float = Field(
         default=30.0, gt=0, description="Deadline for one MESH or SMTP call."
     )
-    notifier_concurrency: int = Field(
-        default=4,
-        ge=1,
-        description="Concurrent CNS e-mail sends (SMTP). Each holds its slot until it is recorded "
-        "sent, so this is also the most e-mails a crash can send twice.",
-    )
-    notifier_mesh_concurrency: int = Field(
-        default=16,
-        ge=1,
-        description="Concurrent GP document sends (MESH). A crash repeats none of them, however "
-        "many are in flight: each is tracked by the MESH id recorded before its last chunk.",
-    )
+    notifier_concurrency: int = Field(default=4, ge=1, description="Concurrent sends per channel.")
     notifier_session_timeout_ms: int = Field(
         default=10000, ge=6000, description="Kafka consumer group session timeout."
     )
@@ -64,19 +53,6 @@ class NotifierSettings(BaseSettings):
         description="A flag that stopped the notifier this many times (not for a broker fault) is "
         "dead-lettered when met again.",
     )
-    notifier_inbox_poll_seconds: float = Field(
-        default=60.0,
-        gt=0,
-        description="How often the MESH inbox is read for the practices' acknowledgements and "
-        "MESH's reports.",
-    )
-    notifier_answer_days: float = Field(
-        default=5.0,
-        gt=0,
-        description="Days a GP document may wait for the practice's acknowledgement (after MESH "
-        "accepted it) or business acknowledgement (after it was delivered) before it is recorded "
-        "not_collected / not_filed and the CNS team is told.",
-    )
     notifier_test_pause_after_send_seconds: float = Field(
         default=0.0,
         ge=0,
@@ -88,14 +64,7 @@ class NotifierSettings(BaseSettings):
     mesh_password: SecretStr = Field(description="MESH mailbox password.")
     mesh_shared_key: SecretStr = Field(description="MESH HMAC shared key.")
     mesh_workflow_id: str = Field(
-        default="GPCONNECT_SEND_DOCUMENT",
-        description="MESH workflow id of the GP documents: GPCONNECT_SEND_DOCUMENT (Send Document "
-        "v2) or GPFED_CONSULT_REPORT (the 1.5 generic-message specification).",
-    )
-    mesh_ack_workflow_id: str | None = Field(
-        default=None,
-        description="MESH workflow id of the practices' ITK3 acknowledgements; default the "
-        "document workflow id followed by _ACK.",
+        default="RMBC_BREAST_CANCER_ALERT", description="MESH workflow id of the alerts."
     )
     mesh_ca_file: Path | None = Field(default=None, description="CA bundle for MESH TLS.")
     mesh_cert_file: Path | None = Field(default=None, description="Client cert (MESH mTLS).")
@@ -117,10 +86,6 @@ class NotifierSettings(BaseSettings):
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicNames = Field(default_factory=TopicNames)
-
-    @property
-    def ack_workflow_id(self) -> str:
-        return self.mesh_ack_workflow_id or f"{self.mesh_workflow_id}_ACK"
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> "NotifierSettings":

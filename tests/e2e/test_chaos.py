@@ -55,7 +55,7 @@ FEED_DEADLINE = 300.0
 DRAIN_DEADLINE = 240.0
 # fields set from the clock at the moment of writing: the only ones two runs may differ in
 CLOCK_FIELDS = {"recorded_at"}
-NOTIFIER_CONCURRENCY = 4  # RMBC_NOTIFIER_CONCURRENCY's default: e-mails sent but not yet recorded
+NOTIFIER_CONCURRENCY = 4  # RMBC_NOTIFIER_CONCURRENCY's default: sends in flight per channel
 
 
 @dataclass
@@ -260,15 +260,11 @@ def alert_outcomes(result: RunResult) -> dict[str, tuple[str, str, str]]:
 
 
 def interrupted_sends(alerts: list[AlertEvent]) -> set[str]:
-    """Alerts whose process died mid-send: an `attempting` followed by another, nothing between
-    but perhaps the `uploading` of a GP document's first MESH chunk."""
+    """Alerts whose process died mid-send: an `attempting` followed by another, nothing between."""
     last: dict[str, str] = {}
     cut: set[str] = set()
     for alert in alerts:
-        if alert.outcome == "attempting" and last.get(alert.alert_id) in (
-            "attempting",
-            "uploading",
-        ):
+        if alert.outcome == "attempting" and last.get(alert.alert_id) == "attempting":
             cut.add(alert.alert_id)
         last[alert.alert_id] = alert.outcome
     return cut

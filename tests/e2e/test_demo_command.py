@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 from shared.settings import KafkaSettings
-from tests.support.send_document import pdf_text
 
 CONTRACT_KEYS = {
     "accepted", "rejected", "flags", "gp_letters", "cns_emails", "registry_records", "lost",
@@ -40,13 +39,8 @@ def test_the_demo_streams_a_cohort_and_reports_agreement_with_its_truth(
     for kind in ("recurrence", "metastatic"):
         assert summary["truth"][kind]["sensitivity"] >= 0.95, summary["truth"]
         assert summary["truth"][kind]["ppv"] >= 0.95, summary["truth"]
-    outcomes = summary["gp_documents_by_outcome"]
-    assert outcomes.get("filed", 0) > 0 and outcomes.get("patient_not_registered", 0) > 0
-    assert sum(outcomes.values()) >= summary["gp_letters"]
-    letters = list((output / "gp-documents").glob("*/*.pdf"))
-    assert len(letters) == outcomes["filed"]
-    text = pdf_text(letters[0].read_bytes())
-    assert "NHS number" in text and "<" not in text
+    letters = list((output / "gp-letters").glob("*.html"))
+    assert letters and "NHS number" in letters[0].read_text()
     assert list((output / "cns-emails").glob("*.eml"))
     _the_registry_report_counts_what_the_generator_made(summary, Path(summary["registry_report"]))
     _the_demo_cohorts_records_export_as_valid_cosd_xml(output / "registry" / "records.v2.jsonl")

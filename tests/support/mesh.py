@@ -4,7 +4,6 @@ Fixtures: `mesh_sandbox` (session: url, shared key, mailboxes, password, `env()`
 subprocess) and `mesh` (per test: the same, with every mailbox emptied first).
 """
 
-import json
 import os
 import socket
 import subprocess
@@ -46,17 +45,6 @@ class MeshSandbox:
         return MeshClient(
             self.url, mailbox, self.password, shared_key=self.shared_key.encode(), max_retries=0
         )
-
-    def report(self, mailbox: str, **fields: str) -> None:
-        """Put a MESH report (error or non-delivery) into `mailbox`, as MESH itself would."""
-        request = urllib.request.Request(
-            f"{self.url}/messageexchange/admin/report",
-            data=json.dumps({"mailbox_id": mailbox, **fields}).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=5) as response:
-            assert response.status == 200
 
     def reset(self) -> None:
         request = urllib.request.Request(f"{self.url}/messageexchange/admin/reset", method="DELETE")

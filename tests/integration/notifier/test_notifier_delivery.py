@@ -1,23 +1,53 @@
 """The notifier against a real broker, a real mesh-sandbox and a real SMTP server."""
 
 import asyncio
+import email
+import json
 import signal
 import subprocess
 import time
+from email.policy import default
+
+import pytest
 
 from services.notifier.decisions import alert_id
 from shared.admin import lag_by_partition, topic_partitions
 from shared.codec import decode
 from tests.integration.notifier.harness import (
     RMBC,
+    NotifierProcess,
     mesh_inbox,
     notifier_env,
     send_flag,
     wait_events,
+    write_directory,
 )
 from tests.support.kafka import produce, read_topic
-from tests.support.send_document import read_send_document
 from tests.unit.notifier.factory import CNS_EMAIL, NHS_NUMBER, flag, patient
+
+
+@pytest.fixture
+def directory_file(tmp_path, mesh):
+    return write_directory(tmp_path / "directory.json", mesh)
+
+
+@pytest.fixture
+def start(tmp_path, kafka_settings, topics, mesh, smtp_server, directory_file):
+    started = []
+    directory = directory_file
+
+    def _start(smtp_env=None, **extra):
+        env = notifier_env(
+            kafka_settings, topics, mesh, smtp_env or smtp_server.env(), directory, **extra
+        )
+        process = NotifierProcess(env, tmp_path / "notifier.log")
+        started.append(process)
+        process.wait_ready()
+        return process
+
+    yield _start
+    for process in started:
+        process.stop()
 
 
 def read_mesh_message(mesh, mailbox, message_id):
@@ -26,7 +56,7 @@ def read_mesh_message(mesh, mailbox, message_id):
         body = message.read()
         local_id, subject = message.local_id, message.subject
         message.acknowledge()
-    return local_id, subject, read_send_document(body)
+    return local_id, subject, email.message_from_bytes(body, policy=default)
 
 
 def outcomes(events, channel):
@@ -46,25 +76,24 @@ async def test_a_flag_is_delivered_once_to_gp_cns_and_registry_and_a_retraction_
     local_id, subject, document = read_mesh_message(mesh, mesh.gp_mailbox, message_id)
     gp_alert = alert_id(raised.flag_id, mesh.gp_mailbox, "alert")
     assert local_id == gp_alert
-    # the subject GPCM-SD-064 fixes names the patient (the practice's worklist shows it)
-    assert subject.startswith(
-        f"Breast cancer alert for Ann <Marie> O'Brien , NHS Number {NHS_NUMBER}"
-    )
-    assert document.header.id == gp_alert and document.header.event.code == "ITK007C"
-    text = document.text
-    assert "943 476 5919" in text and "14 Mar 1961" in text
-    assert "O'BRIEN, Ann <Marie>" in text and "<p>" not in text  # plain text, never markup
-    assert "bone, liver" in text and "1 Oct 2026" in text
-    assert "Example Hospitals NHS Foundation Trust" in text and CNS_EMAIL in text
-    assert document.patient.identifier[0].value == NHS_NUMBER
+    assert NHS_NUMBER not in subject and "O'Brien" not in subject
+    html = document.get_body(("html",)).get_content()
+    assert "943 476 5919" in html and "1961-03-14" in html
+    assert "Ann &lt;Marie&gt; O&#x27;Brien" in html  # escaped, never raw markup
+    assert "bone, liver" in html and "2026-10-01" in html
+    assert "Example Hospitals NHS Foundation Trust" in html and CNS_EMAIL in html
+    [fhir] = [
+        p for p in document.iter_attachments() if p.get_content_type() == "application/fhir+json"
+    ]
+    communication = json.loads(fhir.get_content())
+    assert communication["resourceType"] == "Communication"
+    assert communication["subject"]["identifier"]["value"] == NHS_NUMBER
 
     [cns] = smtp_server.wait_for(1)
     assert cns["To"] == CNS_EMAIL
     assert cns["Message-ID"] == f"<{alert_id(raised.flag_id, CNS_EMAIL, 'alert')}@rmbc>"
     assert NHS_NUMBER not in cns["Subject"] and "Brien" not in cns["Subject"]
     assert NHS_NUMBER in cns.get_body(("plain",)).get_content()
-    [attached] = list(cns.iter_attachments())
-    assert attached.get_content() == document.pdf  # the very PDF the practice was sent
 
     [record] = await wait_events(kafka_settings, topics.registry_records, lambda e: True)
     assert record.action == "submit" and record.cr0010_nhs_number == NHS_NUMBER
@@ -84,20 +113,16 @@ async def test_a_flag_is_delivered_once_to_gp_cns_and_registry_and_a_retraction_
     assert len(corrections) == 2
     [correction_id] = mesh_inbox(mesh, mesh.gp_mailbox)
     _, _, correction = read_mesh_message(mesh, mesh.gp_mailbox, correction_id)
-    assert gp_alert in correction.text and "Version 2" in correction.text
-    [replaces] = correction.composition.relatesTo
-    assert replaces.code == "replaces"
-    assert replaces.targetIdentifier.value == document.composition.identifier.value
+    assert gp_alert in correction.get_body(("html",)).get_content()
     assert len(smtp_server.wait_for(2)) == 2
     records = await wait_events(kafka_settings, topics.registry_records, lambda e: True, count=2)
     assert records[-1].action == "withdraw"
-    all_alerts = await wait_events(kafka_settings, topics.alerts, lambda e: True, count=10)
+    all_alerts = await wait_events(kafka_settings, topics.alerts, lambda e: True, count=8)
     assert len(smtp_server.envelopes) == 2  # the replay sent nothing
     metrics = notifier.metrics()
     assert 'rmbc_notifier_alerts_total{channel="mesh",outcome="sent"} 2.0' in metrics
     assert 'rmbc_notifier_consumer_lag{partition="0"} 0.0' in metrics
-    # attempting + sent for each e-mail; attempting + uploading + sent for each GP document
-    assert len(all_alerts) == 10
+    assert len(all_alerts) == 8  # attempting + sent, for two alerts and two corrections
 
 
 async def test_a_crash_between_sending_and_recording_never_sends_the_gp_letter_twice(

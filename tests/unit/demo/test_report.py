@@ -26,14 +26,12 @@ def test_the_text_summary_names_every_headline_figure() -> None:
     summary = {
         "accepted": 10, "rejected": 2, "rejected_by_reason": {"http 422": 2},
         "flags": {"recurrence": 3}, "flag_events": 4, "gp_letters": 3, "cns_emails": 3,
-        "gp_documents_by_outcome": {"filed": 2, "patient_not_registered": 1},
         "registry_records": 3, "lost": 0,
         "latency_ms": {"p50": 1.0, "p95": 2.0, "p99": 3.0},
         "truth": agreement({"a": {"recurrence": True}}, {"a": {"recurrence": True}}),
         "output_dir": "/tmp/out",
     }  # fmt: skip
     text = render_text(summary)
-    for expected in ("http 422", "GP documents collected   3", "lost                     0",
-                     "  filed                  2", "  patient_not_registered 1",
+    for expected in ("http 422", "GP letters in MESH       3", "lost                     0",
                      "p99 3.0 ms", "sensitivity 1.0", "/tmp/out"):  # fmt: skip
         assert expected in text

@@ -11,6 +11,7 @@ import email.message
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.policy import default
+from html.parser import HTMLParser
 
 from services.classifier.bounds import fitted, refusal
 from services.classifier.core import Change, apply, current, handle
@@ -22,11 +23,9 @@ from services.classifier.terminology import load_terminology
 from services.notifier.cns_email import cns_email, plain_text
 from services.notifier.decisions import EarlierAlert, plan_for
 from services.notifier.facts import Facts, facts_for
-from services.notifier.gp_message import CONTENT_TYPE, send_document
-from services.notifier.letter_pdf import patient_heading
+from services.notifier.gp_message import mesh_document
 from shared.codec import decode_as, encode
 from shared.events import CancerFlag, ClinicalEvent, RegistryRecord
-from tests.support.send_document import pdf_text, read_send_document
 from tests.unit.notifier.factory import directory
 
 # Kafka's default `message.max.bytes` (1 MiB plus record overhead): no event ingest publishes may
@@ -107,14 +106,9 @@ def render_everything(flag: CancerFlag) -> None:
     for delivery in plan.deliveries:
         facts = facts_for(flag, delivery, DIRECTORY)
         if delivery.channel == "mesh":
-            sent = send_document(
-                facts,
-                NOW,
-                sender_mailbox="X26ABC1",
-                recipient_ods=flag.patient.gp_practice_ods,
-            )
-            assert CONTENT_TYPE == "application/fhir+json"
-            check_gp_document(sent.body, facts)
+            body, content_type = mesh_document(facts, NOW, flag.patient.gp_practice_ods)
+            assert content_type == "message/rfc822"
+            check_gp_document(body, facts)
         else:
             sent = cns_email(facts, sender=SENDER, recipient=delivery.recipient, sent_at=NOW)
             check_cns_email(sent.data, facts, delivery.recipient)
@@ -132,22 +126,43 @@ def earlier_alerts(flag: CancerFlag) -> list[EarlierAlert]:
     return [EarlierAlert(d.alert_id, d.channel, d.recipient, "sent") for d in raised.deliveries]
 
 
+LETTER_TAGS = {
+    "html", "head", "meta", "title", "style", "body", "h1", "h2", "table", "tr", "th", "td", "p",
+    "strong", "ul", "li", "small",
+}  # fmt: skip
+
+
+class _Letter(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: set[str] = set()
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
 LAYOUT_LINES = (
     "GP NOT REACHABLE: ", "This corrects ", "Reason: ", "Patient: ", "NHS number: ",
     "Date of birth: ", "GP practice: ", "Finding: ", "Sites: ", "Episode date: ",
     "Original primary: ", "Why review is needed: ", "Evidence:", "- ", "Treating trust: ",
-    "Alert reference: ", "Attached: ",
+    "Alert reference: ",
 )  # fmt: skip
 CONTROLS = {chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]} - {"\n"}
 
 
-def check_letter(text: str, facts: Facts) -> None:
-    """Content stays content: the PDF's text has no control character and no markup of ours, and
-    the patient's name reads whole (Latin-1 as printed; line wraps aside)."""
-    assert CONTROLS.isdisjoint(text), [c for c in text if c in CONTROLS][:5]
-    assert "<html" not in text and "<p>" not in text
-    name = patient_heading(facts).encode("latin-1", "replace").decode("latin-1")
-    assert "".join(name.split()) in "".join(text.split())
+def check_letter(html: str, facts: Facts) -> None:
+    """Content stays content: no tag but the letter's own, the patient's name reads whole, and
+    no control character reaches the page."""
+    assert CONTROLS.isdisjoint(html), [c for c in html if c in CONTROLS][:5]
+    letter = _Letter()
+    letter.feed(html)
+    letter.close()
+    assert letter.tags <= LETTER_TAGS, letter.tags - LETTER_TAGS
+    assert facts.patient_name in "".join(letter.text)
 
 
 def parsed(data: bytes) -> email.message.EmailMessage:
@@ -158,9 +173,14 @@ def parsed(data: bytes) -> email.message.EmailMessage:
 
 
 def check_gp_document(body: bytes, facts: Facts) -> None:
-    document = read_send_document(body)
-    assert document.header.id == facts.alert_id
-    check_letter(document.text, facts)
+    message = parsed(body)
+    assert list(message.keys()) == ["Subject", "Message-ID", "MIME-Version", "Content-Type"]
+    assert message["Message-ID"] == f"<{facts.alert_id}@rmbc>"
+    html_part = message.get_body(("html",))
+    assert html_part is not None
+    check_letter(html_part.get_content(), facts)
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_filename() == "communication.json"
 
 
 def check_cns_email(data: bytes, facts: Facts, recipient: str) -> None:
@@ -173,11 +193,11 @@ def check_cns_email(data: bytes, facts: Facts, recipient: str) -> None:
     if facts.nhs_number:
         assert facts.nhs_number not in str(message["Subject"])
     text_part = message.get_body(("plain",))
-    [pdf_part] = list(message.iter_attachments())
-    assert text_part is not None and pdf_part.get_content_type() == "application/pdf"
+    html_part = message.get_body(("html",))
+    assert text_part is not None and html_part is not None
     text = text_part.get_content()
     assert text == plain_text(facts)
     # each line is the layout's own: no value started a line (or a label) of its own
     for line in text.splitlines():
         assert not line or line.startswith(LAYOUT_LINES) or line == facts.headline, line
-    check_letter(pdf_text(pdf_part.get_content()), facts)
+    check_letter(html_part.get_content(), facts)

@@ -12,17 +12,6 @@ GP_ODS = "A81001"
 GP_MAILBOX = "X26ABC2"
 TRUST_ODS = "RX1"
 CNS_EMAIL = "breast-cns@example-hospitals.nhs.net"
-# two sites' evidence, for revisions that withdraw or add one
-BONE = Evidence(
-    reference="Condition/sec-1/_history/1",
-    rule="secondary",
-    display="Secondary malignant neoplasm of bone",
-)
-LIVER = Evidence(
-    reference="Condition/sec-2/_history/1",
-    rule="secondary",
-    display="Secondary malignant neoplasm of liver",
-)
 
 
 def directory(**overrides: Any) -> Directory:

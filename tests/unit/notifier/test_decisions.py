@@ -1,14 +1,6 @@
-from services.notifier.decisions import EarlierAlert, alert_id, needs_lookup, plan_for
+from services.notifier.decisions import EarlierAlert, alert_id, plan_for
 from services.notifier.registry_record import record_id
-from tests.unit.notifier.factory import (
-    CNS_EMAIL,
-    GP_MAILBOX,
-    GP_ODS,
-    NOW,
-    directory,
-    flag,
-    patient,
-)
+from tests.unit.notifier.factory import CNS_EMAIL, GP_MAILBOX, NOW, directory, flag, patient
 
 
 def delivered(f, recipient, channel, purpose="alert", outcome="sent"):
@@ -179,27 +171,3 @@ def test_the_example_directory_routes_a_practice_and_a_trust():
     example = load_directory(Path(__file__).parents[3] / "deploy" / "directory.example.json")
     assert example.gp_practice("A81001").mesh_mailbox == "X26ABC2"
     assert example.cns_team("RX1").email.endswith(".nhs.net")
-
-
-def test_without_a_directory_entry_the_gp_mailbox_comes_from_mesh_endpoint_lookup():
-    no_override = directory(gp_practices={})
-    f = flag()
-    assert needs_lookup(f, no_override) == GP_ODS and needs_lookup(f, directory()) is None
-    plan = plan_for(f, no_override, [], NOW, {GP_ODS: "X26ABC3"})
-    [gp] = [d for d in plan.deliveries if d.channel == "mesh"]
-    assert gp.recipient == "X26ABC3" and gp.alert_id == alert_id(f.flag_id, "X26ABC3", "alert")
-    # the directory's entry overrides what lookup would say
-    [overridden] = [
-        d
-        for d in plan_for(f, directory(), [], NOW, {GP_ODS: "X26ABC3"}).deliveries
-        if d.channel == "mesh"
-    ]
-    assert overridden.recipient == GP_MAILBOX
-
-
-def test_a_practice_endpoint_lookup_cannot_find_is_unroutable_and_the_cns_team_is_told():
-    plan = plan_for(flag(), directory(gp_practices={}), [], NOW, {GP_ODS: None})
-    [unroutable] = plan.unroutable
-    assert unroutable.channel == "mesh" and "endpoint lookup" in unroutable.reason
-    [cns] = plan.deliveries
-    assert cns.channel == "smtp" and cns.gp_not_reachable == unroutable.reason

@@ -41,7 +41,7 @@ def test_a_redriven_attempt_reopens_a_dead_lettered_alert():
 def test_the_ledger_lists_a_flags_alerts_including_queued_ones():
     ledger = Ledger()
     ledger.apply(event("sent"))
-    ledger.queue("a2", flag(), "smtp", "cns@x")
+    ledger.queue("a2", flag().flag_id, "smtp", "cns@x")
     assert [(e.alert_id, e.outcome) for e in ledger.for_flag(flag().flag_id)] == [
         ("a1", "sent"),
         ("a2", "queued"),
