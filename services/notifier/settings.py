@@ -5,11 +5,9 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.settings import KafkaSettings
+from shared.settings import PLACEHOLDER_SECRETS, KafkaSettings
 from shared.state_dir import service_state_dir
 from shared.topics import TopicNames
-
-PLACEHOLDERS = {"", "change-me", "changeme", "change_me", "placeholder", "secret", "todo", "xxx"}
 
 
 class NotifierSettings(BaseSettings):
@@ -96,7 +94,7 @@ class NotifierSettings(BaseSettings):
         if self.smtp_username:
             secrets["RMBC_SMTP_PASSWORD"] = self.smtp_password or SecretStr("")
         for name, value in secrets.items():
-            if value.get_secret_value().strip().lower() in PLACEHOLDERS:
+            if value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
                 raise ValueError(f"{name} is empty or a placeholder; set the real secret")
         return self
 

@@ -5,7 +5,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDERS = {"", "change-me", "changeme", "change_me", "placeholder", "secret", "todo", "xxx"}
+from shared.settings import PLACEHOLDER_SECRETS
+
 NHSUK_DIST = Path(__file__).parent / "frontend" / "node_modules" / "nhsuk-frontend" / "dist"
 
 
@@ -73,7 +74,7 @@ class WorklistSettings(BaseSettings):
     @classmethod
     def _not_a_placeholder(cls, value: SecretStr) -> SecretStr:
         secret = value.get_secret_value()
-        if secret.lower() in PLACEHOLDERS or len(secret) < 16:
+        if secret.lower() in PLACEHOLDER_SECRETS or len(secret) < 16:
             raise ValueError("must be a real secret of at least 16 characters")
         return value
 
